@@ -1,0 +1,1 @@
+"""Dispute and fail-reason decision service."""

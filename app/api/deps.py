@@ -1,0 +1,73 @@
+"""What every endpoint may ask for: the request's session, the caller, paging, the engine."""
+
+import hashlib
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.repositories import api_keys
+from app.rules_engine.engine import RulesEngine
+from app.services.errors import Forbidden, Unauthorized
+
+ROLES = ("vendor", "support", "ops", "service")
+
+_bearer = HTTPBearer(
+    auto_error=False, description="An API key made by `dispute-service keys create`."
+)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def get_session(request: Request) -> AsyncSession:
+    """The session the request's transaction runs in (opened by TransactionRoute)."""
+    session: AsyncSession = request.state.session
+    return session
+
+
+def get_engine(request: Request) -> RulesEngine:
+    engine: RulesEngine = request.app.state.rules_engine
+    return engine
+
+
+Session = Annotated[AsyncSession, Depends(get_session)]
+Engine = Annotated[RulesEngine, Depends(get_engine)]
+
+
+@dataclass(frozen=True)
+class Principal:
+    key_id: str
+    role: str
+    vendor_id: str | None
+
+    @property
+    def actor(self) -> str:
+        """How decisions and ledger entries name who acted."""
+        return f"{self.role}:{self.key_id}"
+
+    def ensure_vendor(self, vendor_id: str | None) -> None:
+        """A vendor key sees only its own orders and cases."""
+        if self.role == "vendor" and self.vendor_id != vendor_id:
+            raise Forbidden("This API key belongs to another vendor.")
+
+
+def require(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    async def principal(
+        session: Session,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Principal:
+        if credentials is None:
+            raise Unauthorized("Send 'Authorization: Bearer <api key>'.")
+        key = await api_keys.by_hash(session, token_hash(credentials.credentials))
+        if key is None:
+            raise Unauthorized("This API key is unknown or revoked.")
+        if key.role not in roles:
+            raise Forbidden(f"Role '{key.role}' may not do this; allowed: {', '.join(roles)}.")
+        return Principal(key_id=key.id, role=key.role, vendor_id=key.vendor_id)
+
+    return principal

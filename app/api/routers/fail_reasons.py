@@ -1,0 +1,68 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path
+
+from app.api.deps import Engine, Principal, Session, require
+from app.api.routers.orders import OrderId
+from app.api.transaction import TransactionRoute
+from app.schemas.cases import CaseOut
+from app.schemas.common import PROBLEM_RESPONSES
+from app.schemas.fail_reasons import FailReasonIn, VerdictIn, WalletReleaseIn
+from app.schemas.vendors import LedgerEntryOut
+from app.services import cases, fail_reasons, orders
+
+router = APIRouter(
+    prefix="/v1", tags=["fail reasons"], route_class=TransactionRoute, responses=PROBLEM_RESPONSES
+)
+
+Ops = Annotated[Principal, Depends(require("ops"))]
+
+
+@router.post(
+    "/orders/{order_id}/fail-reasons",
+    status_code=201,
+    response_model=CaseOut,
+    summary="The vendor cannot complete the pickup: the order becomes to_be_failed",
+)
+async def post_fail_reason(
+    order_id: OrderId,
+    body: FailReasonIn,
+    session: Session,
+    engine: Engine,
+    principal: Annotated[Principal, Depends(require("vendor", "ops"))],
+) -> CaseOut:
+    order = await orders.get(session, order_id, for_update=True)
+    principal.ensure_vendor(order.vendor_id)
+    case = await fail_reasons.file(session, engine, principal.actor, order, body)
+    return await cases.view(session, case)
+
+
+@router.post(
+    "/fail-reviews/{case_id}/verdict",
+    response_model=CaseOut,
+    summary="Ops decides who was at fault; the decision is applied",
+)
+async def post_verdict(
+    case_id: Annotated[str, Path(max_length=40)],
+    body: VerdictIn,
+    session: Session,
+    engine: Engine,
+    principal: Ops,
+) -> CaseOut:
+    case = await fail_reasons.verdict(session, engine, principal.actor, case_id, body)
+    return await cases.view(session, case)
+
+
+@router.post(
+    "/wallet-refunds/{entry_id}/release",
+    response_model=LedgerEntryOut,
+    summary="Release a wallet refund a decision marked eligible (never automatic)",
+)
+async def post_wallet_release(
+    entry_id: Annotated[str, Path(max_length=40)],
+    body: WalletReleaseIn,
+    session: Session,
+    principal: Ops,
+) -> LedgerEntryOut:
+    entry = await fail_reasons.release_wallet_refund(session, principal.actor, entry_id, body.note)
+    return LedgerEntryOut.model_validate(entry)

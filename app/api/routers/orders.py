@@ -1,0 +1,64 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Response
+
+from app.api.deps import Engine, Principal, Session, require
+from app.api.transaction import TransactionRoute
+from app.models import Order
+from app.repositories import cases
+from app.schemas.common import PROBLEM_RESPONSES, Id
+from app.schemas.orders import CaseLink, OrderIn, OrderOut
+from app.services import orders
+
+router = APIRouter(
+    prefix="/v1/orders", tags=["orders"], route_class=TransactionRoute, responses=PROBLEM_RESPONSES
+)
+
+OrderId = Annotated[Id, Path(description="The order system's id.", examples=["ORD-20931"])]
+
+
+async def view(session: Session, order: Order) -> OrderOut:
+    links = [
+        CaseLink(id=c.id, case_type=c.case_type, status=c.status, url=f"/v1/cases/{c.id}")
+        for c in await cases.for_order(session, order.id)
+    ]
+    return OrderOut.model_validate(
+        {
+            **{c: getattr(order, c) for c in order.__table__.columns.keys()},
+            "cases": links,
+            "links": {
+                "cases": f"/v1/cases?order_id={order.id}",
+                "decisions": f"/v1/decisions?order_id={order.id}",
+            },
+        }
+    )
+
+
+@router.put(
+    "/{order_id}",
+    response_model=OrderOut,
+    summary="Create or replace an order snapshot",
+    responses={201: {"model": OrderOut, "description": "Created"}},
+)
+async def put_order(
+    order_id: OrderId,
+    body: OrderIn,
+    session: Session,
+    engine: Engine,
+    response: Response,
+    _: Annotated[Principal, Depends(require("service", "ops"))],
+) -> OrderOut:
+    order, created = await orders.upsert(session, order_id, body, engine.policy)
+    response.status_code = 201 if created else 200
+    return await view(session, order)
+
+
+@router.get("/{order_id}", response_model=OrderOut, summary="An order, its status and its cases")
+async def get_order(
+    order_id: OrderId,
+    session: Session,
+    principal: Annotated[Principal, Depends(require("vendor", "support", "ops", "service"))],
+) -> OrderOut:
+    order = await orders.get(session, order_id)
+    principal.ensure_vendor(order.vendor_id)
+    return await view(session, order)

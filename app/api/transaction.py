@@ -1,0 +1,83 @@
+"""One transaction per request, committed once before the response is sent.
+
+The route class, not the endpoint or a helper, opens and commits it. POSTs with an
+Idempotency-Key store their response in the same transaction as their effects, so a replay
+is exactly the first answer and a retry after a crash is a fresh, complete attempt.
+"""
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+
+from app.models import IdempotencyRecord
+from app.repositories import idempotency
+from app.services.errors import IdempotencyKeyInFlight, IdempotencyKeyReused, InvalidRequest
+
+MAX_KEY_LENGTH = 255
+
+
+def _request_hash(request: Request, body: bytes) -> str:
+    try:
+        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+    except ValueError:
+        canonical = body
+    return hashlib.sha256(
+        request.method.encode() + b" " + request.url.path.encode() + b"\n" + canonical
+    ).hexdigest()
+
+
+def _principal(request: Request) -> str:
+    auth = request.headers.get("authorization", "")
+    return hashlib.sha256(auth.encode()).hexdigest()
+
+
+class TransactionRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        endpoint = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            async with request.app.state.sessionmaker() as session, session.begin():
+                request.state.session = session
+                key = request.headers.get("idempotency-key")
+                if request.method != "POST" or key is None:
+                    return await endpoint(request)
+                if not 0 < len(key) <= MAX_KEY_LENGTH:
+                    raise InvalidRequest(
+                        f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters."
+                    )
+                principal = _principal(request)
+                request_hash = _request_hash(request, await request.body())
+                if not await idempotency.try_lock(session, principal, key):
+                    raise IdempotencyKeyInFlight(
+                        "A request with this Idempotency-Key is still being processed; retry."
+                    )
+                stored = await idempotency.get(session, principal, key)
+                if stored is not None:
+                    if stored.request_hash != request_hash:
+                        raise IdempotencyKeyReused(
+                            "This Idempotency-Key was used with a different request body."
+                        )
+                    return Response(
+                        stored.body,
+                        status_code=stored.status_code,
+                        media_type=stored.content_type,
+                        headers={"Idempotent-Replayed": "true"},
+                    )
+                response = await endpoint(request)
+                await idempotency.add(
+                    session,
+                    IdempotencyRecord(
+                        principal=principal,
+                        key=key,
+                        request_hash=request_hash,
+                        status_code=response.status_code,
+                        content_type=response.media_type or "application/json",
+                        body=bytes(response.body),
+                    ),
+                )
+                return response
+
+        return handler

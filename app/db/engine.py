@@ -1,0 +1,25 @@
+"""The process's connection pool, made once from the settings."""
+
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+from app.db.embedded import start_embedded
+from app.db.url import async_url
+from app.settings import Settings
+
+
+def database_url(settings: Settings) -> str:
+    """The plain URL of the database this process uses, starting the embedded one if needed."""
+    return settings.database_url or start_embedded(settings.data_dir)
+
+
+def make_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
+    return create_async_engine(
+        async_url(url or database_url(settings)),
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_pre_ping=True,
+    )
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:  # type: ignore[type-arg]
+    return async_sessionmaker(engine, expire_on_commit=False)

@@ -1,0 +1,45 @@
+"""The application: routers, error handling, and what each process sets up once."""
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.api import problems
+from app.api.limits import BodySizeLimit
+from app.api.routers import cases, decisions, events, fail_reasons, health, orders, vendors
+from app.db.engine import make_engine, make_sessionmaker
+from app.rules_engine.engine import build_engine
+from app.settings import Settings, get_settings
+
+DESCRIPTION = """Decides payout disputes, pickup complaints, vendors' fail reasons and payment
+discrepancies by the operations team's rule tables, and records every decision with its
+reasons. Money is integer paise; errors are application/problem+json."""
+
+
+def create_app(settings: Settings | None = None, database_url: str | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Rules are validated before the first request: a bad table stops the start-up.
+        app.state.rules_engine = build_engine(settings.rules_dir, os.environ)
+        app.state.db_engine = make_engine(settings, database_url)
+        app.state.sessionmaker = make_sessionmaker(app.state.db_engine)
+        try:
+            yield
+        finally:
+            await app.state.db_engine.dispose()
+
+    app = FastAPI(
+        title="Dispute decision service",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    problems.install(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    for module in (health, orders, vendors, fail_reasons, cases, decisions, events):
+        app.include_router(module.router)
+    return app

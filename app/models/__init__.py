@@ -1,0 +1,25 @@
+"""Tables, one module each. Importing this package registers them all on ``Base.metadata``."""
+
+from app.models.api_key import ApiKey
+from app.models.base import Base
+from app.models.case import Case
+from app.models.deadline import Deadline
+from app.models.decision import Decision
+from app.models.event import Event
+from app.models.idempotency import IdempotencyRecord
+from app.models.ledger import LedgerEntry
+from app.models.order import Order
+from app.models.vendor import Vendor
+
+__all__ = [
+    "ApiKey",
+    "Base",
+    "Case",
+    "Deadline",
+    "Decision",
+    "Event",
+    "IdempotencyRecord",
+    "LedgerEntry",
+    "Order",
+    "Vendor",
+]

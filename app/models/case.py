@@ -1,0 +1,33 @@
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import DateTime, ForeignKey, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, created_at_column, updated_at_column
+
+
+class Case(Base):
+    """One dispute, complaint, fail reason or payment discrepancy, with its ticket."""
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        Index("ix_cases_vendor_type_created", "vendor_id", "case_type", "created_at"),
+        Index("ix_cases_order_id", "order_id"),
+        Index("ix_cases_status", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    case_type: Mapped[str] = mapped_column(String(32))
+    order_id: Mapped[str | None] = mapped_column(ForeignKey("orders.id"))
+    vendor_id: Mapped[str | None] = mapped_column(ForeignKey("vendors.id"))
+    status: Mapped[str] = mapped_column(String(32))
+    ticket: Mapped[dict[str, Any]]
+    # The submission as the client sent it, validated: what the case is about.
+    details: Mapped[dict[str, Any]]
+    escalations: Mapped[list[Any]] = mapped_column(server_default=text("'[]'::jsonb"))
+    notes: Mapped[list[Any]] = mapped_column(server_default=text("'[]'::jsonb"))
+    current_decision_id: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = updated_at_column()
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,35 @@
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import DateTime, ForeignKey, Index, String, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base
+
+
+class Decision(Base):
+    """An immutable decision record. A later decision supersedes it; nothing edits it."""
+
+    __tablename__ = "decisions"
+    __table_args__ = (
+        Index("ix_decisions_case_id", "case_id"),
+        Index("ix_decisions_order_id", "order_id"),
+        Index("ix_decisions_vendor_id", "vendor_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))
+    case_type: Mapped[str] = mapped_column(String(32))
+    order_id: Mapped[str | None] = mapped_column(String(64))
+    vendor_id: Mapped[str | None] = mapped_column(String(64))
+    # "proposed": shown, nothing applied; "final": its effects are in the ledger.
+    stage: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str | None] = mapped_column(String(48))
+    actions: Mapped[list[Any]]
+    rules_fired: Mapped[list[Any]]
+    ruleset_version: Mapped[str] = mapped_column(String(64))
+    policy: Mapped[dict[str, Any]]
+    facts: Mapped[dict[str, Any]]
+    decided_by: Mapped[dict[str, Any]]
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    supersedes: Mapped[str | None] = mapped_column(String(40))

@@ -1,0 +1,25 @@
+from datetime import datetime
+
+from sqlalchemy import LargeBinary, SmallInteger, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, created_at_column
+
+
+class IdempotencyRecord(Base):
+    """The first response to a POST with an Idempotency-Key, kept to replay it.
+
+    Written in the same transaction as the request's effects, so a stored response always
+    means the effects happened, and an effect never happens without its stored response.
+    """
+
+    __tablename__ = "idempotency_records"
+
+    # SHA-256 of the caller's bearer token: keys are scoped to the caller.
+    principal: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(SmallInteger)
+    content_type: Mapped[str] = mapped_column(String(100))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = created_at_column()

@@ -1,0 +1,42 @@
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, created_at_column
+
+
+class LedgerEntry(Base):
+    """One effect on a vendor (credits, payouts, wallet, standing), append-only.
+
+    ``(decision_id, action_index)`` is unique, so an action of a decision is applied once
+    however often the request that made it is retried.
+    """
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        UniqueConstraint("decision_id", "action_index", name="uq_ledger_decision_action"),
+        Index("ix_ledger_vendor_created", "vendor_id", "created_at"),
+        # A wallet refund (or any settled entry) is released or reversed at most once.
+        Index(
+            "uq_ledger_settles_once",
+            "settles_entry_id",
+            "kind",
+            unique=True,
+            postgresql_where=text("settles_entry_id IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    vendor_id: Mapped[str] = mapped_column(ForeignKey("vendors.id"))
+    decision_id: Mapped[str | None] = mapped_column(ForeignKey("decisions.id"))
+    action_index: Mapped[int | None]
+    case_id: Mapped[str | None] = mapped_column(String(40))
+    order_id: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    amount: Mapped[int | None]
+    details: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    settles_entry_id: Mapped[str | None] = mapped_column(String(40))
+    created_by: Mapped[str] = mapped_column(String(64), server_default="rules")
+    created_at: Mapped[datetime] = created_at_column()

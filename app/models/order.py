@@ -1,0 +1,29 @@
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, created_at_column, updated_at_column
+
+
+class Order(Base):
+    """The order system's snapshot of an order, plus its status in this service."""
+
+    __tablename__ = "orders"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    vendor_id: Mapped[str] = mapped_column(ForeignKey("vendors.id"), index=True)
+    customer: Mapped[dict[str, Any]]
+    device: Mapped[dict[str, Any]]
+    pickup_slot: Mapped[str | None] = mapped_column(String(100))
+    unlock_credits: Mapped[int]
+    quoted_amount: Mapped[int | None]
+    final_invoice_amount: Mapped[int]
+    payment: Mapped[dict[str, Any]]
+    # Each note carries the time this service first saw it: only notes recorded before a
+    # dispute may justify a deduction.
+    pickup_notes: Mapped[list[Any]]
+    status: Mapped[str] = mapped_column(String(24), server_default="open")
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = updated_at_column()

@@ -1,0 +1,27 @@
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, created_at_column, updated_at_column
+
+
+class Vendor(Base):
+    """A vendor's standing. Decisions that read it lock this row first (one writer per vendor)."""
+
+    __tablename__ = "vendors"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(24), server_default="active")
+    new_leads_blocked: Mapped[bool] = mapped_column(server_default=text("false"))
+    max_leads: Mapped[int]
+    flags: Mapped[list[Any]] = mapped_column(server_default=text("'[]'::jsonb"))
+    active_strikes: Mapped[int] = mapped_column(server_default=text("0"))
+    credits_refunded: Mapped[int] = mapped_column(server_default=text("0"))
+    credits_deducted: Mapped[int] = mapped_column(server_default=text("0"))
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = updated_at_column()
+
+    def as_facts(self) -> dict[str, Any]:
+        return {"vendor_status": self.status, "active_strikes": self.active_strikes}

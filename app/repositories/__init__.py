@@ -1,0 +1,1 @@
+"""Every query the service makes, one module per table."""

@@ -1,0 +1,10 @@
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+async def now(session: AsyncSession) -> datetime:
+    """The transaction's time on the database: one clock for every instance and host."""
+    value: datetime = await session.scalar(select(func.now()))
+    return value

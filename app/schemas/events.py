@@ -1,0 +1,22 @@
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field
+
+from app.schemas.common import OutputModel
+
+
+class EventOut(OutputModel):
+    id: int
+    type: str
+    case_id: str | None
+    order_id: str | None
+    vendor_id: str | None
+    decision_id: str | None
+    data: dict[str, Any]
+    created_at: datetime
+
+
+class EventPage(OutputModel):
+    items: list[EventOut]
+    last_id: int = Field(description="Pass as ?after= to resume the feed.")

@@ -1,0 +1,155 @@
+"""Carries out a final decision's actions: the ledger, the vendor's standing, the case, events.
+
+Rules only say what to do (architecture: consequences record, the service acts). The caller
+holds the vendor's row lock. Each action that touches the vendor becomes one ledger entry
+keyed by (decision, action index), so it is applied exactly once.
+"""
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.ids import new_id
+from app.models import Case, Decision, LedgerEntry, Vendor
+from app.repositories import ledger
+from app.services import events
+
+Action = dict[str, Any]
+Handler = Callable[[AsyncSession, Case, Vendor, Action], Awaitable[dict[str, Any] | None]]
+
+# Vendor statuses in order of severity: a status only ever moves down this list here.
+STATUS_ORDER = ("active", "on_hold", "deactivation_review", "deactivated")
+
+
+async def _set_status(
+    session: AsyncSession, case: Case, vendor: Vendor, status: str
+) -> dict[str, Any]:
+    before = vendor.status
+    if STATUS_ORDER.index(status) > STATUS_ORDER.index(before):
+        vendor.status = status
+        await events.emit(
+            session,
+            "vendor.status_changed",
+            case=case,
+            vendor_id=vendor.id,
+            previous=before,
+            status=status,
+        )
+    return {"previous_status": before, "status": vendor.status}
+
+
+async def _credit_refund(_: AsyncSession, __: Case, vendor: Vendor, action: Action) -> None:
+    vendor.credits_refunded += action["amount"]
+
+
+async def _credit_fine(_: AsyncSession, __: Case, vendor: Vendor, action: Action) -> None:
+    vendor.credits_deducted += action["amount"]
+
+
+async def _sla_strike(_: AsyncSession, __: Case, vendor: Vendor, ___: Action) -> dict[str, Any]:
+    vendor.active_strikes += 1
+    return {"active_strikes": vendor.active_strikes}
+
+
+async def _hold(session: AsyncSession, case: Case, vendor: Vendor, _: Action) -> dict[str, Any]:
+    return await _set_status(session, case, vendor, "on_hold")
+
+
+async def _deactivation_review(
+    session: AsyncSession, case: Case, vendor: Vendor, _: Action
+) -> dict[str, Any]:
+    return await _set_status(session, case, vendor, "deactivation_review")
+
+
+async def _flag(_: AsyncSession, case: Case, vendor: Vendor, action: Action) -> None:
+    vendor.flags = [*vendor.flags, {"reason": action["reason"], "case_id": case.id}]
+
+
+async def _block_new_leads(session: AsyncSession, case: Case, vendor: Vendor, _: Action) -> None:
+    if not vendor.new_leads_blocked:
+        vendor.new_leads_blocked = True
+        await events.emit(session, "vendor.new_leads_blocked", case=case, vendor_id=vendor.id)
+
+
+async def _reduce_max_leads(
+    _: AsyncSession, __: Case, vendor: Vendor, action: Action
+) -> dict[str, Any]:
+    vendor.max_leads = max(0, vendor.max_leads - action["by"])
+    return {"max_leads": vendor.max_leads}
+
+
+async def _platform_payout(
+    session: AsyncSession, case: Case, vendor: Vendor, action: Action
+) -> dict[str, Any]:
+    status = "pending_approval" if action["requires_approval"] else "released"
+    if status == "released":
+        await events.emit(
+            session, "payout.released", case=case, vendor_id=vendor.id, amount=action["amount"]
+        )
+    return {"status": status}
+
+
+async def _nothing_on_vendor(_: AsyncSession, __: Case, ___: Vendor, ____: Action) -> None:
+    return None
+
+
+# Actions recorded in the vendor's ledger, and what each does to the vendor's standing.
+LEDGER_ACTIONS: dict[str, Handler] = {
+    "credit_refund": _credit_refund,
+    "credit_fine": _credit_fine,
+    "sla_strike": _sla_strike,
+    "hold_vendor": _hold,
+    "deactivation_review": _deactivation_review,
+    "flag_vendor": _flag,
+    "block_new_leads": _block_new_leads,
+    "reduce_max_leads": _reduce_max_leads,
+    "platform_payout": _platform_payout,
+    "wallet_refund_eligible": _nothing_on_vendor,
+}
+
+
+async def _case_action(session: AsyncSession, case: Case, action: Action) -> None:
+    kind = action["type"]
+    if kind == "escalate":
+        case.escalations = [*case.escalations, {"to": action["to"]}]
+        await events.emit(session, "case.escalated", case=case, to=action["to"])
+    elif kind == "ticket_note":
+        case.notes = [*case.notes, {"text": action["text"], "by": "rules"}]
+    elif kind == "notify":
+        await events.emit(
+            session,
+            "notification.requested",
+            case=case,
+            audience=action["audience"],
+            template=action["template"],
+        )
+    else:
+        raise ValueError(f"no effect is defined for action type {kind!r}")
+
+
+async def apply(
+    session: AsyncSession, decision: Decision, case: Case, vendor: Vendor, actor: str = "rules"
+) -> None:
+    for index, action in enumerate(decision.actions):
+        handler = LEDGER_ACTIONS.get(action["type"])
+        if handler is None:
+            await _case_action(session, case, action)
+            continue
+        details = await handler(session, case, vendor, action) or {}
+        params = {k: v for k, v in action.items() if k not in ("type", "amount")}
+        await ledger.add(
+            session,
+            LedgerEntry(
+                id=new_id("le"),
+                vendor_id=vendor.id,
+                decision_id=decision.id,
+                action_index=index,
+                case_id=case.id,
+                order_id=case.order_id,
+                kind=action["type"],
+                amount=action.get("amount"),
+                details={**params, **details},
+                created_by=actor,
+            ),
+        )

@@ -1,0 +1,65 @@
+"""Order snapshots from the order system."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import Order
+from app.repositories import cases, clock, orders, vendors
+from app.rules_engine.policy import Policy
+from app.schemas.orders import OrderIn, PickupNote
+from app.services import events
+from app.services.errors import Conflict, NotFound
+
+
+def _note_key(note: dict[str, Any]) -> tuple[Any, ...]:
+    return (note["reason"], note["amount"], note.get("note"))
+
+
+def _merge_notes(
+    known: list[dict[str, Any]], sent: list[PickupNote], now: datetime
+) -> list[dict[str, Any]]:
+    """Keeps the first-seen time of notes already known; new ones are recorded now."""
+    seen = {_note_key(note): note["recorded_at"] for note in known}
+    merged = []
+    for note in sent:
+        data = note.model_dump()
+        data["recorded_at"] = seen.get(_note_key(data), now.isoformat())
+        merged.append(data)
+    return merged
+
+
+async def upsert(
+    session: AsyncSession, order_id: str, body: OrderIn, policy: Policy
+) -> tuple[Order, bool]:
+    """Creates or replaces the snapshot; returns the order and whether it was created."""
+    await vendors.ensure(session, body.vendor_id, policy.default_max_leads)
+    now = await clock.now(session)
+    order = await orders.get(session, order_id, for_update=True)
+    snapshot = body.model_dump(exclude={"pickup_notes"})
+    if order is None:
+        order = Order(
+            id=order_id, pickup_notes=_merge_notes([], body.pickup_notes, now), **snapshot
+        )
+        await orders.add(session, order)
+        await events.emit(session, "order.created", order_id=order_id, vendor_id=order.vendor_id)
+        return order, True
+    if order.vendor_id != body.vendor_id and await cases.for_order(session, order_id):
+        raise Conflict(
+            f"Order {order_id} has cases against vendor {order.vendor_id}; "
+            "its vendor cannot change."
+        )
+    for name, value in snapshot.items():
+        setattr(order, name, value)
+    order.pickup_notes = _merge_notes(order.pickup_notes, body.pickup_notes, now)
+    await session.flush()
+    await events.emit(session, "order.updated", order_id=order_id, vendor_id=order.vendor_id)
+    return order, False
+
+
+async def get(session: AsyncSession, order_id: str, *, for_update: bool = False) -> Order:
+    order = await orders.get(session, order_id, for_update=for_update)
+    if order is None:
+        raise NotFound(f"No order {order_id}; the order system must PUT it first.")
+    return order

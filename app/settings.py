@@ -1,0 +1,43 @@
+"""Every setting the service reads from the environment, with its safe default.
+
+Policy values (``POLICY_<NAME>``) are read by :mod:`app.rules_engine.policy`, because they
+belong to the ruleset version that decisions record.
+"""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="postgresql://user:pass@host:port/db; unset: embedded PostgreSQL in DATA_DIR.",
+    )
+    data_dir: Path = Field(
+        default=PROJECT_ROOT / "var",
+        description="Where the embedded PostgreSQL keeps its data folder (pgdata/).",
+    )
+    rules_dir: Path = Field(
+        default=PROJECT_ROOT / "rules", description="The rule tables and policy values."
+    )
+    watch_interval_seconds: float = Field(
+        default=30.0, gt=0, description="How often each instance looks for due deadlines."
+    )
+    db_pool_size: int = Field(default=10, ge=1, description="Connections each process keeps.")
+    db_max_overflow: int = Field(default=10, ge=0, description="Extra connections under load.")
+    max_body_bytes: int = Field(
+        default=1_048_576, ge=1024, description="Larger request bodies are refused with 413."
+    )
+    log_level: str = Field(default="INFO", description="Python logging level.")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

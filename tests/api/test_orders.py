@@ -1,0 +1,123 @@
+from httpx import AsyncClient
+
+from tests.conftest import Headers, KeyMaker
+from tests.factories import order_body, put_order
+
+
+async def test_put_creates_then_replaces(client: AsyncClient, service: Headers) -> None:
+    first = await client.put("/v1/orders/ORD-1", json=order_body(), headers=service)
+    assert first.status_code == 201
+    body = first.json()
+    assert body["id"] == "ORD-1" and body["status"] == "open"
+    assert body["final_invoice_amount"] == 1_500_000
+    assert body["links"]["cases"] == "/v1/cases?order_id=ORD-1"
+
+    second = await client.put(
+        "/v1/orders/ORD-1", json=order_body(final_invoice_amount=1_400_000), headers=service
+    )
+    assert second.status_code == 200
+    assert second.json()["final_invoice_amount"] == 1_400_000
+
+
+async def test_put_creates_unknown_vendor_with_default_standing(
+    client: AsyncClient, service: Headers
+) -> None:
+    await put_order(client, service, vendor_id="V-NEW")
+    vendor = (await client.get("/v1/vendors/V-NEW", headers=service)).json()
+    assert vendor["status"] == "active"
+    assert vendor["max_leads"] == 10 and vendor["active_strikes"] == 0
+    assert vendor["new_leads_blocked"] is False
+
+
+async def test_pickup_notes_keep_their_first_recorded_time(
+    client: AsyncClient, service: Headers
+) -> None:
+    note = {"reason": "screen_damage", "amount": 200_000, "note": "cracked"}
+    first = await put_order(client, service, pickup_notes=[note])
+    recorded = first["pickup_notes"][0]["recorded_at"]
+    extra = {"reason": "missing_accessories", "amount": 10_000}
+    second = await put_order(client, service, pickup_notes=[note, extra])
+    assert second["pickup_notes"][0]["recorded_at"] == recorded
+    assert second["pickup_notes"][1]["recorded_at"] >= recorded
+
+
+async def test_money_must_be_integer_paise(client: AsyncClient, service: Headers) -> None:
+    response = await client.put(
+        "/v1/orders/ORD-1", json=order_body(final_invoice_amount=15000.5), headers=service
+    )
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    fields = [e["field"] for e in response.json()["errors"]]
+    assert fields == ["final_invoice_amount"]
+
+
+async def test_bad_fields_are_each_named(client: AsyncClient, service: Headers) -> None:
+    body = order_body(customer={"name": "", "phone": "12"}, unknown_field=1)
+    body["pickup_notes"] = [{"reason": "screen_damage", "amount": -5}]
+    response = await client.put("/v1/orders/ORD-1", json=body, headers=service)
+    assert response.status_code == 422
+    fields = {e["field"] for e in response.json()["errors"]}
+    assert fields == {"customer.name", "customer.phone", "pickup_notes[0].amount", "unknown_field"}
+    # Nothing was written.
+    assert (await client.get("/v1/orders/ORD-1", headers=service)).status_code == 404
+
+
+async def test_malformed_json_is_422_problem(client: AsyncClient, service: Headers) -> None:
+    response = await client.put(
+        "/v1/orders/ORD-1",
+        content=b"{not json",
+        headers={**service, "content-type": "application/json"},
+    )
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_get_unknown_order_is_404(client: AsyncClient, service: Headers) -> None:
+    response = await client.get("/v1/orders/NOPE", headers=service)
+    assert response.status_code == 404
+    assert "NOPE" in response.json()["detail"]
+
+
+async def test_order_lists_its_cases(
+    client: AsyncClient, service: Headers, make_key: KeyMaker
+) -> None:
+    await put_order(client, service, "ORD-1", vendor_id="V-1")
+    vendor = await make_key("vendor", "V-1")
+    filed = await client.post(
+        "/v1/orders/ORD-1/fail-reasons",
+        json={"reason": "customer_not_available", "explanation": "not home"},
+        headers=vendor,
+    )
+    order = (await client.get("/v1/orders/ORD-1", headers=service)).json()
+    assert order["status"] == "to_be_failed"
+    assert order["cases"] == [
+        {
+            "id": filed.json()["id"],
+            "case_type": "fail_reason",
+            "status": "pending_review",
+            "url": f"/v1/cases/{filed.json()['id']}",
+        }
+    ]
+
+
+async def test_vendor_cannot_change_once_cases_exist(
+    client: AsyncClient, service: Headers, ops: Headers
+) -> None:
+    await put_order(client, service, "ORD-1", vendor_id="V-1")
+    await client.post(
+        "/v1/orders/ORD-1/fail-reasons",
+        json={"reason": "customer_not_available", "explanation": "not home"},
+        headers=ops,
+    )
+    response = await client.put("/v1/orders/ORD-1", json=order_body("V-2"), headers=service)
+    assert response.status_code == 409
+
+
+async def test_oversized_body_is_413(client: AsyncClient, service: Headers) -> None:
+    response = await client.put(
+        "/v1/orders/ORD-1",
+        content=b"x" * 2_000_000,
+        headers={**service, "content-type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"

