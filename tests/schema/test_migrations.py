@@ -1,0 +1,77 @@
+"""Alembic makes the schema: upgrade, downgrade and upgrade again work, and match the models."""
+
+import asyncio
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection, inspect, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from app.db.migrate import downgrade, upgrade
+from app.db.url import async_url
+from app.models import Base
+from tests.db import fresh_database
+
+
+@pytest.fixture
+def empty_database(server_url: str) -> Iterator[str]:
+    with fresh_database(server_url, "dispute_migrations") as url:
+        yield url
+
+
+T = TypeVar("T")
+
+
+def _inspect(url: str, check: Callable[[Connection], T]) -> T:
+    async def run() -> T:
+        engine = create_async_engine(async_url(url))
+        try:
+            async with engine.connect() as connection:
+                return await connection.run_sync(check)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def _tables(connection: Connection) -> set[str]:
+    return set(inspect(connection).get_table_names())
+
+
+def _drift(connection: Connection) -> list[object]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return list(compare_metadata(context, Base.metadata))
+
+
+def _revision(connection: Connection) -> str | None:
+    value = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return None if value is None else str(value)
+
+
+def test_upgrade_downgrade_upgrade(empty_database: str) -> None:
+    upgrade(empty_database)
+    model_tables = {t.name for t in Base.metadata.sorted_tables}
+    assert model_tables <= _inspect(empty_database, _tables)
+    downgrade(empty_database, "base")
+    assert _inspect(empty_database, _tables) == {"alembic_version"}
+    upgrade(empty_database)
+    assert model_tables <= _inspect(empty_database, _tables)
+
+
+def test_models_and_migrations_do_not_drift(empty_database: str) -> None:
+    upgrade(empty_database)
+    assert _inspect(empty_database, _drift) == []
+
+
+def test_single_head(empty_database: str) -> None:
+    from alembic.script import ScriptDirectory
+
+    from app.db.migrate import alembic_config
+
+    heads = ScriptDirectory.from_config(alembic_config(empty_database)).get_heads()
+    assert len(heads) == 1
+    upgrade(empty_database)
+    assert _inspect(empty_database, _revision) == heads[0]
