@@ -20,15 +20,23 @@ class Page(BaseModel, Generic[T]):
     )
 
 
+_CURSOR_PREFIX = "after:"
+
+
 def encode_cursor(last_key: str) -> str:
-    return base64.urlsafe_b64encode(last_key.encode()).decode().rstrip("=")
+    raw = (_CURSOR_PREFIX + last_key).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str) -> str:
     try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except ValueError as exc:
-        raise InvalidRequest("cursor is not one this service issued.", "cursor") from exc
+        padded = cursor + "=" * (-len(cursor) % 4)
+        raw = base64.b64decode(padded, altchars=b"-_", validate=True).decode()
+    except ValueError:
+        raw = ""
+    if not raw.startswith(_CURSOR_PREFIX):
+        raise InvalidRequest("cursor is not one this service issued.", "cursor", "query")
+    return raw.removeprefix(_CURSOR_PREFIX)
 
 
 @dataclass(frozen=True)

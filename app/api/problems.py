@@ -6,7 +6,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.services.errors import ServiceError, Unavailable
@@ -87,11 +87,22 @@ def install(app: FastAPI) -> None:
             headers=getattr(exc, "headers", None),
         )
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # Registered by class so Starlette's ExceptionMiddleware answers them; a handler for bare
+    # Exception would only run in ServerErrorMiddleware, which re-raises after answering.
+    @app.exception_handler(OSError)
+    @app.exception_handler(SQLAlchemyError)
+    async def _database(request: Request, exc: Exception) -> JSONResponse:
         if _is_database_down(exc):
             log.warning("database unavailable: %s", type(exc).__name__)
             down = Unavailable("The database is not answering; retry shortly.")
             return problem(503, down.slug, down.title, down.detail, headers={"Retry-After": "1"})
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem(500, "internal-error", "Internal error", "An unexpected error occurred.")
+        return _internal(request, exc)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        return _internal(request, exc)
+
+
+def _internal(request: Request, exc: Exception) -> JSONResponse:
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(500, "internal-error", "Internal error", "An unexpected error occurred.")

@@ -1,6 +1,7 @@
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Case, Deadline
@@ -42,3 +43,24 @@ async def deadlines(session: AsyncSession, case_id: str) -> Sequence[Deadline]:
             select(Deadline).where(Deadline.case_id == case_id).order_by(Deadline.due_at)
         )
     ).all()
+
+
+async def count_earlier_for_vendor(
+    session: AsyncSession, vendor_id: str, case_type: str, *, since: datetime, before: datetime
+) -> int:
+    """A vendor's cases of one type opened in [since, before): its history for repeat rules.
+
+    Every case type reads its vendor's history here, so complaints, disputes and fail reasons
+    count from one place (served by ix_cases_vendor_type_created).
+    """
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Case)
+        .where(
+            Case.vendor_id == vendor_id,
+            Case.case_type == case_type,
+            Case.created_at >= since,
+            Case.created_at < before,
+        )
+    )
+    return int(count or 0)

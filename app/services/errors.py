@@ -35,8 +35,8 @@ class InvalidRequest(ServiceError):
 
     status, slug, title = 422, "invalid-request", "The request cannot be processed"
 
-    def __init__(self, detail: str, field: str | None = None) -> None:
-        errors = [{"field": field, "in": "body", "message": detail}] if field else None
+    def __init__(self, detail: str, field: str | None = None, where: str = "body") -> None:
+        errors = [{"field": field, "in": where, "message": detail}] if field else None
         super().__init__(detail, errors)
 
 
