@@ -1,0 +1,172 @@
+"""Policy values: defaults from rules/policy.yaml, overridden by ``POLICY_<NAME>`` variables.
+
+The names and Python types live in :class:`Policy`; policy.yaml carries the defaults, units
+and the words ops read. Loading checks that the two agree, so a value cannot exist in one
+place only.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, ValidationError
+
+from app.rules_engine.errors import RulesError
+
+POLICY_FILE = "policy.yaml"
+ENV_PREFIX = "POLICY_"
+
+Unit = Literal["hours", "days", "count", "paise", "percent"]
+# Money must never be a float, and counts and percents feed integer arithmetic on money
+# (fine = percent of a shortfall), so only durations may be fractional.
+INT_UNITS: frozenset[str] = frozenset({"count", "paise", "percent"})
+FLOAT_UNITS: frozenset[str] = frozenset({"hours", "days"})
+
+PolicyValue = int | float
+
+
+class Policy(BaseModel):
+    """The policy values one ruleset version runs with."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    vendor_response_hours: float
+    high_value_threshold: int
+    first_response_hours: float
+    logging_hours: float
+    resolution_hours: float
+    repeat_window_days: float
+    repeat_dispute_count: int
+    repeat_complaint_count: int
+    strike_hold_count: int
+    strike_deactivate_count: int
+    max_leads_reduction: int
+    default_max_leads: int
+    shortfall_fine_percent: int
+    dispute_rate_target_percent: int
+    resolution_target_percent: int
+    satisfaction_target_percent: int
+
+    def as_dict(self) -> dict[str, PolicyValue]:
+        """Plain name -> value, what each decision records."""
+        return {name: getattr(self, name) for name in type(self).model_fields}
+
+
+def policy_names() -> tuple[str, ...]:
+    return tuple(Policy.model_fields)
+
+
+def policy_type(name: str) -> type[int] | type[float]:
+    """The Python type of a policy value; raises KeyError for an unknown name."""
+    annotation = Policy.model_fields[name].annotation
+    return int if annotation is int else float
+
+
+class PolicyEntry(BaseModel):
+    """One entry of policy.yaml."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    value: StrictInt | StrictFloat
+    unit: Unit
+    description: str = Field(min_length=1)
+    source: str = Field(min_length=1)
+
+
+def load_policy_entries(rules_dir: Path) -> dict[str, PolicyEntry]:
+    """Read and check policy.yaml: every Policy field present, units matching the types."""
+    path = rules_dir / POLICY_FILE
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise RulesError(f"{path}: cannot read policy values: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise RulesError(f"{path}: expected a mapping of policy name -> entry")
+
+    known = set(policy_names())
+    unknown = sorted(str(name) for name in raw if name not in known)
+    if unknown:
+        raise RulesError(f"{path}: unknown policy names {unknown}; known: {sorted(known)}")
+    missing = sorted(known - set(raw))
+    if missing:
+        raise RulesError(f"{path}: policy names missing: {missing}")
+
+    entries: dict[str, PolicyEntry] = {}
+    for name in policy_names():
+        try:
+            entry = PolicyEntry.model_validate(raw[name])
+        except ValidationError as exc:
+            raise RulesError(f"{path}: policy {name!r}: {_first_error(exc)}") from exc
+        expected_int = policy_type(name) is int
+        if expected_int != (entry.unit in INT_UNITS):
+            raise RulesError(
+                f"{path}: policy {name!r}: unit {entry.unit!r} does not fit a "
+                f"{'whole-number' if expected_int else 'fractional'} value"
+            )
+        _check_value(entry.value, entry.unit, f"{path}: policy {name!r}")
+        entries[name] = entry
+    return entries
+
+
+def load_policy(rules_dir: Path, environ: Mapping[str, str]) -> Policy:
+    """Defaults from policy.yaml, then every ``POLICY_<NAME>`` in ``environ`` on top."""
+    entries = load_policy_entries(rules_dir)
+    values: dict[str, PolicyValue] = {name: entry.value for name, entry in entries.items()}
+
+    for variable in sorted(environ):
+        if not variable.startswith(ENV_PREFIX):
+            continue
+        name = variable[len(ENV_PREFIX) :].lower()
+        if name not in entries:
+            raise RulesError(
+                f"{variable}: unknown policy parameter; known: "
+                f"{', '.join(ENV_PREFIX + known.upper() for known in policy_names())}"
+            )
+        values[name] = parse_policy_value(variable, environ[variable], entries[name].unit)
+
+    # Floats as floats even when written "6", so every decision records one type per name.
+    typed = {
+        name: (float(value) if policy_type(name) is float else value)
+        for name, value in values.items()
+    }
+    return Policy.model_validate(typed)
+
+
+_INT_TEXT = re.compile(r"[+-]?[0-9]+")
+_FLOAT_TEXT = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
+def parse_policy_value(variable: str, text: str, unit: str) -> PolicyValue:
+    """Parse one environment value for a policy with this unit; RulesError names the variable."""
+    stripped = text.strip()
+    if unit in INT_UNITS:
+        if not _INT_TEXT.fullmatch(stripped):
+            kind = "a fraction" if _FLOAT_TEXT.fullmatch(stripped) else "not a number"
+            raise RulesError(f"{variable}={text!r}: {kind}; {unit} values must be whole numbers")
+        value: PolicyValue = int(stripped)
+    else:
+        if not _FLOAT_TEXT.fullmatch(stripped):
+            raise RulesError(f"{variable}={text!r}: not a number (expected {unit})")
+        value = float(stripped)
+    _check_value(value, unit, variable)
+    return value
+
+
+def _check_value(value: PolicyValue, unit: str, where: str) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise RulesError(f"{where}: {value!r} is not a finite number")
+    if value < 0:
+        raise RulesError(f"{where}: {value!r} is negative; {unit} cannot be negative")
+    if unit in INT_UNITS and not isinstance(value, int):
+        raise RulesError(f"{where}: {value!r} is a fraction; {unit} values must be whole numbers")
+
+
+def _first_error(exc: ValidationError) -> str:
+    error: Any = exc.errors()[0]
+    location = ".".join(str(part) for part in error["loc"])
+    return f"{location}: {error['msg']}" if location else str(error["msg"])

@@ -1,0 +1,486 @@
+"""Rule tables: YAML files under rules/ that ops can read, checked before anything runs.
+
+Loading is two passes. Pydantic checks the shape of each file; then every rule is checked
+against the table's declared facts, the action vocabulary of the API and the policy names,
+and turned into plain frozen objects the engine compiles. Every error names the file, the
+rule and the field, because the person fixing it is reading the YAML, not a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from app.rules_engine.errors import RulesError
+from app.rules_engine.policy import POLICY_FILE, policy_names, policy_type
+
+FactType = Literal["str", "int", "bool", "float"]
+Scalar = str | int | float | bool
+Mode = Literal["collect", "first_hit"]
+Operator = Literal["eq", "ne", "in", "not_in", "gte", "gt", "lte", "lt"]
+
+FACT_PYTHON_TYPES: dict[str, type] = {"str": str, "int": int, "bool": bool, "float": float}
+# durable-rules adds these keys to every message and state; a fact with one of these
+# names would be silently overwritten.
+RESERVED_FACT_NAMES = frozenset({"sid", "id"})
+ORDER_OPERATORS = frozenset({"gte", "gt", "lte", "lt"})
+LIST_OPERATORS = frozenset({"in", "not_in"})
+OPERATORS = frozenset({"ne", "gte", "gt", "lte", "lt"}) | LIST_OPERATORS
+
+ESCALATION_TARGETS = ("ops_manager", "finance_manager", "vendor_manager", "cx_team")
+
+# Param kinds: "amount" is a non-negative int (money or a count), "target" an escalation
+# target; the others are plain types. This is the action list of the API contract.
+ParamKind = Literal["amount", "bool", "str", "target", "text"]
+ACTION_PARAMS: dict[str, dict[str, ParamKind]] = {
+    "platform_payout": {"amount": "amount", "requires_approval": "bool"},
+    "credit_refund": {"amount": "amount"},
+    "credit_fine": {"amount": "amount"},
+    "sla_strike": {},
+    "flag_vendor": {"reason": "str"},
+    "block_new_leads": {},
+    "reduce_max_leads": {"by": "amount"},
+    "hold_vendor": {},
+    "deactivation_review": {},
+    "escalate": {"to": "target"},
+    "wallet_refund_eligible": {"amount": "amount"},
+    "notify": {"audience": "str", "template": "str"},
+    "ticket_note": {"text": "text"},
+}
+_KIND_FACT_TYPE: dict[ParamKind, FactType] = {
+    "amount": "int",
+    "bool": "bool",
+    "str": "str",
+    "target": "str",
+    "text": "str",
+}
+RUPEES_FORMAT = "rupees"
+
+
+@dataclass(frozen=True)
+class PolicyRef:
+    """``{policy: name}``: replaced by the policy value when the engine is built."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class FactRef:
+    """``{fact: name}`` in an action param: replaced by the fact's value when the rule fires."""
+
+    name: str
+
+
+Operand = Scalar | PolicyRef
+ParamValue = Scalar | FactRef | PolicyRef
+
+
+@dataclass(frozen=True)
+class Condition:
+    fact: str
+    op: Operator
+    # A tuple for in / not_in, a single operand otherwise.
+    operand: Operand | tuple[Operand, ...]
+
+
+@dataclass(frozen=True)
+class Action:
+    type: str
+    params: Mapping[str, ParamValue]
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    description: str
+    conditions: tuple[Condition, ...]
+    outcome: str | None
+    actions: tuple[Action, ...]
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    case_type: str
+    description: str
+    mode: Mode
+    facts: Mapping[str, FactType]
+    outcomes: tuple[str, ...]
+    codes: Mapping[str, tuple[str, ...]]
+    rules: tuple[Rule, ...]
+    source: str
+    # The validated file content, normalised; what the ruleset version hashes.
+    definition: Mapping[str, Any] = field(repr=False, compare=False)
+
+    def class_of(self, code: str) -> str | None:
+        """The class ("customer", "vendor", ...) a code belongs to, None if unknown."""
+        for code_class, codes in self.codes.items():
+            if code in codes:
+                return code_class
+        return None
+
+    def all_codes(self) -> tuple[str, ...]:
+        return tuple(code for codes in self.codes.values() for code in codes)
+
+    def rule(self, name: str) -> Rule:
+        for rule in self.rules:
+            if rule.name == name:
+                return rule
+        raise KeyError(name)
+
+
+# --- first pass: shape -------------------------------------------------------------------
+
+_NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
+_NAME = re.compile(_NAME_PATTERN)
+
+
+class _RawRule(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    name: str = Field(pattern=_NAME_PATTERN)
+    description: str = Field(min_length=1)
+    when: dict[str, Any] = Field(default_factory=dict)
+    outcome: str | None = None
+    actions: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class _RawTable(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    table: str = Field(pattern=_NAME_PATTERN)
+    case_type: str = Field(pattern=_NAME_PATTERN)
+    description: str = Field(min_length=1)
+    mode: Mode = "collect"
+    facts: dict[str, FactType] = Field(min_length=1)
+    outcomes: list[str] = Field(default_factory=list)
+    codes: dict[str, list[str]] = Field(default_factory=dict)
+    rules: list[_RawRule] = Field(min_length=1)
+
+
+# --- loading -----------------------------------------------------------------------------
+
+
+def load_tables(rules_dir: Path) -> dict[str, Table]:
+    """Every ``*.yaml`` in ``rules_dir`` except policy.yaml, keyed by table name."""
+    if not rules_dir.is_dir():
+        raise RulesError(f"{rules_dir}: rules directory not found")
+    tables: dict[str, Table] = {}
+    for path in sorted(rules_dir.glob("*.yaml")):
+        if path.name == POLICY_FILE:
+            continue
+        table = load_table(path)
+        tables[table.name] = table
+    return tables
+
+
+def load_table(path: Path) -> Table:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise RulesError(f"{path}: cannot read rule table: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise RulesError(f"{path}: expected a mapping with table, facts and rules")
+    try:
+        parsed = _RawTable.model_validate(raw)
+    except ValidationError as exc:
+        raise RulesError(_describe_validation_error(path, raw, exc)) from exc
+    return _build_table(path, parsed)
+
+
+def _describe_validation_error(path: Path, raw: Mapping[str, Any], exc: ValidationError) -> str:
+    messages = []
+    for error in exc.errors():
+        loc = list(error["loc"])
+        where = ""
+        if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
+            index = loc[1]
+            rules = raw.get("rules")
+            name = None
+            if isinstance(rules, list) and index < len(rules) and isinstance(rules[index], dict):
+                name = rules[index].get("name")
+            where = f"rule {name!r} (#{index + 1}): " if name else f"rule #{index + 1}: "
+            loc = loc[2:]
+        field_name = ".".join(str(part) for part in loc) or "(table)"
+        messages.append(f"{where}{field_name}: {error['msg']}")
+    return f"{path}: " + "; ".join(messages)
+
+
+def _build_table(path: Path, raw: _RawTable) -> Table:
+    source = str(path)
+    if raw.table != path.stem:
+        raise RulesError(f"{source}: table: {raw.table!r} must match the file name ({path.stem!r})")
+
+    for fact_name in raw.facts:
+        if not _is_name(fact_name) or fact_name in RESERVED_FACT_NAMES:
+            raise RulesError(
+                f"{source}: facts.{fact_name}: fact names are snake_case and not "
+                f"{sorted(RESERVED_FACT_NAMES)}"
+            )
+
+    if len(set(raw.outcomes)) != len(raw.outcomes):
+        raise RulesError(f"{source}: outcomes: listed twice: {_duplicates(raw.outcomes)}")
+
+    seen_codes: dict[str, str] = {}
+    for code_class, codes in raw.codes.items():
+        for code in codes:
+            if not _is_name(code):
+                raise RulesError(f"{source}: codes.{code_class}: {code!r} is not snake_case")
+            if code in seen_codes:
+                where = (
+                    f"twice in {code_class!r}"
+                    if seen_codes[code] == code_class
+                    else f"in both {seen_codes[code]!r} and {code_class!r}"
+                )
+                raise RulesError(f"{source}: codes: {code!r} appears {where}")
+            seen_codes[code] = code_class
+
+    facts: dict[str, FactType] = dict(raw.facts)
+    rules: list[Rule] = []
+    seen_rules: set[str] = set()
+    for raw_rule in raw.rules:
+        where = f"{source}: rule {raw_rule.name!r}"
+        if raw_rule.name in seen_rules:
+            raise RulesError(f"{where}: name: duplicate rule name")
+        seen_rules.add(raw_rule.name)
+        if raw_rule.outcome is not None and raw_rule.outcome not in raw.outcomes:
+            raise RulesError(
+                f"{where}: outcome: {raw_rule.outcome!r} is not one of the table's "
+                f"outcomes {raw.outcomes}"
+            )
+        conditions = tuple(
+            _parse_condition(fact_name, value, facts, f"{where}: when.{fact_name}")
+            for fact_name, value in raw_rule.when.items()
+        )
+        actions = tuple(
+            _parse_action(raw_action, facts, f"{where}: actions[{index}]")
+            for index, raw_action in enumerate(raw_rule.actions)
+        )
+        rules.append(
+            Rule(
+                name=raw_rule.name,
+                description=raw_rule.description,
+                conditions=conditions,
+                outcome=raw_rule.outcome,
+                actions=actions,
+            )
+        )
+
+    return Table(
+        name=raw.table,
+        case_type=raw.case_type,
+        description=raw.description,
+        mode=raw.mode,
+        facts=facts,
+        outcomes=tuple(raw.outcomes),
+        codes={code_class: tuple(codes) for code_class, codes in raw.codes.items()},
+        rules=tuple(rules),
+        source=source,
+        definition=raw.model_dump(mode="json"),
+    )
+
+
+# --- conditions --------------------------------------------------------------------------
+
+
+def _parse_condition(
+    fact_name: str, raw: Any, facts: Mapping[str, FactType], where: str
+) -> Condition:
+    if fact_name not in facts:
+        raise RulesError(f"{where}: unknown fact {fact_name!r}; declared facts: {sorted(facts)}")
+    fact_type = facts[fact_name]
+
+    if isinstance(raw, dict) and set(raw) != {"policy"}:
+        if len(raw) != 1 or next(iter(raw)) not in OPERATORS:
+            raise RulesError(
+                f"{where}: expected a value, {{policy: name}} or exactly one operator of "
+                f"{sorted(OPERATORS)}; got {raw!r}"
+            )
+        op_name, argument = next(iter(raw.items()))
+        op: Operator = op_name
+        if op in ORDER_OPERATORS and fact_type not in ("int", "float"):
+            raise RulesError(f"{where}: {op} needs a number fact; {fact_name!r} is {fact_type}")
+        if op in LIST_OPERATORS:
+            if not isinstance(argument, list) or not argument:
+                raise RulesError(f"{where}: {op} needs a non-empty list")
+            operands = tuple(
+                _parse_operand(item, fact_type, f"{where}.{op}[{index}]")
+                for index, item in enumerate(argument)
+            )
+            return Condition(fact=fact_name, op=op, operand=operands)
+        return Condition(
+            fact=fact_name, op=op, operand=_parse_operand(argument, fact_type, f"{where}.{op}")
+        )
+    if isinstance(raw, list):
+        raise RulesError(f"{where}: a list needs an operator: {{in: [...]}} or {{not_in: [...]}}")
+    return Condition(fact=fact_name, op="eq", operand=_parse_operand(raw, fact_type, where))
+
+
+def _parse_operand(raw: Any, fact_type: FactType, where: str) -> Operand:
+    if isinstance(raw, dict):
+        if set(raw) != {"policy"}:
+            raise RulesError(f"{where}: expected a value or {{policy: name}}; got {raw!r}")
+        if fact_type not in ("int", "float"):
+            raise RulesError(f"{where}: policy values are numbers; the fact is {fact_type}")
+        return PolicyRef(_policy_name(raw["policy"], where))
+    if not _fits(raw, fact_type):
+        raise RulesError(f"{where}: {raw!r} is not a {fact_type} value")
+    value: Scalar = raw
+    return value
+
+
+def _fits(value: Any, fact_type: FactType) -> bool:
+    if fact_type == "bool":
+        return isinstance(value, bool)
+    if fact_type == "str":
+        return isinstance(value, str)
+    # Comparing an int fact with a fractional threshold is meaningful; bool never is.
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _policy_name(raw: Any, where: str) -> str:
+    if not isinstance(raw, str) or raw not in policy_names():
+        raise RulesError(f"{where}: unknown policy {raw!r}; known: {sorted(policy_names())}")
+    return raw
+
+
+# --- actions -----------------------------------------------------------------------------
+
+
+def _parse_action(raw: Mapping[str, Any], facts: Mapping[str, FactType], where: str) -> Action:
+    action_type = raw.get("type")
+    if not isinstance(action_type, str) or action_type not in ACTION_PARAMS:
+        raise RulesError(
+            f"{where}.type: unknown action type {action_type!r}; known: {sorted(ACTION_PARAMS)}"
+        )
+    where = f"{where} ({action_type})"
+    spec = ACTION_PARAMS[action_type]
+    given = {key: value for key, value in raw.items() if key != "type"}
+    extra = sorted(set(given) - set(spec))
+    if extra:
+        raise RulesError(f"{where}: unexpected params {extra}; {action_type} takes {sorted(spec)}")
+    missing = sorted(set(spec) - set(given))
+    if missing:
+        raise RulesError(f"{where}: missing params {missing}")
+    params = {
+        name: _parse_param(given[name], kind, facts, f"{where}.{name}")
+        for name, kind in spec.items()
+    }
+    return Action(type=action_type, params=params)
+
+
+def _parse_param(
+    raw: Any, kind: ParamKind, facts: Mapping[str, FactType], where: str
+) -> ParamValue:
+    if isinstance(raw, dict):
+        if set(raw) == {"fact"}:
+            fact_name = raw["fact"]
+            if not isinstance(fact_name, str) or fact_name not in facts:
+                raise RulesError(
+                    f"{where}: unknown fact {fact_name!r}; declared facts: {sorted(facts)}"
+                )
+            if facts[fact_name] != _KIND_FACT_TYPE[kind]:
+                raise RulesError(
+                    f"{where}: fact {fact_name!r} is {facts[fact_name]}; this param needs "
+                    f"{_KIND_FACT_TYPE[kind]}"
+                )
+            return FactRef(fact_name)
+        if set(raw) == {"policy"}:
+            name = _policy_name(raw["policy"], where)
+            if kind != "amount" or policy_type(name) is not int:
+                raise RulesError(f"{where}: policy {name!r} does not fit a {kind} param")
+            return PolicyRef(name)
+        raise RulesError(f"{where}: expected a value, {{fact: name}} or {{policy: name}}")
+
+    if kind == "amount":
+        if not isinstance(raw, int) or isinstance(raw, bool) or raw < 0:
+            raise RulesError(f"{where}: {raw!r} is not a whole number >= 0")
+    elif kind == "bool":
+        if not isinstance(raw, bool):
+            raise RulesError(f"{where}: {raw!r} is not true or false")
+    elif kind == "target":
+        if raw not in ESCALATION_TARGETS:
+            raise RulesError(f"{where}: {raw!r} is not one of {list(ESCALATION_TARGETS)}")
+    else:
+        if not isinstance(raw, str) or not raw:
+            raise RulesError(f"{where}: {raw!r} is not a non-empty string")
+        if kind == "text":
+            check_template(raw, facts, where)
+    value: Scalar = raw
+    return value
+
+
+# --- ticket note text --------------------------------------------------------------------
+
+
+def _template_fields(
+    template: str, where: str
+) -> list[tuple[str, str | None, str | None, str | None]]:
+    try:
+        return list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise RulesError(f"{where}: bad placeholder in {template!r}: {exc}") from exc
+
+
+def check_template(template: str, facts: Mapping[str, FactType], where: str) -> None:
+    """``{fact}`` and ``{fact:rupees}`` (int facts only); ``{{`` and ``}}`` are literal braces."""
+    for _literal, fact_name, format_spec, conversion in _template_fields(template, where):
+        if fact_name is None:
+            continue
+        if fact_name not in facts:
+            raise RulesError(
+                f"{where}: placeholder {{{fact_name}}} names an unknown fact; "
+                f"declared facts: {sorted(facts)}"
+            )
+        if conversion is not None or format_spec not in ("", RUPEES_FORMAT):
+            raise RulesError(
+                f"{where}: placeholder {{{fact_name}}}: only {{name}} and "
+                f"{{name:{RUPEES_FORMAT}}} are supported"
+            )
+        if format_spec == RUPEES_FORMAT and facts[fact_name] != "int":
+            raise RulesError(
+                f"{where}: placeholder {{{fact_name}:{RUPEES_FORMAT}}} needs an int fact (paise)"
+            )
+
+
+def render_template(template: str, facts: Mapping[str, Any]) -> str:
+    """Fill a checked template from facts."""
+    parts: list[str] = []
+    for literal, fact_name, format_spec, _conversion in _template_fields(template, template):
+        parts.append(literal)
+        if fact_name is None:
+            continue
+        value = facts[fact_name]
+        if format_spec == RUPEES_FORMAT:
+            parts.append(format_rupees(value))
+        elif isinstance(value, bool):
+            parts.append("yes" if value else "no")
+        else:
+            parts.append(str(value))
+    return "".join(parts)
+
+
+def format_rupees(paise: int) -> str:
+    """150000 -> "₹1,500"; 12345 -> "₹123.45"; whole rupees drop the paise."""
+    sign = "-" if paise < 0 else ""
+    rupees, rest = divmod(abs(paise), 100)
+    text = f"₹{rupees:,}" if rest == 0 else f"₹{rupees:,}.{rest:02d}"
+    return sign + text
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def _is_name(text: str) -> bool:
+    return _NAME.fullmatch(text) is not None
+
+
+def _duplicates(items: Sequence[str]) -> list[str]:
+    return sorted({item for item in items if items.count(item) > 1})
