@@ -7,9 +7,20 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.api import problems
+from app.api.context import RequestContext
 from app.api.limits import BodySizeLimit
-from app.api.routers import cases, decisions, events, fail_reasons, health, orders, vendors
+from app.api.routers import (
+    cases,
+    decisions,
+    events,
+    fail_reasons,
+    health,
+    metrics,
+    orders,
+    vendors,
+)
 from app.db.engine import make_engine, make_sessionmaker
+from app.observability.logs import configure_logging
 from app.rules_engine.engine import build_engine
 from app.settings import Settings, get_settings
 
@@ -20,6 +31,7 @@ reasons. Money is integer paise; errors are application/problem+json."""
 
 def create_app(settings: Settings | None = None, database_url: str | None = None) -> FastAPI:
     settings = settings or get_settings()
+    configure_logging(settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -40,6 +52,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     )
     problems.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    for module in (health, orders, vendors, fail_reasons, cases, decisions, events):
+    app.add_middleware(RequestContext)  # added last: outermost, so it sees every answer
+    for module in (health, metrics, orders, vendors, fail_reasons, cases, decisions, events):
         app.include_router(module.router)
     return app

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
         default=1_048_576, ge=1024, description="Larger request bodies are refused with 413."
     )
     log_level: str = Field(default="INFO", description="Python logging level.")
+    shutdown_grace_seconds: int = Field(
+        default=30, ge=1, description="On SIGTERM, how long in-flight requests may finish."
+    )
 
 
 @lru_cache

@@ -15,12 +15,12 @@ def _with_database(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
-def _asyncpg_dsn(url: str) -> str:
+def asyncpg_dsn(url: str) -> str:
     return async_url(url).replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
 async def _admin(url: str, statement: str) -> None:
-    connection = await asyncpg.connect(_asyncpg_dsn(url))
+    connection = await asyncpg.connect(asyncpg_dsn(url))
     try:
         await connection.execute(statement)
     finally:

@@ -12,8 +12,10 @@ from typing import Any
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import IdempotencyRecord
+from app.observability.context import collect_after_commit, reset_after_commit
 from app.repositories import idempotency
 from app.services.errors import IdempotencyKeyInFlight, IdempotencyKeyReused, InvalidRequest
 
@@ -40,45 +42,58 @@ class TransactionRoute(APIRoute):
         endpoint = super().get_route_handler()
 
         async def handler(request: Request) -> Response:
-            async with request.app.state.sessionmaker() as session, session.begin():
-                request.state.session = session
-                key = request.headers.get("idempotency-key")
-                if request.method != "POST" or key is None:
-                    return await endpoint(request)
-                if not 0 < len(key) <= MAX_KEY_LENGTH:
-                    raise InvalidRequest(
-                        f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters."
-                    )
-                principal = _principal(request)
-                request_hash = _request_hash(request, await request.body())
-                if not await idempotency.try_lock(session, principal, key):
-                    raise IdempotencyKeyInFlight(
-                        "A request with this Idempotency-Key is still being processed; retry."
-                    )
-                stored = await idempotency.get(session, principal, key)
-                if stored is not None:
-                    if stored.request_hash != request_hash:
-                        raise IdempotencyKeyReused(
-                            "This Idempotency-Key was used with a different request body."
-                        )
-                    return Response(
-                        stored.body,
-                        status_code=stored.status_code,
-                        media_type=stored.content_type,
-                        headers={"Idempotent-Replayed": "true"},
-                    )
-                response = await endpoint(request)
-                await idempotency.add(
-                    session,
-                    IdempotencyRecord(
-                        principal=principal,
-                        key=key,
-                        request_hash=request_hash,
-                        status_code=response.status_code,
-                        content_type=response.media_type or "application/json",
-                        body=bytes(response.body),
-                    ),
-                )
-                return response
+            pending, token = collect_after_commit()
+            try:
+                async with request.app.state.sessionmaker() as session, session.begin():
+                    request.state.session = session
+                    response = await _run(request, session, endpoint)
+            finally:
+                reset_after_commit(token)
+            for callback in pending:
+                callback()
+            return response
 
         return handler
+
+
+async def _run(
+    request: Request,
+    session: AsyncSession,
+    endpoint: Callable[[Request], Coroutine[Any, Any, Response]],
+) -> Response:
+    key = request.headers.get("idempotency-key")
+    if request.method != "POST" or key is None:
+        return await endpoint(request)
+    if not 0 < len(key) <= MAX_KEY_LENGTH:
+        raise InvalidRequest(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.")
+    principal = _principal(request)
+    request_hash = _request_hash(request, await request.body())
+    if not await idempotency.try_lock(session, principal, key):
+        raise IdempotencyKeyInFlight(
+            "A request with this Idempotency-Key is still being processed; retry."
+        )
+    stored = await idempotency.get(session, principal, key)
+    if stored is not None:
+        if stored.request_hash != request_hash:
+            raise IdempotencyKeyReused(
+                "This Idempotency-Key was used with a different request body."
+            )
+        return Response(
+            stored.body,
+            status_code=stored.status_code,
+            media_type=stored.content_type,
+            headers={"Idempotent-Replayed": "true"},
+        )
+    response = await endpoint(request)
+    await idempotency.add(
+        session,
+        IdempotencyRecord(
+            principal=principal,
+            key=key,
+            request_hash=request_hash,
+            status_code=response.status_code,
+            content_type=response.media_type or "application/json",
+            body=bytes(response.body),
+        ),
+    )
+    return response

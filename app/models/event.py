@@ -19,4 +19,6 @@ class Event(Base):
     vendor_id: Mapped[str | None] = mapped_column(String(64))
     decision_id: Mapped[str | None] = mapped_column(String(40))
     data: Mapped[dict[str, Any]]
+    # The request that caused it, as in its log lines and X-Request-ID header.
+    request_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = created_at_column()

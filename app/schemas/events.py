@@ -14,6 +14,7 @@ class EventOut(OutputModel):
     vendor_id: str | None
     decision_id: str | None
     data: dict[str, Any]
+    request_id: str | None = Field(description="X-Request-ID of the request that caused it.")
     created_at: datetime
 
 

@@ -1,5 +1,6 @@
 """Runs the rules on a case's facts and records the decision, superseding the case's last one."""
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -7,6 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.ids import new_id
 from app.models import Case, Decision
+from app.observability import metrics
+from app.observability.context import on_commit
 from app.repositories import decisions
 from app.rules_engine.engine import RulesEngine
 from app.services import events
@@ -23,7 +26,9 @@ async def decide(
     stage: str,
     decided_by: dict[str, Any],
 ) -> Decision:
+    started = time.perf_counter()
     evaluation = engine.evaluate(table, facts)
+    metrics.RULE_SECONDS.labels(table).observe(time.perf_counter() - started)
     decision = Decision(
         id=new_id("dec"),
         case_id=case.id,
@@ -41,6 +46,7 @@ async def decide(
         supersedes=case.current_decision_id,
     )
     await decisions.add(session, decision)
+    on_commit(metrics.DECISIONS.labels(case.case_type, stage, str(decision.outcome)).inc)
     case.current_decision_id = decision.id
     await events.emit(
         session,

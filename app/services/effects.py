@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.ids import new_id
 from app.models import Case, Decision, LedgerEntry, Vendor
+from app.observability import metrics
+from app.observability.context import on_commit
 from app.repositories import ledger
 from app.services import events
 
@@ -113,6 +115,7 @@ async def _case_action(session: AsyncSession, case: Case, action: Action) -> Non
     kind = action["type"]
     if kind == "escalate":
         case.escalations = [*case.escalations, {"to": action["to"]}]
+        on_commit(metrics.ESCALATIONS.labels(action["to"]).inc)
         await events.emit(session, "case.escalated", case=case, to=action["to"])
     elif kind == "ticket_note":
         case.notes = [*case.notes, {"text": action["text"], "by": "rules"}]

@@ -5,6 +5,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Case, Event
+from app.observability.context import request_id
 from app.repositories import events
 
 
@@ -27,5 +28,6 @@ async def emit(
             vendor_id=vendor_id or (case.vendor_id if case else None),
             decision_id=decision_id or (case.current_decision_id if case else None),
             data=data,
+            request_id=request_id.get(),
         ),
     )

@@ -38,7 +38,8 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(env: dict[str, str]) -> Iterator[str]:
+def serving(env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """Runs `serve` on a free port until ready; stops it afterwards if the test has not."""
     port = free_port()
     process = subprocess.Popen(
         [*COMMAND, "serve", "--port", str(port)],
@@ -61,10 +62,11 @@ def serving(env: dict[str, str]) -> Iterator[str]:
                 time.sleep(0.2)
         else:
             pytest.fail("serve did not become ready")
-        yield base
+        yield base, process
     finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
 
 
 def test_keys_create_prints_only_the_key_and_it_works(database_url: str) -> None:
@@ -73,7 +75,7 @@ def test_keys_create_prints_only_the_key_and_it_works(database_url: str) -> None
     assert created.returncode == 0, created.stderr
     lines = created.stdout.splitlines()
     assert len(lines) == 1 and lines[0].startswith("dsk_")
-    with serving(env) as base:
+    with serving(env) as (base, _):
         headers = {"Authorization": f"Bearer {lines[0]}"}
         # The key is a vendor key for V-9: it may read V-9, not V-1.
         assert httpx.get(f"{base}/v1/vendors/V-1", headers=headers).status_code == 403
@@ -100,9 +102,9 @@ def test_embedded_database_survives_a_restart(tmp_path: Path) -> None:
         "unlock_credits": 10,
         "final_invoice_amount": 100_000,
     }
-    with serving(env) as base:
+    with serving(env) as (base, _):
         assert httpx.put(f"{base}/v1/orders/O-1", json=order, headers=headers).status_code == 201
-    with serving(env) as base:
+    with serving(env) as (base, _):
         again = httpx.get(f"{base}/v1/orders/O-1", headers=headers)
         assert again.status_code == 200 and again.json()["vendor_id"] == "V-1"
     assert (tmp_path / "data" / "pgdata" / "PG_VERSION").exists()

@@ -1,0 +1,24 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from app.api.deps import Principal, require
+from app.api.transaction import TransactionRoute
+from app.observability.metrics import render
+from app.schemas.common import PROBLEM_RESPONSES
+
+router = APIRouter(tags=["operations"], route_class=TransactionRoute, responses=PROBLEM_RESPONSES)
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    summary="Prometheus metrics",
+    responses={200: {"content": {CONTENT_TYPE: {}}, "description": "Text format"}},
+)
+async def get_metrics(
+    request: Request, _: Annotated[Principal, Depends(require("service", "ops"))]
+) -> Response:
+    return Response(await render(request.app.state.db_engine), media_type=CONTENT_TYPE)

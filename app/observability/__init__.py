@@ -1,0 +1,1 @@
+"""What operators see: request ids, JSON logs without secrets, Prometheus metrics."""
