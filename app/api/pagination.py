@@ -1,14 +1,11 @@
-"""Cursor paging for every list: ?limit=1..100 (default 20) and an opaque ?cursor=."""
+"""Cursor paging for every list: ?limit=1..100 (default 20) and ?cursor= (the last id seen)."""
 
-import base64
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Generic, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel, Field
-
-from app.services.errors import InvalidRequest
 
 T = TypeVar("T")
 
@@ -18,25 +15,6 @@ class Page(BaseModel, Generic[T]):
     next_cursor: str | None = Field(
         description="Pass as ?cursor= for the next page; null on the last page."
     )
-
-
-_CURSOR_PREFIX = "after:"
-
-
-def encode_cursor(last_key: str) -> str:
-    raw = (_CURSOR_PREFIX + last_key).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> str:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        raw = base64.b64decode(padded, altchars=b"-_", validate=True).decode()
-    except ValueError:
-        raw = ""
-    if not raw.startswith(_CURSOR_PREFIX):
-        raise InvalidRequest("cursor is not one this service issued.", "cursor", "query")
-    return raw.removeprefix(_CURSOR_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -52,15 +30,20 @@ class PageParams:
     def page(self, items: list[T], key: Callable[[T], str]) -> Page[T]:
         more = len(items) > self.limit
         items = items[: self.limit]
-        cursor = encode_cursor(key(items[-1])) if more else None
+        cursor = key(items[-1]) if more else None
         return Page[T](items=items, next_cursor=cursor)
 
 
 def page_params(
     limit: Annotated[int, Query(ge=1, le=100, description="Items per page.")] = 20,
-    cursor: Annotated[str | None, Query(description="next_cursor of the previous page.")] = None,
+    cursor: Annotated[
+        str | None,
+        Query(pattern=r"^[A-Za-z0-9_]{1,64}$", description="next_cursor of the previous page."),
+    ] = None,
 ) -> PageParams:
-    return PageParams(limit=limit, after=decode_cursor(cursor) if cursor else None)
+    # The cursor is the sort key of the last item seen (as Stripe's starting_after), so any
+    # well-formed value is a position: there is no cursor that "does not exist".
+    return PageParams(limit=limit, after=cursor)
 
 
 Paging = Annotated[PageParams, Depends(page_params)]

@@ -8,6 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from app.services.errors import ServiceError, Unavailable
 
@@ -57,6 +58,16 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return errors
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method any route offers at this path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
 def _is_database_down(exc: Exception) -> bool:
     if isinstance(exc, OperationalError | InterfaceError):
         return True
@@ -77,14 +88,15 @@ def install(app: FastAPI) -> None:
         return problem(422, "validation-error", "Invalid request", f"Invalid: {names}", errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Error")
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        title = {400: "Malformed request", 404: "Not found", 405: "Method not allowed"}.get(
+            exc.status_code, "Error"
+        )
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(_allowed_methods(request))
         return problem(
-            exc.status_code,
-            title.lower().replace(" ", "-"),
-            title,
-            str(exc.detail),
-            headers=getattr(exc, "headers", None),
+            exc.status_code, title.lower().replace(" ", "-"), title, str(exc.detail), None, headers
         )
 
     # Registered by class so Starlette's ExceptionMiddleware answers them; a handler for bare

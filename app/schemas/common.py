@@ -1,21 +1,64 @@
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, Strict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+
+def _whole(value: Any) -> Any:
+    """JSON has one number type: 1500.0 is the integer 1500, 1500.5 is refused below."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# strict=True after _whole: strings, booleans and fractions are refused, never coerced.
+# (Written as one Field so the bounds appear in the JSON schema as minimum/maximum.)
 Paise = Annotated[
     int,
-    Strict(),
-    Field(ge=0, le=10**12, description="Money in integer paise (₹1 = 100).", examples=[500000]),
+    Field(
+        strict=True,
+        ge=0,
+        le=10**12,
+        description="Money in integer paise (₹1 = 100).",
+        examples=[500000],
+    ),
+    BeforeValidator(_whole),
 ]
-Credits = Annotated[int, Strict(), Field(ge=0, le=10**9, description="Lead credits.")]
+Credits = Annotated[
+    int, Field(strict=True, ge=0, le=10**9, description="Lead credits."), BeforeValidator(_whole)
+]
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+# Ids this service makes (case_…, dec_…, le_…); in paths, so a malformed one is a clean 422.
+PublicId = Annotated[
+    str, Field(pattern=r"^[A-Za-z0-9_]{1,40}$", examples=["case_01M80H1579R78Y9H4065FT5T1J"])
+]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+def _storable(value: Any) -> Any:
+    # PostgreSQL text cannot hold NUL, and a lone surrogate is not UTF-8: refuse both here,
+    # by field name, instead of failing at the database.
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("must not contain the NUL character")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValueError("must be valid Unicode text") from exc
+    elif isinstance(value, list):
+        for item in value:
+            _storable(item)
+    return value
 
 
 class InputModel(BaseModel):
     """Bodies clients send: unknown fields are refused, so a typo is an error, not a no-op."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, use_enum_values=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _text_is_storable(cls, value: Any) -> Any:
+        return _storable(value)
 
 
 class OutputModel(BaseModel):
@@ -37,6 +80,7 @@ class Problem(BaseModel):
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "content": {"application/problem+json": {}}, "description": text}
     for status, text in {
+        400: "Malformed request: a body that cannot be decoded",
         401: "No or unknown API key",
         403: "Role not allowed, or another vendor's data",
         404: "Not found",

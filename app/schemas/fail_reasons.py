@@ -2,6 +2,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from app.schemas.codes import FailReasonCode
 from app.schemas.common import InputModel, Paise
 
 Check = Literal[
@@ -10,10 +11,8 @@ Check = Literal[
 
 
 class FailReasonIn(InputModel):
-    reason: str = Field(
-        min_length=1,
-        max_length=64,
-        description="A fail reason code of rules/fail_reasons.yaml (see GET /v1/rulesets).",
+    reason: FailReasonCode = Field(
+        description="A fail reason code of rules/fail_reasons.yaml.",
         examples=["customer_not_available"],
     )
     explanation: str = Field(
@@ -33,10 +32,8 @@ class FailReasonIn(InputModel):
 
 class VerdictIn(InputModel):
     fault: Literal["customer", "vendor"] = Field(description="Who ops found at fault.")
-    reason: str | None = Field(
+    reason: FailReasonCode | None = Field(
         default=None,
-        min_length=1,
-        max_length=64,
         description="The reason code ops found; required when it differs from the vendor's "
         "(e.g. a customer-side code the vendor gave, but the vendor is at fault).",
         examples=["vendor_not_visiting"],

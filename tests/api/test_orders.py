@@ -121,3 +121,18 @@ async def test_oversized_body_is_413(client: AsyncClient, service: Headers) -> N
     )
     assert response.status_code == 413
     assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_text_the_database_cannot_store_is_refused_by_name(
+    client: AsyncClient, service: Headers
+) -> None:
+    body = order_body(device={"model": "iPhone\u0000XR", "variant": "128GB"})
+    response = await client.put("/v1/orders/ORD-1", json=body, headers=service)
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["device.model"]
+    lone = b'{"vendor_id": "V-1", "customer": {"name": "\\ud800", "phone": "+919812345678"}}'
+    response = await client.put(
+        "/v1/orders/ORD-1", content=lone, headers={**service, "content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert "customer.name" in [e["field"] for e in response.json()["errors"]]

@@ -1,11 +1,11 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends
 
 from app.api.deps import Principal, Session, require
 from app.api.transaction import TransactionRoute
 from app.schemas.cases import CaseOut
-from app.schemas.common import PROBLEM_RESPONSES
+from app.schemas.common import PROBLEM_RESPONSES, PublicId
 from app.services import cases
 
 router = APIRouter(
@@ -15,7 +15,7 @@ router = APIRouter(
 
 @router.get("/{case_id}", response_model=CaseOut, summary="A case, its ticket and its decision")
 async def get_case(
-    case_id: Annotated[str, Path(max_length=40)],
+    case_id: PublicId,
     session: Session,
     principal: Annotated[Principal, Depends(require("vendor", "support", "ops", "service"))],
 ) -> CaseOut:

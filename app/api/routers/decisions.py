@@ -1,10 +1,10 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends
 
 from app.api.deps import Principal, Session, require
 from app.api.transaction import TransactionRoute
-from app.schemas.common import PROBLEM_RESPONSES
+from app.schemas.common import PROBLEM_RESPONSES, PublicId
 from app.schemas.decisions import DecisionOut
 from app.services import decisions
 
@@ -18,7 +18,7 @@ router = APIRouter(
 
 @router.get("/{decision_id}", response_model=DecisionOut, summary="A whole decision record")
 async def get_decision(
-    decision_id: Annotated[str, Path(max_length=40)],
+    decision_id: PublicId,
     session: Session,
     principal: Annotated[Principal, Depends(require("vendor", "support", "ops", "service"))],
 ) -> DecisionOut:

@@ -21,7 +21,7 @@ router = APIRouter(
 async def get_events(
     session: Session,
     _: Annotated[Principal, Depends(require("ops", "service"))],
-    after: Annotated[int, Query(ge=0, description="Id of the last event seen.")] = 0,
+    after: Annotated[int, Query(ge=0, le=2**63 - 1, description="Id of the last event seen.")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> EventPage:
     rows = await events.after(session, after, limit)

@@ -1,12 +1,12 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends
 
 from app.api.deps import Engine, Principal, Session, require
 from app.api.routers.orders import OrderId
 from app.api.transaction import TransactionRoute
 from app.schemas.cases import CaseOut
-from app.schemas.common import PROBLEM_RESPONSES
+from app.schemas.common import PROBLEM_RESPONSES, PublicId
 from app.schemas.fail_reasons import FailReasonIn, VerdictIn, WalletReleaseIn
 from app.schemas.vendors import LedgerEntryOut
 from app.services import cases, fail_reasons, orders
@@ -43,7 +43,7 @@ async def post_fail_reason(
     summary="Ops decides who was at fault; the decision is applied",
 )
 async def post_verdict(
-    case_id: Annotated[str, Path(max_length=40)],
+    case_id: PublicId,
     body: VerdictIn,
     session: Session,
     engine: Engine,
@@ -59,7 +59,7 @@ async def post_verdict(
     summary="Release a wallet refund a decision marked eligible (never automatic)",
 )
 async def post_wallet_release(
-    entry_id: Annotated[str, Path(max_length=40)],
+    entry_id: PublicId,
     body: WalletReleaseIn,
     session: Session,
     principal: Ops,
