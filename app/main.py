@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from app.api import problems
 from app.api.context import RequestContext
-from app.api.limits import BodySizeLimit
+from app.api.limits import BodyLimits
 from app.api.routers import (
     cases,
     decisions,
@@ -51,7 +51,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         lifespan=lifespan,
     )
     problems.install(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimits, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContext)  # added last: outermost, so it sees every answer
     for module in (health, metrics, orders, vendors, fail_reasons, cases, decisions, events):
         app.include_router(module.router)

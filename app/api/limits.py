@@ -1,39 +1,86 @@
-"""Refuses oversized bodies before anything reads them."""
+"""Refuses oversized or absurdly nested bodies before anything parses them."""
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.problems import problem
 
+MAX_JSON_DEPTH = 32
 
-class BodySizeLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+
+def json_depth(body: bytes) -> int:
+    """Deepest nesting of arrays and objects, skipping brackets inside strings."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return deepest
+
+
+class BodyLimits:
+    def __init__(self, app: ASGIApp, max_bytes: int, max_depth: int = MAX_JSON_DEPTH) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.max_depth = max_depth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._refuse(scope, receive, send)
+            await self._too_large(scope, receive, send)
             return
-        received = 0
-
-        async def counted() -> Message:
-            nonlocal received
+        # Bodies are small (max_bytes), so reading one whole before the app is cheap, and
+        # lets the nesting be checked before the JSON parser recurses into it.
+        chunks: list[bytes] = []
+        size = 0
+        while True:
             message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.max_bytes:
-                raise _TooLarge
-            return message
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.max_bytes:
+                await self._too_large(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        brackets = body.count(b"[") + body.count(b"{")
+        if brackets > self.max_depth and json_depth(body) > self.max_depth:
+            response = problem(
+                400,
+                "too-deeply-nested",
+                "Request body nested too deeply",
+                f"JSON may nest at most {self.max_depth} levels.",
+            )
+            await response(scope, receive, send)
+            return
+        replayed = False
 
-        try:
-            await self.app(scope, counted, send)
-        except _TooLarge:
-            await self._refuse(scope, receive, send)
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, replay, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem(
             413,
             "payload-too-large",
@@ -41,7 +88,3 @@ class BodySizeLimit:
             f"Bodies are limited to {self.max_bytes} bytes.",
         )
         await response(scope, receive, send)
-
-
-class _TooLarge(Exception):
-    pass

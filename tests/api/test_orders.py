@@ -136,3 +136,18 @@ async def test_text_the_database_cannot_store_is_refused_by_name(
     )
     assert response.status_code == 422
     assert "customer.name" in [e["field"] for e in response.json()["errors"]]
+
+
+async def test_deeply_nested_json_is_refused_before_parsing(
+    client: AsyncClient, service: Headers
+) -> None:
+    body = b'{"vendor_id": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    response = await client.put(
+        "/v1/orders/ORD-1", content=body, headers={**service, "content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.json()["type"] == "/problems/too-deeply-nested"
+    # Brackets inside strings are text, not nesting.
+    note = {"reason": "screen_damage", "amount": 1, "note": "[" * 100 + '\\"{' * 50}
+    ok = await client.put("/v1/orders/ORD-1", json=order_body(pickup_notes=[note]), headers=service)
+    assert ok.status_code == 201
