@@ -8,40 +8,11 @@ from typing import Any
 import pytest
 
 from app.rules_engine import RulesEngine, build_engine
+from tests.domain import CUSTOMER_CODES, DISPUTED_CODES, FRAUD_CODES, VENDOR_CODES
 
 RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
 TABLE = "fail_reasons"
 
-# Copied from shared/domain.md section 3 on purpose: the YAML must not drift from the
-# public vocabulary.
-CUSTOMER_CODES = [
-    "customer_rejected_final_price",
-    "customer_not_responding",
-    "customer_address_wrong",
-    "customer_not_available",
-    "customer_changed_mind",
-    "otp_not_provided",
-    "device_not_accessible",
-    "customer_asking_higher_price",
-    "customer_wrong_device_details",
-    "customer_cancelled_before_inspection",
-]
-VENDOR_CODES = [
-    "wrong_inspection",
-    "price_manipulation",
-    "vendor_not_visiting",
-    "arrived_late_beyond_sla",
-    "rude_behaviour",
-    "multiple_cancels_by_vendor",
-    "inaccurate_inspection",
-    "asking_extra_charges",
-    "imei_mixing",
-    "negotiating_outside_app",
-    "forcing_price_acceptance",
-    "intentional_delay",
-]
-FRAUD_CODES = ["device_taken_without_payment", "offline_payment_attempt"]
-DISPUTED_CODES = ["device_mismatch", "device_defective_beyond_claim", "fraud_suspicion"]
 CODES = {
     "customer": CUSTOMER_CODES,
     "vendor": VENDOR_CODES,
