@@ -1,4 +1,7 @@
-"""Carries out a final decision's actions: the ledger, the vendor's standing, the case, events.
+"""Carries out a decision's actions: the ledger, the vendor's standing, the case, events.
+
+Final decisions are applied; so are interim ones, which act while a case still waits (a
+payout dispute escalates and notifies when it opens). Proposed decisions never are.
 
 Rules only say what to do (architecture: consequences record, the service acts). The caller
 holds the vendor's row lock. Each action that touches the vendor becomes one ledger entry
@@ -16,7 +19,8 @@ from app.repositories import ledger
 from app.services import events
 
 Action = dict[str, Any]
-Handler = Callable[[AsyncSession, Case, Vendor, Action], Awaitable[dict[str, Any] | None]]
+# The last argument is the id of the ledger entry the action becomes, for events to name it.
+Handler = Callable[[AsyncSession, Case, Vendor, Action, str], Awaitable[dict[str, Any] | None]]
 
 # Vendor statuses in order of severity: a status only ever moves down this list here.
 STATUS_ORDER = ("active", "on_hold", "deactivation_review", "deactivated")
@@ -39,58 +43,74 @@ async def _set_status(
     return {"previous_status": before, "status": vendor.status}
 
 
-async def _credit_refund(_: AsyncSession, __: Case, vendor: Vendor, action: Action) -> None:
+async def _credit_refund(
+    _: AsyncSession, __: Case, vendor: Vendor, action: Action, ___: str
+) -> None:
     vendor.credits_refunded += action["amount"]
 
 
-async def _credit_fine(_: AsyncSession, __: Case, vendor: Vendor, action: Action) -> None:
+async def _credit_fine(_: AsyncSession, __: Case, vendor: Vendor, action: Action, ___: str) -> None:
     vendor.credits_deducted += action["amount"]
 
 
-async def _sla_strike(_: AsyncSession, __: Case, vendor: Vendor, ___: Action) -> dict[str, Any]:
+async def _sla_strike(
+    _: AsyncSession, __: Case, vendor: Vendor, ___: Action, ____: str
+) -> dict[str, Any]:
     vendor.active_strikes += 1
     return {"active_strikes": vendor.active_strikes}
 
 
-async def _hold(session: AsyncSession, case: Case, vendor: Vendor, _: Action) -> dict[str, Any]:
+async def _hold(
+    session: AsyncSession, case: Case, vendor: Vendor, _: Action, __: str
+) -> dict[str, Any]:
     return await _set_status(session, case, vendor, "on_hold")
 
 
 async def _deactivation_review(
-    session: AsyncSession, case: Case, vendor: Vendor, _: Action
+    session: AsyncSession, case: Case, vendor: Vendor, _: Action, __: str
 ) -> dict[str, Any]:
     return await _set_status(session, case, vendor, "deactivation_review")
 
 
-async def _flag(_: AsyncSession, case: Case, vendor: Vendor, action: Action) -> None:
+async def _flag(_: AsyncSession, case: Case, vendor: Vendor, action: Action, __: str) -> None:
     vendor.flags = [*vendor.flags, {"reason": action["reason"], "case_id": case.id}]
 
 
-async def _block_new_leads(session: AsyncSession, case: Case, vendor: Vendor, _: Action) -> None:
+async def _block_new_leads(
+    session: AsyncSession, case: Case, vendor: Vendor, _: Action, __: str
+) -> None:
     if not vendor.new_leads_blocked:
         vendor.new_leads_blocked = True
         await events.emit(session, "vendor.new_leads_blocked", case=case, vendor_id=vendor.id)
 
 
 async def _reduce_max_leads(
-    _: AsyncSession, __: Case, vendor: Vendor, action: Action
+    _: AsyncSession, __: Case, vendor: Vendor, action: Action, ___: str
 ) -> dict[str, Any]:
     vendor.max_leads = max(0, vendor.max_leads - action["by"])
     return {"max_leads": vendor.max_leads}
 
 
 async def _platform_payout(
-    session: AsyncSession, case: Case, vendor: Vendor, action: Action
+    session: AsyncSession, case: Case, vendor: Vendor, action: Action, entry_id: str
 ) -> dict[str, Any]:
+    # A payout of finance's size waits; app.services.payouts releases or rejects it later.
     status = "pending_approval" if action["requires_approval"] else "released"
     if status == "released":
         await events.emit(
-            session, "payout.released", case=case, vendor_id=vendor.id, amount=action["amount"]
+            session,
+            "payout.released",
+            case=case,
+            vendor_id=vendor.id,
+            payout_id=entry_id,
+            amount=action["amount"],
         )
     return {"status": status}
 
 
-async def _nothing_on_vendor(_: AsyncSession, __: Case, ___: Vendor, ____: Action) -> None:
+async def _nothing_on_vendor(
+    _: AsyncSession, __: Case, ___: Vendor, ____: Action, _____: str
+) -> None:
     return None
 
 
@@ -112,6 +132,10 @@ LEDGER_ACTIONS: dict[str, Handler] = {
 async def _case_action(session: AsyncSession, case: Case, action: Action) -> None:
     kind = action["type"]
     if kind == "escalate":
+        # A later decision may name a team the case already went to (a high-value dispute
+        # is with finance from the start): the team is told once.
+        if any(escalation["to"] == action["to"] for escalation in case.escalations):
+            return
         case.escalations = [*case.escalations, {"to": action["to"]}]
         await events.emit(session, "case.escalated", case=case, to=action["to"])
     elif kind == "ticket_note":
@@ -136,12 +160,13 @@ async def apply(
         if handler is None:
             await _case_action(session, case, action)
             continue
-        details = await handler(session, case, vendor, action) or {}
+        entry_id = new_id("le")
+        details = await handler(session, case, vendor, action, entry_id) or {}
         params = {k: v for k, v in action.items() if k not in ("type", "amount")}
         await ledger.add(
             session,
             LedgerEntry(
-                id=new_id("le"),
+                id=entry_id,
                 vendor_id=vendor.id,
                 decision_id=decision.id,
                 action_index=index,

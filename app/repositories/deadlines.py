@@ -1,0 +1,47 @@
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import Deadline
+
+
+async def add(session: AsyncSession, deadline: Deadline) -> None:
+    session.add(deadline)
+    await session.flush()
+
+
+async def claim_due(session: AsyncSession, kinds: Sequence[str], limit: int) -> Sequence[Deadline]:
+    """Due, unsettled deadlines of these kinds, locked until commit.
+
+    SKIP LOCKED: rows another instance (or a request) holds are left to it, so every
+    instance can sweep at once and none acts on a deadline twice.
+    """
+    return (
+        await session.scalars(
+            select(Deadline)
+            .where(
+                Deadline.settled_at.is_(None),
+                Deadline.due_at <= func.now(),
+                Deadline.kind.in_(kinds),
+            )
+            .order_by(Deadline.due_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+
+
+async def running(session: AsyncSession, case_id: str, kind: str) -> Deadline | None:
+    """The case's running deadline of this kind, locked; None if none runs or it is claimed.
+
+    SKIP LOCKED, not a wait: a watcher that claimed it holds it while it waits for the
+    vendor's row, which the caller holds; waiting here would deadlock the two.
+    """
+    deadline: Deadline | None = await session.scalar(
+        select(Deadline)
+        .where(Deadline.case_id == case_id, Deadline.kind == kind, Deadline.settled_at.is_(None))
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+    return deadline
