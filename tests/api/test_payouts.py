@@ -29,7 +29,8 @@ async def platform_payout(
     await vendor_response(client, vendor, case["id"], "not_paid")
     ledger = (await client.get("/v1/vendors/V-1/ledger", headers=service)).json()["items"]
     [payout] = [e for e in ledger if e["kind"] == "platform_payout"]
-    return payout
+    found: dict[str, Any] = payout
+    return found
 
 
 BODIES = {"approve": {"note": "checked"}, "reject": {"reason": "customer paid in cash"}}
