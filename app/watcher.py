@@ -8,6 +8,7 @@ of its own; a failed tick (the database is away, say) is logged and the next tic
 import asyncio
 import logging
 import os
+import secrets
 import socket
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -35,8 +36,9 @@ class DeadlineWatcher:
         self._interval = interval_seconds
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        # Recorded in the decisions it makes, so an escalation says which process fired it.
-        self.name = f"watcher:{socket.gethostname()}:{os.getpid()}"
+        # Recorded in the decisions it makes, so an escalation says which instance fired it
+        # (a process restarted, or a test, may reuse a pid).
+        self.name = f"watcher:{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
     @property
     def running(self) -> bool:
