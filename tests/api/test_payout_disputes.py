@@ -1,6 +1,7 @@
 """POST /v1/payout-disputes: the claim is checked against the order, the vendor's clock starts,
 high values go to finance at once, and repeat vendors are flagged once per dispute."""
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -247,3 +248,21 @@ async def test_disputes_older_than_the_window_do_not_count(
     (third,) = await open_for_orders(client, service, support, "ORD-3")
     assert third["decision"]["facts"]["earlier_disputes"] == 1
     assert (await standing(client, service))["max_leads"] == 10
+
+
+async def test_simultaneous_disputes_count_each_earlier_one_once(
+    client: AsyncClient, service: Headers, support: Headers
+) -> None:
+    for n in range(5):
+        await put_order(client, service, f"ORD-{n}", vendor_id="V-1", final_invoice_amount=150_000)
+    responses = await asyncio.gather(
+        *(
+            client.post("/v1/payout-disputes", json=dispute_body(f"ORD-{n}"), headers=support)
+            for n in range(5)
+        )
+    )
+    assert [r.status_code for r in responses] == [201] * 5
+    seen = sorted(r.json()["decision"]["facts"]["earlier_disputes"] for r in responses)
+    assert seen == [0, 1, 2, 3, 4]
+    # The third, fourth and fifth are repeats: three reductions, each once.
+    assert (await standing(client, service))["max_leads"] == 7

@@ -1,12 +1,14 @@
 """POST /v1/payout-disputes/{id}/vendor-response: every row of shared/domain.md section 1 that
 the vendor's answer decides, with its boundaries, each applied once."""
 
+import asyncio
 from typing import Any
 
 import pytest
 from httpx import AsyncClient
 
-from tests.conftest import Headers, KeyMaker
+from app.settings import Settings
+from tests.conftest import Headers, KeyMaker, http_client, running_app
 from tests.factories import open_dispute, put_order, vendor_response
 
 PROOF = {"kind": "payment_proof", "ref": "UPI-4821-XY"}
@@ -398,3 +400,42 @@ async def test_bad_answers_are_refused_naming_the_field_and_write_nothing(
     assert case["status"] == "awaiting_vendor" and case["decision"]["stage"] == "interim"
     assert case["details"]["vendor_responses"] == []
     assert await ledger(client, service) == []
+
+
+async def test_simultaneous_answers_decide_once(
+    client: AsyncClient, service: Headers, support: Headers, vendor: Headers, ops: Headers
+) -> None:
+    case_id = await dispute(client, service, support)
+    path = f"/v1/payout-disputes/{case_id}/vendor-response"
+    answers = await asyncio.gather(
+        *(
+            client.post(path, json={"response": "not_paid"}, headers=headers)
+            for headers in (vendor, ops, vendor)
+        )
+    )
+    assert sorted(a.status_code for a in answers) == [200, 409, 409]
+    assert [k for k, _ in await kinds(client, service)].count("platform_payout") == 1
+
+
+async def test_the_fine_is_the_policy_percent_of_the_unexplained_amount_in_whole_paise(
+    database_url: str,
+    service: Headers,
+    support: Headers,
+    vendor: Headers,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("POLICY_SHORTFALL_FINE_PERCENT", "50")
+    settings = Settings(database_url=None, watch_interval_seconds=3600)
+    async with running_app(settings, database_url) as app, http_client(app) as client:
+        case_id = await dispute(
+            client, service, support, claim="paid_less", amount_received=INVOICE - 3
+        )
+        case = await vendor_response(
+            client, vendor, case_id, "paid_partial", amount_paid=INVOICE - 3
+        )
+        assert case["decision"]["policy"]["shortfall_fine_percent"] == 50
+        assert await kinds(client, service) == [
+            ("credit_fine", 1),  # half of 3 paise, rounded down
+            ("flag_vendor", None),
+            ("platform_payout", 3),
+        ]
