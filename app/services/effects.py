@@ -18,9 +18,9 @@ from app.models import Case, Decision, LedgerEntry, Vendor
 from app.repositories import ledger
 from app.services import events
 
+# A handler's action also carries ``entry_id``, the ledger entry it becomes, for events.
 Action = dict[str, Any]
-# The last argument is the id of the ledger entry the action becomes, for events to name it.
-Handler = Callable[[AsyncSession, Case, Vendor, Action, str], Awaitable[dict[str, Any] | None]]
+Handler = Callable[[AsyncSession, Case, Vendor, Action], Awaitable[dict[str, Any] | None]]
 
 # Vendor statuses in order of severity: a status only ever moves down this list here.
 STATUS_ORDER = ("active", "on_hold", "deactivation_review", "deactivated")
@@ -43,56 +43,48 @@ async def _set_status(
     return {"previous_status": before, "status": vendor.status}
 
 
-async def _credit_refund(
-    _: AsyncSession, __: Case, vendor: Vendor, action: Action, ___: str
-) -> None:
+async def _credit_refund(_: AsyncSession, __: Case, vendor: Vendor, action: Action) -> None:
     vendor.credits_refunded += action["amount"]
 
 
-async def _credit_fine(_: AsyncSession, __: Case, vendor: Vendor, action: Action, ___: str) -> None:
+async def _credit_fine(_: AsyncSession, __: Case, vendor: Vendor, action: Action) -> None:
     vendor.credits_deducted += action["amount"]
 
 
-async def _sla_strike(
-    _: AsyncSession, __: Case, vendor: Vendor, ___: Action, ____: str
-) -> dict[str, Any]:
+async def _sla_strike(_: AsyncSession, __: Case, vendor: Vendor, ___: Action) -> dict[str, Any]:
     vendor.active_strikes += 1
     return {"active_strikes": vendor.active_strikes}
 
 
-async def _hold(
-    session: AsyncSession, case: Case, vendor: Vendor, _: Action, __: str
-) -> dict[str, Any]:
+async def _hold(session: AsyncSession, case: Case, vendor: Vendor, _: Action) -> dict[str, Any]:
     return await _set_status(session, case, vendor, "on_hold")
 
 
 async def _deactivation_review(
-    session: AsyncSession, case: Case, vendor: Vendor, _: Action, __: str
+    session: AsyncSession, case: Case, vendor: Vendor, _: Action
 ) -> dict[str, Any]:
     return await _set_status(session, case, vendor, "deactivation_review")
 
 
-async def _flag(_: AsyncSession, case: Case, vendor: Vendor, action: Action, __: str) -> None:
+async def _flag(_: AsyncSession, case: Case, vendor: Vendor, action: Action) -> None:
     vendor.flags = [*vendor.flags, {"reason": action["reason"], "case_id": case.id}]
 
 
-async def _block_new_leads(
-    session: AsyncSession, case: Case, vendor: Vendor, _: Action, __: str
-) -> None:
+async def _block_new_leads(session: AsyncSession, case: Case, vendor: Vendor, _: Action) -> None:
     if not vendor.new_leads_blocked:
         vendor.new_leads_blocked = True
         await events.emit(session, "vendor.new_leads_blocked", case=case, vendor_id=vendor.id)
 
 
 async def _reduce_max_leads(
-    _: AsyncSession, __: Case, vendor: Vendor, action: Action, ___: str
+    _: AsyncSession, __: Case, vendor: Vendor, action: Action
 ) -> dict[str, Any]:
     vendor.max_leads = max(0, vendor.max_leads - action["by"])
     return {"max_leads": vendor.max_leads}
 
 
 async def _platform_payout(
-    session: AsyncSession, case: Case, vendor: Vendor, action: Action, entry_id: str
+    session: AsyncSession, case: Case, vendor: Vendor, action: Action
 ) -> dict[str, Any]:
     # A payout of finance's size waits; app.services.payouts releases or rejects it later.
     status = "pending_approval" if action["requires_approval"] else "released"
@@ -102,15 +94,13 @@ async def _platform_payout(
             "payout.released",
             case=case,
             vendor_id=vendor.id,
-            payout_id=entry_id,
+            payout_id=action["entry_id"],
             amount=action["amount"],
         )
     return {"status": status}
 
 
-async def _nothing_on_vendor(
-    _: AsyncSession, __: Case, ___: Vendor, ____: Action, _____: str
-) -> None:
+async def _nothing_on_vendor(_: AsyncSession, __: Case, ___: Vendor, ____: Action) -> None:
     return None
 
 
@@ -161,7 +151,7 @@ async def apply(
             await _case_action(session, case, action)
             continue
         entry_id = new_id("le")
-        details = await handler(session, case, vendor, action, entry_id) or {}
+        details = await handler(session, case, vendor, {**action, "entry_id": entry_id}) or {}
         params = {k: v for k, v in action.items() if k not in ("type", "amount")}
         await ledger.add(
             session,
