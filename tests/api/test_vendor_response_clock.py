@@ -15,8 +15,10 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.repositories import deadlines
+from app.services.deadlines import fire_due
 from app.settings import Settings
 from tests.conftest import Headers, KeyMaker, http_client, running_app
 from tests.factories import dispute_body, open_dispute, put_order, vendor_response
@@ -240,3 +242,32 @@ async def test_policy_hours_come_from_the_environment_when_the_app_starts(
         opened = response.json()
         due = datetime.fromisoformat(opened["vendor_response_due_at"])
         assert due - datetime.fromisoformat(opened["created_at"]) == timedelta(minutes=30)
+
+
+async def test_instances_sweeping_at_once_lock_vendors_in_one_order(
+    database_url: str,
+    service: Headers,
+    support: Headers,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    app: FastAPI,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Two batches, each with a deadline of V-1 and one of V-2, due in opposite orders: if
+    each fired them in due order, each would hold one vendor and wait for the other."""
+    async with instance(database_url, NEVER) as (_, client):
+        for n, vendor_id in enumerate(["V-2", "V-1", "V-1", "V-2"]):
+            await put_order(
+                client, service, f"ORD-{n}", vendor_id=vendor_id, final_invoice_amount=INVOICE
+            )
+            await open_dispute(client, support, f"ORD-{n}")
+        await asyncio.sleep(DUE_AFTER.total_seconds() + TICK)
+
+        caplog.set_level(logging.ERROR, logger="app.services.deadlines")
+
+        async def sweep(name: str) -> int:
+            async with sessionmaker() as session, session.begin():
+                return await fire_due(session, app.state.rules_engine, name, 2)
+
+        fired = await asyncio.wait_for(asyncio.gather(sweep("a"), sweep("b")), WAIT_SECONDS)
+        assert sorted(fired) == [2, 2]
+        assert not [r for r in caplog.records if "could not fire" in r.getMessage()]
