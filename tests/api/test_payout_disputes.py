@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.conftest import Headers, KeyMaker
 from tests.factories import dispute_body, open_dispute, put_order, vendor_response
 
+PROOF = {"kind": "payment_proof", "ref": "UPI-1"}
+
 
 async def feed(client: AsyncClient, headers: Headers) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = (await client.get("/v1/events", headers=headers)).json()["items"]
@@ -230,9 +232,6 @@ async def test_repeat_vendor_is_flagged_and_loses_max_leads_once_per_dispute(
     after = await standing(client, service)
     assert after["max_leads"] == 8
     assert [f["case_id"] for f in after["flags"]] == [third["id"], fourth["id"]]
-
-
-PROOF = {"kind": "payment_proof", "ref": "UPI-1"}
 
 
 async def test_disputes_older_than_the_window_do_not_count(
