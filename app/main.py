@@ -17,12 +17,15 @@ from app.api.routers import (
     health,
     metrics,
     orders,
+    payout_disputes,
+    payouts,
     vendors,
 )
 from app.db.engine import make_engine, make_sessionmaker
 from app.observability.logs import configure_logging
 from app.rules_engine.engine import build_engine
 from app.settings import Settings, get_settings
+from app.watcher import DeadlineWatcher
 
 DESCRIPTION = """Decides payout disputes, pickup complaints, vendors' fail reasons and payment
 discrepancies by the operations team's rule tables, and records every decision with its
@@ -39,9 +42,14 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         app.state.rules_engine = build_engine(settings.rules_dir, os.environ)
         app.state.db_engine = make_engine(settings, database_url)
         app.state.sessionmaker = make_sessionmaker(app.state.db_engine)
+        app.state.watcher = DeadlineWatcher(
+            app.state.sessionmaker, app.state.rules_engine, settings.watch_interval_seconds
+        )
+        app.state.watcher.start()
         try:
             yield
         finally:
+            await app.state.watcher.stop()
             await app.state.db_engine.dispose()
 
     app = FastAPI(
@@ -53,6 +61,17 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     problems.install(app)
     app.add_middleware(BodyLimits, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContext)  # added last: outermost, so it sees every answer
-    for module in (health, metrics, orders, vendors, fail_reasons, cases, decisions, events):
+    for module in (
+        health,
+        metrics,
+        orders,
+        vendors,
+        fail_reasons,
+        payout_disputes,
+        payouts,
+        cases,
+        decisions,
+        events,
+    ):
         app.include_router(module.router)
     return app

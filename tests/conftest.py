@@ -6,6 +6,7 @@ The schema is made once by Alembic; each test starts from empty tables.
 import os
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -46,13 +47,31 @@ def database_url(server_url: str) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
-    return Settings(database_url=None)
+    # The shared app's watcher sweeps once, at start. Tests of the clock run their own app
+    # (running_app) with a short interval and tiny policy hours.
+    return Settings(database_url=None, watch_interval_seconds=3600)
+
+
+@asynccontextmanager
+async def running_app(settings: Settings, database_url: str) -> AsyncIterator[FastAPI]:
+    """An app instance with its lifespan (rules, pool, watcher) started, as a server runs it.
+
+    The lifespan reads POLICY_* from os.environ when it starts: set them before.
+    """
+    application = create_app(settings, database_url)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@asynccontextmanager
+async def http_client(application: FastAPI) -> AsyncIterator[AsyncClient]:
+    async with AsyncClient(transport=ASGITransport(app=application), base_url="http://test") as c:
+        yield c
 
 
 @pytest.fixture(scope="session")
 async def app(settings: Settings, database_url: str) -> AsyncIterator[FastAPI]:
-    application = create_app(settings, database_url)
-    async with application.router.lifespan_context(application):
+    async with running_app(settings, database_url) as application:
         yield application
 
 
@@ -80,7 +99,7 @@ async def _empty_tables(request: pytest.FixtureRequest) -> None:
 
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[AsyncClient]:
-    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as c:
+    async with http_client(app) as c:
         yield c
 
 

@@ -58,3 +58,46 @@ async def verdict(
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+def dispute_body(
+    order_id: str = "ORD-1", claim: str = "not_paid", **overrides: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "order_id": order_id,
+        "claim": claim,
+        "channel": "whatsapp",
+        "customer": {"name": "Asha Rao", "phone": "+919812345678"},
+        "evidence": [{"kind": "bill_screenshot", "ref": "file-77"}],
+        "summary": "Customer claims no payment received",
+    }
+    body.update(overrides)
+    return body
+
+
+async def open_dispute(
+    client: AsyncClient,
+    headers: Headers,
+    order_id: str = "ORD-1",
+    claim: str = "not_paid",
+    **overrides: Any,
+) -> dict[str, Any]:
+    response = await client.post(
+        "/v1/payout-disputes", json=dispute_body(order_id, claim, **overrides), headers=headers
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def vendor_response(
+    client: AsyncClient, headers: Headers, case_id: str, response: str, **extra: Any
+) -> dict[str, Any]:
+    answer = await client.post(
+        f"/v1/payout-disputes/{case_id}/vendor-response",
+        json={"response": response, **extra},
+        headers=headers,
+    )
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    return body

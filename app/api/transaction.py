@@ -14,8 +14,8 @@ from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.transaction import transaction
 from app.models import IdempotencyRecord
-from app.observability.context import collect_after_commit, reset_after_commit
 from app.repositories import idempotency
 from app.services.errors import IdempotencyKeyInFlight, IdempotencyKeyReused, InvalidRequest
 
@@ -42,16 +42,9 @@ class TransactionRoute(APIRoute):
         endpoint = super().get_route_handler()
 
         async def handler(request: Request) -> Response:
-            pending, token = collect_after_commit()
-            try:
-                async with request.app.state.sessionmaker() as session, session.begin():
-                    request.state.session = session
-                    response = await _run(request, session, endpoint)
-            finally:
-                reset_after_commit(token)
-            for callback in pending:
-                callback()
-            return response
+            async with transaction(request.app.state.sessionmaker) as session:
+                request.state.session = session
+                return await _run(request, session, endpoint)
 
         return handler
 

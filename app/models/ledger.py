@@ -26,6 +26,14 @@ class LedgerEntry(Base):
             unique=True,
             postgresql_where=text("settles_entry_id IS NOT NULL"),
         ),
+        # A platform payout waiting for finance is approved or rejected, never both: the
+        # index above is per kind, so it alone would let one of each through.
+        Index(
+            "uq_ledger_payout_settled_once",
+            "settles_entry_id",
+            unique=True,
+            postgresql_where=text("kind IN ('payout_approved', 'payout_rejected')"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

@@ -21,10 +21,11 @@ async def get(
     return entry
 
 
-async def settling(session: AsyncSession, entry_id: str, kind: str) -> LedgerEntry | None:
+async def settling(session: AsyncSession, entry_id: str, *kinds: str) -> LedgerEntry | None:
+    """The entry of one of these kinds that settles ``entry_id``, if any."""
     entry: LedgerEntry | None = await session.scalar(
         select(LedgerEntry).where(
-            LedgerEntry.settles_entry_id == entry_id, LedgerEntry.kind == kind
+            LedgerEntry.settles_entry_id == entry_id, LedgerEntry.kind.in_(kinds)
         )
     )
     return entry
@@ -37,3 +38,13 @@ async def for_vendor(
     if after is not None:
         query = query.where(LedgerEntry.id > after)
     return (await session.scalars(query.order_by(LedgerEntry.id).limit(limit))).all()
+
+
+async def latest_of_kind(session: AsyncSession, vendor_id: str, kind: str) -> LedgerEntry | None:
+    entry: LedgerEntry | None = await session.scalar(
+        select(LedgerEntry)
+        .where(LedgerEntry.vendor_id == vendor_id, LedgerEntry.kind == kind)
+        .order_by(LedgerEntry.id.desc())
+        .limit(1)
+    )
+    return entry

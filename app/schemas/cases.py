@@ -22,7 +22,12 @@ class CaseOut(OutputModel):
     status: str
     ticket: dict[str, Any]
     details: dict[str, Any]
-    deadlines: list[DeadlineOut]
+    deadlines: list[DeadlineOut] = Field(description="Every clock of the case, by due time.")
+    vendor_response_due_at: datetime | None = Field(
+        default=None,
+        description="The contract's deadlines.vendor_response_due_at: when the vendor's answer "
+        "to a payout dispute is due (also in `deadlines`, kind vendor_response).",
+    )
     escalations: list[dict[str, Any]]
     notes: list[dict[str, Any]]
     decision: DecisionOut | None = Field(description="The current decision.")

@@ -12,7 +12,10 @@ class DecisionOut(OutputModel):
     case_type: str
     order_id: str | None
     vendor_id: str | None
-    stage: str = Field(description="proposed (shown, nothing applied) or final (applied).")
+    stage: str = Field(
+        description="proposed (shown, nothing applied), interim (applied while the case still "
+        "waits, e.g. a payout dispute opening) or final (applied, the case's answer)."
+    )
     outcome: str | None
     actions: list[dict[str, Any]]
     rules_fired: list[str]

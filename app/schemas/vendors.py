@@ -3,7 +3,7 @@ from typing import Any
 
 from pydantic import Field
 
-from app.schemas.common import OutputModel
+from app.schemas.common import InputModel, OutputModel, Text
 
 
 class VendorOut(OutputModel):
@@ -31,3 +31,7 @@ class LedgerEntryOut(OutputModel):
     settles_entry_id: str | None = Field(description="The entry this one releases or reverses.")
     created_by: str
     created_at: datetime
+
+
+class UnblockIn(InputModel):
+    reason: Text = Field(examples=["Vendor answered; payment confirmed by the ops manager"])

@@ -8,6 +8,9 @@ from app.schemas.cases import CaseOut, DeadlineOut
 from app.schemas.decisions import DecisionOut
 from app.services.errors import NotFound
 
+# The kind of deadline a payout dispute gives the vendor to answer.
+VENDOR_RESPONSE = "vendor_response"
+
 
 async def get(session: AsyncSession, case_id: str, *, for_update: bool = False) -> Case:
     case = await cases.get(session, case_id, for_update=for_update)
@@ -20,6 +23,8 @@ async def view(session: AsyncSession, case: Case) -> CaseOut:
     decision = (
         await decisions.get(session, case.current_decision_id) if case.current_decision_id else None
     )
+    deadlines = [DeadlineOut.model_validate(d) for d in await cases.deadlines(session, case.id)]
+    vendor_response = [d.due_at for d in deadlines if d.kind == VENDOR_RESPONSE]
     return CaseOut(
         id=case.id,
         case_type=case.case_type,
@@ -28,7 +33,8 @@ async def view(session: AsyncSession, case: Case) -> CaseOut:
         status=case.status,
         ticket=case.ticket,
         details=case.details,
-        deadlines=[DeadlineOut.model_validate(d) for d in await cases.deadlines(session, case.id)],
+        deadlines=deadlines,
+        vendor_response_due_at=vendor_response[-1] if vendor_response else None,
         escalations=case.escalations,
         notes=case.notes,
         decision=DecisionOut.model_validate(decision) if decision else None,

@@ -1,7 +1,7 @@
 """Runs the rules on a case's facts and records the decision, superseding the case's last one."""
 
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,10 +25,15 @@ async def decide(
     facts: Mapping[str, Any],
     stage: str,
     decided_by: dict[str, Any],
+    waiting_outcomes: Collection[str] = (),
 ) -> Decision:
+    """``waiting_outcomes``: outcomes that leave the case waiting (a payout dispute's
+    awaiting_vendor); a decision with one is recorded as interim, not as ``stage``."""
     started = time.perf_counter()
     evaluation = engine.evaluate(table, facts)
     metrics.RULE_SECONDS.labels(table).observe(time.perf_counter() - started)
+    if evaluation.outcome in waiting_outcomes:
+        stage = "interim"
     decision = Decision(
         id=new_id("dec"),
         case_id=case.id,

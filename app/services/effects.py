@@ -1,4 +1,7 @@
-"""Carries out a final decision's actions: the ledger, the vendor's standing, the case, events.
+"""Carries out a decision's actions: the ledger, the vendor's standing, the case, events.
+
+Final decisions are applied; so are interim ones, which act while a case still waits (a
+payout dispute escalates and notifies when it opens). Proposed decisions never are.
 
 Rules only say what to do (architecture: consequences record, the service acts). The caller
 holds the vendor's row lock. Each action that touches the vendor becomes one ledger entry
@@ -17,6 +20,7 @@ from app.observability.context import on_commit
 from app.repositories import ledger
 from app.services import events
 
+# A handler's action also carries ``entry_id``, the ledger entry it becomes, for events.
 Action = dict[str, Any]
 Handler = Callable[[AsyncSession, Case, Vendor, Action], Awaitable[dict[str, Any] | None]]
 
@@ -84,10 +88,16 @@ async def _reduce_max_leads(
 async def _platform_payout(
     session: AsyncSession, case: Case, vendor: Vendor, action: Action
 ) -> dict[str, Any]:
+    # A payout of finance's size waits; app.services.payouts releases or rejects it later.
     status = "pending_approval" if action["requires_approval"] else "released"
     if status == "released":
         await events.emit(
-            session, "payout.released", case=case, vendor_id=vendor.id, amount=action["amount"]
+            session,
+            "payout.released",
+            case=case,
+            vendor_id=vendor.id,
+            payout_id=action["entry_id"],
+            amount=action["amount"],
         )
     return {"status": status}
 
@@ -114,6 +124,10 @@ LEDGER_ACTIONS: dict[str, Handler] = {
 async def _case_action(session: AsyncSession, case: Case, action: Action) -> None:
     kind = action["type"]
     if kind == "escalate":
+        # A later decision may name a team the case already went to (a high-value dispute
+        # is with finance from the start): the team is told once.
+        if any(escalation["to"] == action["to"] for escalation in case.escalations):
+            return
         case.escalations = [*case.escalations, {"to": action["to"]}]
         on_commit(metrics.ESCALATIONS.labels(action["to"]).inc)
         await events.emit(session, "case.escalated", case=case, to=action["to"])
@@ -139,12 +153,13 @@ async def apply(
         if handler is None:
             await _case_action(session, case, action)
             continue
-        details = await handler(session, case, vendor, action) or {}
+        entry_id = new_id("le")
+        details = await handler(session, case, vendor, {**action, "entry_id": entry_id}) or {}
         params = {k: v for k, v in action.items() if k not in ("type", "amount")}
         await ledger.add(
             session,
             LedgerEntry(
-                id=new_id("le"),
+                id=entry_id,
                 vendor_id=vendor.id,
                 decision_id=decision.id,
                 action_index=index,

@@ -14,6 +14,7 @@ async def emit(
     type: str,
     *,
     case: Case | None = None,
+    case_id: str | None = None,
     order_id: str | None = None,
     vendor_id: str | None = None,
     decision_id: str | None = None,
@@ -23,7 +24,7 @@ async def emit(
         session,
         Event(
             type=type,
-            case_id=case.id if case else None,
+            case_id=case.id if case else case_id,
             order_id=order_id or (case.order_id if case else None),
             vendor_id=vendor_id or (case.vendor_id if case else None),
             decision_id=decision_id or (case.current_decision_id if case else None),

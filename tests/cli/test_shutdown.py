@@ -6,7 +6,7 @@ import signal
 import asyncpg
 import httpx
 
-from tests.cli.test_cli import env_with, run, serving
+from tests.cli.processes import env_with, run, serving
 from tests.db import asyncpg_dsn
 from tests.factories import order_body
 

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 
 from app.settings import PROJECT_ROOT
-from tests.cli.test_cli import env_with, run, serving
+from tests.cli.processes import env_with, run, serving
 from tests.factories import order_body
 
 schema = schemathesis.openapi.from_path(PROJECT_ROOT / "openapi.yaml")

@@ -7,7 +7,8 @@ from app.api.pagination import Page, Paging
 from app.api.transaction import TransactionRoute
 from app.repositories import ledger, vendors
 from app.schemas.common import PROBLEM_RESPONSES, Id
-from app.schemas.vendors import LedgerEntryOut, VendorOut
+from app.schemas.vendors import LedgerEntryOut, UnblockIn, VendorOut
+from app.services import vendors as vendor_standing
 from app.services.errors import NotFound
 
 router = APIRouter(
@@ -43,3 +44,20 @@ async def get_ledger(
         raise NotFound(f"No vendor {vendor_id}.")
     rows = await ledger.for_vendor(session, vendor_id, after=paging.after, limit=paging.fetch)
     return paging.page([LedgerEntryOut.model_validate(r) for r in rows], key=lambda e: e.id)
+
+
+@router.post(
+    "/{vendor_id}/unblock",
+    response_model=VendorOut,
+    summary="A manager clears the vendor's block on new leads",
+)
+async def post_unblock(
+    vendor_id: VendorId,
+    body: UnblockIn,
+    session: Session,
+    principal: Annotated[Principal, Depends(require("ops"))],
+) -> VendorOut:
+    vendor = await vendor_standing.unblock_new_leads(
+        session, principal.actor, vendor_id, body.reason
+    )
+    return VendorOut.model_validate(vendor)

@@ -1,0 +1,374 @@
+"""Payout disputes: the customer's claim, the vendor's answer or its silence, the outcome.
+
+Every choice is in rules/payout_disputes.yaml; this module measures the facts the table
+reads, applies the decision through effects, and keeps the case, its ticket and its
+vendor-response clock in step with the outcome.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.ids import new_id
+from app.models import Case, Deadline, Decision
+from app.repositories import cases, clock, deadlines, orders, vendors
+from app.rules_engine import RulesError, format_rupees
+from app.rules_engine.engine import RulesEngine
+from app.rules_engine.policy import Policy
+from app.schemas.payout_disputes import PayoutDisputeIn, VendorResponseIn
+from app.services import decisions, effects, events
+from app.services.cases import VENDOR_RESPONSE
+from app.services.cases import get as get_case
+from app.services.errors import Conflict, InvalidRequest, NotFound
+
+CASE_TYPE = "payout_dispute"
+TABLE = "payout_disputes"
+AWAITING = "awaiting_vendor"
+# The table's class of deduction reasons a pickup note may justify a shortfall with.
+VALID_DEDUCTION = "valid_deduction"
+# The case's status after an outcome; every other outcome resolves the case. The ticket
+# carries the outcome itself.
+CASE_STATUS = {AWAITING: AWAITING, "escalated_pending_manager": "escalated"}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The vendor's answer, checked against the invoice."""
+
+    response: str
+    amount_paid: int
+    proof: dict[str, Any] | None
+
+
+def _percent(amount: int, percent: int) -> int:
+    # Money stays integer paise: a fraction of a paisa is not fined.
+    return amount * percent // 100
+
+
+def _disputed_amount(body: PayoutDisputeIn, invoice: int) -> int:
+    if body.claim == "not_paid":
+        if body.amount_received:
+            raise InvalidRequest(
+                "A not_paid claim received nothing; send claim paid_less with amount_received.",
+                "amount_received",
+            )
+        if invoice == 0:
+            raise InvalidRequest(
+                f"Order {body.order_id} has a final invoice of 0; nothing can be unpaid.",
+                "order_id",
+            )
+        return invoice
+    if body.amount_received is None:
+        raise InvalidRequest(
+            "amount_received is required for a paid_less claim.", "amount_received"
+        )
+    if body.amount_received >= invoice:
+        raise InvalidRequest(
+            f"amount_received {body.amount_received} is not below the order's final invoice "
+            f"{invoice} (paise): there is no shortfall to dispute.",
+            "amount_received",
+        )
+    return invoice - body.amount_received
+
+
+def _answer(engine: RulesEngine, invoice: int, body: VendorResponseIn) -> Answer:
+    if body.deduction_reason is not None:
+        if body.response != "paid_partial":
+            raise InvalidRequest(
+                "deduction_reason goes with response paid_partial only.", "deduction_reason"
+            )
+        valid = engine.tables[TABLE].codes[VALID_DEDUCTION]
+        if body.deduction_reason not in valid:
+            raise InvalidRequest(
+                f"Unknown deduction reason '{body.deduction_reason}'. Valid reasons: "
+                f"{', '.join(valid)}.",
+                "deduction_reason",
+            )
+    paid = body.amount_paid
+    if body.response == "paid_full":
+        paid = invoice if paid is None else paid
+        if paid < invoice:
+            raise InvalidRequest(
+                f"amount_paid {paid} is below the final invoice {invoice} (paise); "
+                "answer paid_partial.",
+                "amount_paid",
+            )
+    elif body.response == "paid_partial":
+        if paid is None:
+            raise InvalidRequest("amount_paid is required for paid_partial.", "amount_paid")
+        if paid >= invoice:
+            raise InvalidRequest(
+                f"amount_paid {paid} is not below the final invoice {invoice} (paise); "
+                "answer paid_full.",
+                "amount_paid",
+            )
+    elif paid:
+        raise InvalidRequest("not_paid means amount_paid 0; answer paid_partial.", "amount_paid")
+    proof = body.proof.model_dump() if body.proof else None
+    return Answer(response=body.response, amount_paid=paid or 0, proof=proof)
+
+
+def _justifying_notes(
+    engine: RulesEngine, notes: Sequence[dict[str, Any]], opened_at: datetime
+) -> list[dict[str, Any]]:
+    """Pickup notes with a valid reason that existed before the dispute: a note written after
+    the customer complained cannot explain the shortfall."""
+    valid = engine.tables[TABLE].codes[VALID_DEDUCTION]
+    return [
+        note
+        for note in notes
+        if note["reason"] in valid and datetime.fromisoformat(note["recorded_at"]) < opened_at
+    ]
+
+
+def _facts(
+    case: Case,
+    policy: Policy,
+    event: str,
+    answer: Answer | None = None,
+    notes: Sequence[dict[str, Any]] = (),
+) -> dict[str, Any]:
+    details = case.details
+    invoice: int = details["invoice_amount"]
+    facts: dict[str, Any] = {
+        "event": event,
+        "claim": details["claim"],
+        "invoice_amount": invoice,
+        "disputed_amount": details["disputed_amount"],
+        "earlier_disputes": details["earlier_disputes"],
+        "response": "none",
+        "has_proof": False,
+        "proof_kind": "",
+        "proof_ref": "",
+        "amount_paid": 0,
+        "shortfall": 0,
+        "justified_amount": 0,
+        "justified_reasons": "",
+        "shortfall_justified": False,
+        "unjustified_amount": 0,
+        "shortfall_fine": 0,
+        "invoice_fine": _percent(invoice, policy.shortfall_fine_percent),
+    }
+    if answer is None:
+        return facts
+    shortfall = max(0, invoice - answer.amount_paid)
+    justified = min(shortfall, sum(note["amount"] for note in notes))
+    unjustified = shortfall - justified
+    facts.update(
+        response=answer.response,
+        has_proof=answer.proof is not None,
+        proof_kind=answer.proof["kind"] if answer.proof else "",
+        proof_ref=answer.proof["ref"] if answer.proof else "",
+        amount_paid=answer.amount_paid,
+        shortfall=shortfall,
+        justified_amount=justified,
+        justified_reasons=", ".join(
+            f"{note['reason']} ({format_rupees(note['amount'])})" for note in notes
+        ),
+        shortfall_justified=shortfall > 0 and unjustified == 0,
+        unjustified_amount=unjustified,
+        shortfall_fine=_percent(unjustified, policy.shortfall_fine_percent),
+    )
+    return facts
+
+
+async def _decide(
+    session: AsyncSession,
+    engine: RulesEngine,
+    case: Case,
+    facts: dict[str, Any],
+    decided_by: dict[str, Any],
+) -> Decision:
+    decision = await decisions.decide(
+        session,
+        engine,
+        case,
+        table=TABLE,
+        stage="final",
+        waiting_outcomes=(AWAITING,),
+        decided_by=decided_by,
+        facts=facts,
+    )
+    if decision.outcome is None:
+        # Every event and answer has a row in the table; a gap is a broken table, not input.
+        raise RulesError(f"{TABLE}: no rule set an outcome for {facts}")
+    return decision
+
+
+async def _conclude(session: AsyncSession, case: Case, outcome: str, now: datetime) -> None:
+    case.ticket = {**case.ticket, "status": outcome}
+    case.status = CASE_STATUS.get(outcome, "resolved")
+    if case.status == "resolved":
+        case.resolved_at = now
+        await events.emit(session, "case.resolved", case=case, outcome=outcome)
+
+
+def _settle(deadline: Deadline, outcome: str, now: datetime) -> None:
+    deadline.outcome = outcome
+    deadline.settled_at = now
+
+
+async def open_dispute(
+    session: AsyncSession, engine: RulesEngine, actor: str, body: PayoutDisputeIn
+) -> Case:
+    order = await orders.get(session, body.order_id)
+    if order is None:
+        raise InvalidRequest(
+            f"No order {body.order_id}; the order system must PUT it first.", "order_id"
+        )
+    disputed = _disputed_amount(body, order.final_invoice_amount)
+    policy = engine.policy
+    # Vendor first: its dispute history is counted, and the order's open dispute checked,
+    # under its lock.
+    vendor = await vendors.lock(session, order.vendor_id)
+    existing = await cases.open_of_type_for_order(session, order.id, CASE_TYPE)
+    if existing is not None:
+        raise Conflict(f"Order {order.id} already has an open payout dispute, {existing.id}.")
+    now = await clock.now(session)
+    earlier = await cases.count_earlier_for_vendor(
+        session,
+        vendor.id,
+        CASE_TYPE,
+        since=now - timedelta(days=policy.repeat_window_days),
+        before=await clock.wall(session),
+    )
+    case = Case(
+        id=new_id("case"),
+        case_type=CASE_TYPE,
+        order_id=order.id,
+        vendor_id=vendor.id,
+        status=AWAITING,
+        ticket={
+            "type": CASE_TYPE,
+            "status": AWAITING,
+            "priority": "normal",
+            "assignee_team": "ops",
+        },
+        details={
+            **body.model_dump(mode="json"),
+            "invoice_amount": order.final_invoice_amount,
+            "disputed_amount": disputed,
+            "earlier_disputes": earlier,
+            "opened_by": actor,
+            "vendor_responses": [],
+        },
+    )
+    await cases.add(session, case)
+    await deadlines.add(
+        session,
+        Deadline(
+            id=new_id("dl"),
+            case_id=case.id,
+            kind=VENDOR_RESPONSE,
+            due_at=now + timedelta(hours=policy.vendor_response_hours),
+        ),
+    )
+    await events.emit(
+        session,
+        "case.opened",
+        case=case,
+        case_type=CASE_TYPE,
+        claim=body.claim,
+        disputed_amount=disputed,
+        channel=body.channel,
+    )
+    decision = await _decide(
+        session,
+        engine,
+        case,
+        _facts(case, policy, "opened"),
+        {"kind": "rules", "opened_by": actor},
+    )
+    await effects.apply(session, decision, case, vendor)
+    # Whatever the rules sent to a manager at once is urgent for the ops team too.
+    if case.escalations:
+        case.ticket = {**case.ticket, "priority": "high"}
+    return case
+
+
+async def respond(
+    session: AsyncSession, engine: RulesEngine, actor: str, case: Case, body: VendorResponseIn
+) -> Case:
+    """The vendor's answer; ``case`` is the dispute as read, unlocked, by the caller."""
+    if case.case_type != CASE_TYPE or case.vendor_id is None:
+        raise NotFound(f"No payout dispute {case.id}.")
+    answer = _answer(engine, case.details["invoice_amount"], body)
+    vendor = await vendors.lock(session, case.vendor_id)
+    case = await get_case(session, case.id, for_update=True)
+    if case.status != AWAITING:
+        raise Conflict(
+            f"Payout dispute {case.id} is already decided: {case.ticket['status']} "
+            f"(decision {case.current_decision_id})."
+        )
+    now = await clock.now(session)
+    deadline = await deadlines.running(session, case.id, VENDOR_RESPONSE)
+    if deadline is None or deadline.due_at <= now:
+        # None: a watcher has claimed the clock and is escalating right now.
+        raise Conflict(
+            f"The vendor's answer to payout dispute {case.id} was due"
+            + (f" at {deadline.due_at.isoformat()}" if deadline else "")
+            + "; the dispute goes to the ops manager."
+        )
+    assert case.order_id is not None  # disputes are opened against an order
+    order = await orders.get(session, case.order_id)
+    assert order is not None  # orders are never deleted
+    notes = _justifying_notes(engine, order.pickup_notes, case.created_at)
+    decision = await _decide(
+        session,
+        engine,
+        case,
+        _facts(case, engine.policy, "vendor_response", answer, notes),
+        {"kind": "rules", "answered_by": actor},
+    )
+    await effects.apply(session, decision, case, vendor)
+    answered = {
+        **body.model_dump(mode="json"),
+        "amount_paid": answer.amount_paid,
+        "by": actor,
+        "at": now.isoformat(),
+        "decision_id": decision.id,
+    }
+    case.details = {
+        **case.details,
+        "vendor_responses": [*case.details["vendor_responses"], answered],
+    }
+    assert decision.outcome is not None  # checked by _decide
+    if decision.outcome != AWAITING:
+        _settle(deadline, "met", now)
+    await _conclude(session, case, decision.outcome, now)
+    return case
+
+
+async def vendor_response_missed(
+    session: AsyncSession, engine: RulesEngine, deadline: Deadline, watcher: str
+) -> None:
+    """Fires a claimed vendor-response deadline: no final answer came in time."""
+    unlocked = await get_case(session, deadline.case_id)
+    assert unlocked.vendor_id is not None  # disputes always have a vendor
+    vendor = await vendors.lock(session, unlocked.vendor_id)
+    case = await get_case(session, deadline.case_id, for_update=True)
+    now = await clock.now(session)
+    if case.status != AWAITING:
+        _settle(deadline, "cancelled", now)
+        return
+    decision = await _decide(
+        session,
+        engine,
+        case,
+        _facts(case, engine.policy, "deadline_missed"),
+        {"kind": "rules", "trigger": "deadline_missed", "deadline_id": deadline.id, "by": watcher},
+    )
+    await effects.apply(session, decision, case, vendor)
+    _settle(deadline, "missed", now)
+    await events.emit(
+        session,
+        "deadline.missed",
+        case=case,
+        kind=deadline.kind,
+        due_at=deadline.due_at.isoformat(),
+    )
+    assert decision.outcome is not None  # checked by _decide
+    await _conclude(session, case, decision.outcome, now)

@@ -1,0 +1,267 @@
+"""POST /v1/payout-disputes: the claim is checked against the order, the vendor's clock starts,
+high values go to finance at once, and repeat vendors are flagged once per dispute."""
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from httpx import AsyncClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.conftest import Headers, KeyMaker
+from tests.factories import dispute_body, open_dispute, put_order, vendor_response
+
+PROOF = {"kind": "payment_proof", "ref": "UPI-1"}
+
+
+async def feed(client: AsyncClient, headers: Headers) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = (await client.get("/v1/events", headers=headers)).json()["items"]
+    return items
+
+
+async def standing(client: AsyncClient, headers: Headers, vendor_id: str = "V-1") -> Any:
+    return (await client.get(f"/v1/vendors/{vendor_id}", headers=headers)).json()
+
+
+async def test_opening_starts_the_vendor_clock_and_tells_the_vendor(
+    client: AsyncClient, service: Headers, support: Headers
+) -> None:
+    await put_order(client, service, "ORD-1", final_invoice_amount=150_000)
+    case = await open_dispute(client, support, "ORD-1", "not_paid")
+
+    assert case["case_type"] == "payout_dispute" and case["status"] == "awaiting_vendor"
+    assert case["ticket"] == {
+        "type": "payout_dispute",
+        "status": "awaiting_vendor",
+        "priority": "normal",
+        "assignee_team": "ops",
+    }
+    assert case["details"]["disputed_amount"] == 150_000
+    assert case["details"]["evidence"] == [{"kind": "bill_screenshot", "ref": "file-77"}]
+    [deadline] = case["deadlines"]
+    assert deadline["kind"] == "vendor_response" and deadline["outcome"] is None
+    due = datetime.fromisoformat(deadline["due_at"])
+    assert due - datetime.fromisoformat(case["created_at"]) == timedelta(hours=6)
+    assert datetime.fromisoformat(case["vendor_response_due_at"]) == due
+    decision = case["decision"]
+    assert decision["stage"] == "interim" and decision["outcome"] == "awaiting_vendor"
+    assert decision["rules_fired"] == ["dispute_opened_awaits_vendor"]
+    assert case["escalations"] == []
+
+    events = [e for e in await feed(client, service) if e["case_id"] == case["id"]]
+    assert [e["type"] for e in events] == ["case.opened", "decision.made", "notification.requested"]
+    assert events[0]["data"]["disputed_amount"] == 150_000
+    assert events[2]["vendor_id"] == "V-1"
+    assert events[2]["data"] == {"audience": "vendor", "template": "payout_dispute_opened"}
+    assert (await client.get(f"/v1/cases/{case['id']}", headers=support)).json() == case
+
+
+async def test_paid_less_disputes_the_shortfall(
+    client: AsyncClient, service: Headers, ops: Headers
+) -> None:
+    await put_order(client, service, "ORD-1", final_invoice_amount=150_000)
+    case = await open_dispute(client, ops, "ORD-1", "paid_less", amount_received=120_000)
+    assert case["details"]["disputed_amount"] == 30_000
+    assert case["decision"]["facts"]["disputed_amount"] == 30_000
+
+
+@pytest.mark.parametrize(
+    ("claim", "invoice", "received", "escalated"),
+    [
+        ("not_paid", 499_999, None, False),
+        ("not_paid", 500_000, None, True),
+        ("paid_less", 1_000_000, 500_001, False),  # disputes 499,999
+        ("paid_less", 1_000_000, 500_000, True),  # disputes exactly 500,000
+    ],
+)
+async def test_high_value_dispute_goes_to_finance_at_once(
+    client: AsyncClient,
+    service: Headers,
+    support: Headers,
+    claim: str,
+    invoice: int,
+    received: int | None,
+    escalated: bool,
+) -> None:
+    await put_order(client, service, "ORD-1", final_invoice_amount=invoice)
+    extra = {} if received is None else {"amount_received": received}
+    case = await open_dispute(client, support, "ORD-1", claim, **extra)
+    assert case["escalations"] == ([{"to": "finance_manager"}] if escalated else [])
+    assert case["ticket"]["priority"] == ("high" if escalated else "normal")
+    assert case["status"] == "awaiting_vendor"
+    escalations = [e for e in await feed(client, service) if e["type"] == "case.escalated"]
+    assert [e["data"]["to"] for e in escalations] == (["finance_manager"] if escalated else [])
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"order_id": "ORD-404"}, "order_id"),
+        ({"claim": "paid_less"}, "amount_received"),
+        ({"claim": "paid_less", "amount_received": 150_000}, "amount_received"),
+        ({"claim": "paid_less", "amount_received": 150_001}, "amount_received"),
+        ({"claim": "not_paid", "amount_received": 10}, "amount_received"),
+        ({"claim": "paid_twice"}, "claim"),
+        ({"channel": "email"}, "channel"),
+        ({"evidence": [{"kind": "selfie", "ref": "x"}]}, "evidence[0].kind"),
+        ({"customer": {"name": "A"}}, "customer.phone"),
+        ({"summary": ""}, "summary"),
+        ({"amount_received": -1, "claim": "paid_less"}, "amount_received"),
+        ({"amount_received": 1.5, "claim": "paid_less"}, "amount_received"),
+    ],
+)
+async def test_bad_claims_are_refused_naming_the_field_and_write_nothing(
+    client: AsyncClient, service: Headers, support: Headers, overrides: dict[str, Any], field: str
+) -> None:
+    await put_order(client, service, "ORD-1", final_invoice_amount=150_000)
+    before = await feed(client, service)
+    response = await client.post(
+        "/v1/payout-disputes",
+        json=dispute_body(**{"order_id": "ORD-1", **overrides}),
+        headers=support,
+    )
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert response.headers["content-type"] == "application/problem+json"
+    assert problem["errors"][0]["field"] == field
+    assert problem["detail"]
+    assert await feed(client, service) == before
+    order = (await client.get("/v1/orders/ORD-1", headers=service)).json()
+    assert order["cases"] == []
+
+
+async def test_unknown_order_detail_says_so(client: AsyncClient, support: Headers) -> None:
+    response = await client.post(
+        "/v1/payout-disputes", json=dispute_body("ORD-404"), headers=support
+    )
+    assert response.status_code == 422
+    assert "No order ORD-404" in response.json()["detail"]
+
+
+async def test_no_shortfall_detail_says_so(
+    client: AsyncClient, service: Headers, support: Headers
+) -> None:
+    await put_order(client, service, "ORD-1", final_invoice_amount=150_000)
+    response = await client.post(
+        "/v1/payout-disputes",
+        json=dispute_body("ORD-1", "paid_less", amount_received=150_000),
+        headers=support,
+    )
+    assert response.status_code == 422
+    assert "no shortfall" in response.json()["detail"]
+
+
+async def test_one_open_dispute_per_order(
+    client: AsyncClient, service: Headers, support: Headers
+) -> None:
+    await put_order(client, service, "ORD-1")
+    first = await open_dispute(client, support, "ORD-1")
+    again = await client.post("/v1/payout-disputes", json=dispute_body("ORD-1"), headers=support)
+    assert again.status_code == 409
+    assert first["id"] in again.json()["detail"]
+
+
+async def test_only_support_and_ops_open_disputes(
+    client: AsyncClient, service: Headers, make_key: KeyMaker
+) -> None:
+    await put_order(client, service, "ORD-1")
+    vendor = await make_key("vendor", "V-1")
+    for headers, status in ((vendor, 403), (service, 403), ({}, 401)):
+        response = await client.post(
+            "/v1/payout-disputes", json=dispute_body("ORD-1"), headers=headers
+        )
+        assert response.status_code == status
+
+
+async def test_replayed_opening_opens_one_case(
+    client: AsyncClient, service: Headers, support: Headers
+) -> None:
+    await put_order(client, service, "ORD-1")
+    headers = {**support, "Idempotency-Key": "open-ORD-1"}
+    first = await client.post("/v1/payout-disputes", json=dispute_body("ORD-1"), headers=headers)
+    again = await client.post("/v1/payout-disputes", json=dispute_body("ORD-1"), headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"]
+    order = (await client.get("/v1/orders/ORD-1", headers=service)).json()
+    assert len(order["cases"]) == 1
+
+
+async def open_for_orders(
+    client: AsyncClient, service: Headers, support: Headers, *order_ids: str
+) -> list[dict[str, Any]]:
+    opened = []
+    for order_id in order_ids:
+        await put_order(client, service, order_id, vendor_id="V-1", final_invoice_amount=150_000)
+        opened.append(await open_dispute(client, support, order_id))
+    return opened
+
+
+async def test_repeat_vendor_is_flagged_and_loses_max_leads_once_per_dispute(
+    client: AsyncClient, service: Headers, support: Headers, make_key: KeyMaker
+) -> None:
+    vendor = await make_key("vendor", "V-1")
+    first, second, third = await open_for_orders(
+        client, service, support, "ORD-1", "ORD-2", "ORD-3"
+    )
+    assert [c["decision"]["facts"]["earlier_disputes"] for c in (first, second, third)] == [
+        0,
+        1,
+        2,
+    ]
+    assert "repeat_vendor_flagged_and_max_leads_reduced" not in second["decision"]["rules_fired"]
+    assert "repeat_vendor_flagged_and_max_leads_reduced" in third["decision"]["rules_fired"]
+    after = await standing(client, service)
+    assert after["max_leads"] == 9
+    assert after["flags"] == [{"reason": "repeat_payout_disputes", "case_id": third["id"]}]
+    ledger = (await client.get("/v1/vendors/V-1/ledger", headers=service)).json()["items"]
+    assert [(e["kind"], e["decision_id"], e["details"]) for e in ledger] == [
+        ("flag_vendor", third["decision"]["id"], {"reason": "repeat_payout_disputes"}),
+        ("reduce_max_leads", third["decision"]["id"], {"by": 1, "max_leads": 9}),
+    ]
+
+    # The vendor's answer to the same dispute does not flag or reduce again.
+    await vendor_response(client, vendor, third["id"], "paid_full", proof=PROOF)
+    after = await standing(client, service)
+    assert after["max_leads"] == 9 and len(after["flags"]) == 1
+
+    # The next dispute is another repeat: flagged and reduced once more, once.
+    (fourth,) = await open_for_orders(client, service, support, "ORD-4")
+    after = await standing(client, service)
+    assert after["max_leads"] == 8
+    assert [f["case_id"] for f in after["flags"]] == [third["id"], fourth["id"]]
+
+
+async def test_disputes_older_than_the_window_do_not_count(
+    client: AsyncClient, service: Headers, support: Headers, db_engine: AsyncEngine
+) -> None:
+    await open_for_orders(client, service, support, "ORD-1", "ORD-2")
+    async with db_engine.begin() as connection:
+        await connection.execute(
+            text(
+                "UPDATE cases SET created_at = now() - interval '31 days' WHERE order_id = 'ORD-1'"
+            )
+        )
+    (third,) = await open_for_orders(client, service, support, "ORD-3")
+    assert third["decision"]["facts"]["earlier_disputes"] == 1
+    assert (await standing(client, service))["max_leads"] == 10
+
+
+async def test_simultaneous_disputes_count_each_earlier_one_once(
+    client: AsyncClient, service: Headers, support: Headers
+) -> None:
+    for n in range(5):
+        await put_order(client, service, f"ORD-{n}", vendor_id="V-1", final_invoice_amount=150_000)
+    responses = await asyncio.gather(
+        *(
+            client.post("/v1/payout-disputes", json=dispute_body(f"ORD-{n}"), headers=support)
+            for n in range(5)
+        )
+    )
+    assert [r.status_code for r in responses] == [201] * 5
+    seen = sorted(r.json()["decision"]["facts"]["earlier_disputes"] for r in responses)
+    assert seen == [0, 1, 2, 3, 4]
+    # The third, fourth and fifth are repeats: three reductions, each once.
+    assert (await standing(client, service))["max_leads"] == 7

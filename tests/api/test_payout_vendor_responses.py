@@ -1,0 +1,441 @@
+"""POST /v1/payout-disputes/{id}/vendor-response: every row of shared/domain.md section 1 that
+the vendor's answer decides, with its boundaries, each applied once."""
+
+import asyncio
+from typing import Any
+
+import pytest
+from httpx import AsyncClient
+
+from app.settings import Settings
+from tests.conftest import Headers, KeyMaker, http_client, running_app
+from tests.factories import open_dispute, put_order, vendor_response
+
+PROOF = {"kind": "payment_proof", "ref": "UPI-4821-XY"}
+INVOICE = 150_000
+
+
+@pytest.fixture
+async def vendor(make_key: KeyMaker) -> Headers:
+    return await make_key("vendor", "V-1")
+
+
+async def dispute(
+    client: AsyncClient,
+    service: Headers,
+    support: Headers,
+    *,
+    invoice: int = INVOICE,
+    notes: list[dict[str, Any]] | None = None,
+    claim: str = "not_paid",
+    **extra: Any,
+) -> str:
+    await put_order(
+        client,
+        service,
+        "ORD-1",
+        vendor_id="V-1",
+        final_invoice_amount=invoice,
+        pickup_notes=notes or [],
+    )
+    case_id: str = (await open_dispute(client, support, "ORD-1", claim, **extra))["id"]
+    return case_id
+
+
+async def ledger(client: AsyncClient, headers: Headers) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = (
+        await client.get("/v1/vendors/V-1/ledger", headers=headers)
+    ).json()["items"]
+    return items
+
+
+async def kinds(client: AsyncClient, headers: Headers) -> list[tuple[str, int | None]]:
+    return [(e["kind"], e["amount"]) for e in await ledger(client, headers)]
+
+
+async def feed(client: AsyncClient, headers: Headers, type: str) -> list[dict[str, Any]]:
+    items = (await client.get("/v1/events", headers=headers)).json()["items"]
+    return [e for e in items if e["type"] == type]
+
+
+async def test_paid_in_full_with_proof_resolves_paid_and_attaches_the_proof(
+    client: AsyncClient, service: Headers, support: Headers, vendor: Headers
+) -> None:
+    case_id = await dispute(client, service, support)
+    case = await vendor_response(client, vendor, case_id, "paid_full", method="upi", proof=PROOF)
+    assert case["status"] == "resolved" and case["resolved_at"]
+    assert case["ticket"]["status"] == "resolved_paid"
+    assert case["decision"]["stage"] == "final"
+    assert case["decision"]["outcome"] == "resolved_paid"
+    assert case["notes"] == [
+        {"text": "Vendor paid in full; proof attached: payment_proof UPI-4821-XY", "by": "rules"}
+    ]
+    assert case["details"]["vendor_responses"][0]["proof"] == PROOF
+    assert case["details"]["vendor_responses"][0]["amount_paid"] == INVOICE
+    assert case["deadlines"][0]["outcome"] == "met"
+    assert await kinds(client, service) == []
+    notices = [n["data"]["template"] for n in await feed(client, service, "notification.requested")]
+    assert notices == ["payout_dispute_opened", "payout_dispute_resolved_paid"]
+
+
+async def test_paid_in_full_without_proof_asks_for_proof_then_resolves_with_it(
+    client: AsyncClient, service: Headers, support: Headers, vendor: Headers
+) -> None:
+    case_id = await dispute(client, service, support)
+    waiting = await vendor_response(client, vendor, case_id, "paid_full", method="cash")
+    assert waiting["status"] == "awaiting_vendor"
+    assert waiting["ticket"]["status"] == "awaiting_vendor"
+    assert waiting["decision"]["stage"] == "interim"
+    assert waiting["decision"]["outcome"] == "awaiting_vendor"
+    # The clock keeps running: not settled, not moved.
+    assert waiting["deadlines"][0]["outcome"] is None
+    assert waiting["vendor_response_due_at"] == waiting["deadlines"][0]["due_at"]
+    notices = await feed(client, service, "notification.requested")
+    assert notices[-1]["data"] == {
+        "audience": "vendor",
+        "template": "payout_dispute_proof_requested",
+    }
+    assert notices[-1]["vendor_id"] == "V-1"
+
+    resolved = await vendor_response(client, vendor, case_id, "paid_full", proof=PROOF)
+    assert resolved["ticket"]["status"] == "resolved_paid"
+    assert resolved["decision"]["supersedes"] == waiting["decision"]["id"]
+    assert resolved["deadlines"][0]["outcome"] == "met"
+    assert resolved["deadlines"][0]["due_at"] == waiting["deadlines"][0]["due_at"]
+    assert len(resolved["details"]["vendor_responses"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("covered", "battery"), [(50_000, "₹200"), (50_001, "₹200.01"), (80_000, "₹500")]
+)
+async def test_pickup_notes_covering_the_whole_shortfall_are_a_valid_deduction(
+    client: AsyncClient,
+    service: Headers,
+    support: Headers,
+    vendor: Headers,
+    covered: int,
+    battery: str,
+) -> None:
+    notes = [
+        {"reason": "screen_damage", "amount": 30_000, "note": "cracked corner"},
+        {"reason": "battery_issue", "amount": covered - 30_000},
+    ]
+    case_id = await dispute(
+        client, service, support, notes=notes, claim="paid_less", amount_received=100_000
+    )
+    case = await vendor_response(
+        client,
+        vendor,
+        case_id,
+        "paid_partial",
+        amount_paid=100_000,
+        deduction_reason="screen_damage",
+    )
+    assert case["ticket"]["status"] == "resolved_valid_deduction"
+    assert case["status"] == "resolved"
+    assert case["notes"][0]["text"] == (
+        "Valid deduction of ₹500 recorded at pickup: "
+        f"screen_damage (₹300), battery_issue ({battery})"
+    )
+    assert case["decision"]["facts"]["justified_amount"] == 50_000
+    assert await kinds(client, service) == []  # no payout, no fine, no flag
+    assert await feed(client, service, "payout.released") == []
+
+
+async def test_notes_short_by_one_paisa_make_the_platform_pay_one_paisa(
+    client: AsyncClient, service: Headers, support: Headers, vendor: Headers
+) -> None:
+    notes = [{"reason": "body_damage", "amount": 49_999}]
+    case_id = await dispute(
+        client, service, support, notes=notes, claim="paid_less", amount_received=100_000
+    )
+    case = await vendor_response(client, vendor, case_id, "paid_partial", amount_paid=100_000)
+    assert case["ticket"]["status"] == "resolved_paid_by_platform"
+    assert case["notes"][0]["text"] == (
+        "Paid ₹0.01 short without reason – platform covered difference"
+    )
+    decision_id = case["decision"]["id"]
+    entries = await ledger(client, service)
+    assert [(e["kind"], e["amount"], e["decision_id"]) for e in entries] == [
+        ("credit_fine", 1, decision_id),
+        ("flag_vendor", None, decision_id),
+        ("platform_payout", 1, decision_id),
+    ]
+    assert entries[2]["details"] == {"requires_approval": False, "status": "released"}
+    [released] = await feed(client, service, "payout.released")
+    assert released["data"] == {"payout_id": entries[2]["id"], "amount": 1}
+    standing = (await client.get("/v1/vendors/V-1", headers=service)).json()
+    assert standing["credits_deducted"] == 1
+    assert standing["flags"] == [{"reason": "paid_short_without_reason", "case_id": case["id"]}]
+
+
+async def test_a_note_recorded_after_the_dispute_opened_justifies_nothing(
+    client: AsyncClient, service: Headers, support: Headers, vendor: Headers
+) -> None:
+    case_id = await dispute(client, service, support, claim="paid_less", amount_received=100_000)
+    late = [{"reason": "screen_damage", "amount": 50_000}]
+    await put_order(client, service, "ORD-1", vendor_id="V-1", pickup_notes=late)
+    case = await vendor_response(
+        client,
+        vendor,
+        case_id,
+        "paid_partial",
+        amount_paid=100_000,
+        deduction_reason="screen_damage",
+    )
+    assert case["ticket"]["status"] == "resolved_paid_by_platform"
+    assert case["decision"]["facts"]["justified_amount"] == 0
+    assert ("platform_payout", 50_000) in await kinds(client, service)
+
+
+async def test_a_note_without_a_valid_reason_justifies_nothing(
+    client: AsyncClient, service: Headers, support: Headers, vendor: Headers
+) -> None:
+    notes = [{"reason": "customer_haggled", "amount": 50_000}]
+    case_id = await dispute(
+        client, service, support, notes=notes, claim="paid_less", amount_received=100_000
+    )
+    case = await vendor_response(client, vendor, case_id, "paid_partial", amount_paid=100_000)
+    assert case["ticket"]["status"] == "resolved_paid_by_platform"
+    assert case["notes"][0]["text"] == (
+        "Paid ₹500 short without reason – platform covered difference"
+    )
+
+
+async def test_paid_less_with_part_justified_pays_and_fines_only_the_rest(
+    client: AsyncClient, service: Headers, support: Headers, vendor: Headers
+) -> None:
+    notes = [{"reason": "missing_accessories", "amount": 20_000}]
+    case_id = await dispute(
+        client, service, support, notes=notes, claim="paid_less", amount_received=100_000
+    )
+    case = await vendor_response(client, vendor, case_id, "paid_partial", amount_paid=100_000)
+    assert await kinds(client, service) == [
+        ("credit_fine", 30_000),
+        ("flag_vendor", None),
+        ("platform_payout", 30_000),
+    ]
+    facts = case["decision"]["facts"]
+    assert (facts["shortfall"], facts["justified_amount"], facts["unjustified_amount"]) == (
+        50_000,
+        20_000,
+        30_000,
+    )
+
+
+async def test_vendor_did_not_pay_platform_pays_the_invoice(
+    client: AsyncClient, service: Headers, support: Headers, vendor: Headers
+) -> None:
+    case_id = await dispute(client, service, support)
+    case = await vendor_response(client, vendor, case_id, "not_paid")
+    assert case["ticket"]["status"] == "resolved_paid_by_platform"
+    assert case["notes"][0]["text"] == (
+        "Vendor did not pay – platform paid the full invoice of ₹1,500"
+    )
+    assert await kinds(client, service) == [
+        ("credit_fine", INVOICE),
+        ("flag_vendor", None),
+        ("platform_payout", INVOICE),
+    ]
+    standing = (await client.get("/v1/vendors/V-1", headers=service)).json()
+    assert standing["new_leads_blocked"] is False  # not a repeat vendor
+    assert standing["flags"][0]["reason"] == "customer_not_paid"
+
+
+async def test_repeat_vendor_that_did_not_pay_is_also_blocked_from_new_leads(
+    client: AsyncClient, service: Headers, support: Headers, vendor: Headers
+) -> None:
+    for order_id in ("ORD-A", "ORD-B"):
+        await put_order(client, service, order_id, vendor_id="V-1")
+        await open_dispute(client, support, order_id)
+    case_id = await dispute(client, service, support)
+    case = await vendor_response(client, vendor, case_id, "not_paid")
+    assert "repeat_vendor_not_paying_blocked_from_new_leads" in case["decision"]["rules_fired"]
+    standing = (await client.get("/v1/vendors/V-1", headers=service)).json()
+    assert standing["new_leads_blocked"] is True
+    assert standing["max_leads"] == 9  # reduced when the dispute opened, not again
+    blocked = await feed(client, service, "vendor.new_leads_blocked")
+    assert [e["case_id"] for e in blocked] == [case_id]
+    block = [e for e in await ledger(client, service) if e["kind"] == "block_new_leads"]
+    assert [e["decision_id"] for e in block] == [case["decision"]["id"]]
+
+
+@pytest.mark.parametrize(
+    ("invoice", "needs_approval"), [(499_999, False), (500_000, True), (500_001, True)]
+)
+async def test_invoice_payout_waits_for_finance_from_the_threshold(
+    client: AsyncClient,
+    service: Headers,
+    support: Headers,
+    vendor: Headers,
+    invoice: int,
+    needs_approval: bool,
+) -> None:
+    case_id = await dispute(client, service, support, invoice=invoice)
+    case = await vendor_response(client, vendor, case_id, "not_paid")
+    [payout] = [e for e in await ledger(client, service) if e["kind"] == "platform_payout"]
+    assert payout["amount"] == invoice
+    assert payout["details"] == {
+        "requires_approval": needs_approval,
+        "status": "pending_approval" if needs_approval else "released",
+    }
+    released = await feed(client, service, "payout.released")
+    assert len(released) == (0 if needs_approval else 1)
+    # The dispute went to finance when it opened; the payout does not tell finance twice.
+    assert case["escalations"] == ([{"to": "finance_manager"}] if needs_approval else [])
+    assert len(await feed(client, service, "case.escalated")) == (1 if needs_approval else 0)
+
+
+@pytest.mark.parametrize(("unjustified", "needs_approval"), [(499_999, False), (500_000, True)])
+async def test_balance_payout_waits_for_finance_from_the_threshold(
+    client: AsyncClient,
+    service: Headers,
+    support: Headers,
+    vendor: Headers,
+    unjustified: int,
+    needs_approval: bool,
+) -> None:
+    # ₹10,000 short, of which the pickup notes explain all but `unjustified`.
+    notes = [{"reason": "different_model", "amount": 1_000_000 - unjustified}]
+    case_id = await dispute(
+        client,
+        service,
+        support,
+        invoice=2_000_000,
+        notes=notes,
+        claim="paid_less",
+        amount_received=1_000_000,
+    )
+    case = await vendor_response(client, vendor, case_id, "paid_partial", amount_paid=1_000_000)
+    [payout] = [e for e in await ledger(client, service) if e["kind"] == "platform_payout"]
+    assert payout["amount"] == unjustified
+    assert payout["details"]["requires_approval"] is needs_approval
+    assert len(await feed(client, service, "payout.released")) == (0 if needs_approval else 1)
+    assert case["escalations"] == [{"to": "finance_manager"}]  # disputed ₹10,000 at opening
+
+
+async def test_answers_after_the_decision_are_409_and_change_nothing(
+    client: AsyncClient, service: Headers, support: Headers, vendor: Headers, ops: Headers
+) -> None:
+    case_id = await dispute(client, service, support)
+    decided = await vendor_response(client, vendor, case_id, "not_paid")
+    before = await ledger(client, service)
+    for headers in (vendor, ops):
+        again = await client.post(
+            f"/v1/payout-disputes/{case_id}/vendor-response",
+            json={"response": "paid_full", "proof": PROOF},
+            headers=headers,
+        )
+        assert again.status_code == 409
+        assert decided["decision"]["id"] in again.json()["detail"]
+    assert await ledger(client, service) == before
+    case = (await client.get(f"/v1/cases/{case_id}", headers=service)).json()
+    assert case["decision"]["id"] == decided["decision"]["id"]
+
+
+async def test_only_the_orders_vendor_or_ops_may_answer(
+    client: AsyncClient, service: Headers, support: Headers, ops: Headers, make_key: KeyMaker
+) -> None:
+    case_id = await dispute(client, service, support)
+    other = await make_key("vendor", "V-2")
+    path = f"/v1/payout-disputes/{case_id}/vendor-response"
+    body = {"response": "not_paid"}
+    assert (await client.post(path, json=body, headers=other)).status_code == 403
+    assert (await client.post(path, json=body, headers=support)).status_code == 403
+    assert (await client.post(path, json=body, headers={})).status_code == 401
+    answered = await vendor_response(client, ops, case_id, "paid_full", proof=PROOF)
+    assert answered["decision"]["decided_by"]["answered_by"].startswith("ops:")
+
+
+async def test_unknown_or_other_cases_are_404(
+    client: AsyncClient, service: Headers, ops: Headers
+) -> None:
+    await put_order(client, service, "ORD-9")
+    fail_case = await client.post(
+        "/v1/orders/ORD-9/fail-reasons",
+        json={"reason": "customer_changed_mind", "explanation": "x"},
+        headers=ops,
+    )
+    for case_id in ("case_NOPE", fail_case.json()["id"]):
+        response = await client.post(
+            f"/v1/payout-disputes/{case_id}/vendor-response",
+            json={"response": "not_paid"},
+            headers=ops,
+        )
+        assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"response": "paid_partial"}, "amount_paid"),
+        ({"response": "paid_partial", "amount_paid": INVOICE}, "amount_paid"),
+        ({"response": "paid_full", "amount_paid": INVOICE - 1}, "amount_paid"),
+        ({"response": "not_paid", "amount_paid": 100}, "amount_paid"),
+        (
+            {"response": "paid_partial", "amount_paid": 1, "deduction_reason": "bad_mood"},
+            "deduction_reason",
+        ),
+        ({"response": "paid_full", "deduction_reason": "screen_damage"}, "deduction_reason"),
+        ({"response": "denied"}, "response"),
+        ({"response": "paid_full", "proof": {"kind": "payment_proof"}}, "proof.ref"),
+        ({"response": "paid_full", "amount_paid": "150000"}, "amount_paid"),
+    ],
+)
+async def test_bad_answers_are_refused_naming_the_field_and_write_nothing(
+    client: AsyncClient,
+    service: Headers,
+    support: Headers,
+    vendor: Headers,
+    body: dict[str, Any],
+    field: str,
+) -> None:
+    case_id = await dispute(client, service, support)
+    response = await client.post(
+        f"/v1/payout-disputes/{case_id}/vendor-response", json=body, headers=vendor
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == field
+    case = (await client.get(f"/v1/cases/{case_id}", headers=service)).json()
+    assert case["status"] == "awaiting_vendor" and case["decision"]["stage"] == "interim"
+    assert case["details"]["vendor_responses"] == []
+    assert await ledger(client, service) == []
+
+
+async def test_simultaneous_answers_decide_once(
+    client: AsyncClient, service: Headers, support: Headers, vendor: Headers, ops: Headers
+) -> None:
+    case_id = await dispute(client, service, support)
+    path = f"/v1/payout-disputes/{case_id}/vendor-response"
+    answers = await asyncio.gather(
+        *(
+            client.post(path, json={"response": "not_paid"}, headers=headers)
+            for headers in (vendor, ops, vendor)
+        )
+    )
+    assert sorted(a.status_code for a in answers) == [200, 409, 409]
+    assert [k for k, _ in await kinds(client, service)].count("platform_payout") == 1
+
+
+async def test_the_fine_is_the_policy_percent_of_the_unexplained_amount_in_whole_paise(
+    database_url: str,
+    service: Headers,
+    support: Headers,
+    vendor: Headers,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("POLICY_SHORTFALL_FINE_PERCENT", "50")
+    settings = Settings(database_url=None, watch_interval_seconds=3600)
+    async with running_app(settings, database_url) as app, http_client(app) as client:
+        case_id = await dispute(
+            client, service, support, claim="paid_less", amount_received=INVOICE - 3
+        )
+        case = await vendor_response(
+            client, vendor, case_id, "paid_partial", amount_paid=INVOICE - 3
+        )
+        assert case["decision"]["policy"]["shortfall_fine_percent"] == 50
+        assert await kinds(client, service) == [
+            ("credit_fine", 1),  # half of 3 paise, rounded down
+            ("flag_vendor", None),
+            ("platform_payout", 3),
+        ]

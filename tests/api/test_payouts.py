@@ -1,0 +1,141 @@
+"""/v1/payouts/{id}: a platform payout of finance's size waits, and is approved or rejected
+exactly once; smaller payouts were released with their decision."""
+
+import asyncio
+from typing import Any
+
+import pytest
+from httpx import AsyncClient
+
+from tests.conftest import Headers, KeyMaker
+from tests.factories import open_dispute, put_order, vendor_response
+
+
+@pytest.fixture
+async def vendor(make_key: KeyMaker) -> Headers:
+    return await make_key("vendor", "V-1")
+
+
+async def platform_payout(
+    client: AsyncClient,
+    service: Headers,
+    support: Headers,
+    vendor: Headers,
+    invoice: int = 750_000,
+) -> dict[str, Any]:
+    """A dispute the vendor admits it did not pay: the platform pays the invoice."""
+    await put_order(client, service, "ORD-1", vendor_id="V-1", final_invoice_amount=invoice)
+    case = await open_dispute(client, support, "ORD-1")
+    await vendor_response(client, vendor, case["id"], "not_paid")
+    ledger = (await client.get("/v1/vendors/V-1/ledger", headers=service)).json()["items"]
+    [payout] = [e for e in ledger if e["kind"] == "platform_payout"]
+    found: dict[str, Any] = payout
+    return found
+
+
+BODIES = {"approve": {"note": "checked"}, "reject": {"reason": "customer paid in cash"}}
+
+
+async def events_of(client: AsyncClient, headers: Headers, type: str) -> list[dict[str, Any]]:
+    items = (await client.get("/v1/events", headers=headers)).json()["items"]
+    return [e for e in items if e["type"] == type]
+
+
+async def test_approval_releases_a_waiting_payout_once(
+    client: AsyncClient, service: Headers, support: Headers, vendor: Headers, ops: Headers
+) -> None:
+    entry = await platform_payout(client, service, support, vendor)
+    waiting = (await client.get(f"/v1/payouts/{entry['id']}", headers=vendor)).json()
+    assert waiting["status"] == "pending_approval" and waiting["requires_approval"] is True
+    assert waiting["amount"] == 750_000 and waiting["decision_id"] == entry["decision_id"]
+    assert await events_of(client, service, "payout.released") == []
+
+    approved = await client.post(
+        f"/v1/payouts/{entry['id']}/approve", json={"note": "checked"}, headers=ops
+    )
+    assert approved.status_code == 200
+    assert approved.json()["status"] == "released"
+    assert approved.json()["settled_by"].startswith("ops:")
+    [released] = await events_of(client, service, "payout.released")
+    assert released["data"]["payout_id"] == entry["id"]
+    assert released["data"]["amount"] == 750_000
+    assert released["case_id"] == entry["case_id"]
+
+    for action in ("approve", "reject"):
+        again = await client.post(
+            f"/v1/payouts/{entry['id']}/{action}", json=BODIES[action], headers=ops
+        )
+        assert again.status_code == 409, action
+        assert "already approved" in again.json()["detail"]
+    ledger = (await client.get("/v1/vendors/V-1/ledger", headers=service)).json()["items"]
+    settlements = [e for e in ledger if e["settles_entry_id"] == entry["id"]]
+    assert [(e["kind"], e["details"]) for e in settlements] == [
+        ("payout_approved", {"note": "checked"})
+    ]
+    assert len(await events_of(client, service, "payout.released")) == 1
+
+
+async def test_rejection_settles_a_waiting_payout_once(
+    client: AsyncClient, service: Headers, support: Headers, vendor: Headers, ops: Headers
+) -> None:
+    entry = await platform_payout(client, service, support, vendor)
+    rejected = await client.post(
+        f"/v1/payouts/{entry['id']}/reject",
+        json={"reason": "customer confirmed cash payment"},
+        headers=ops,
+    )
+    assert rejected.status_code == 200 and rejected.json()["status"] == "rejected"
+    [event] = await events_of(client, service, "payout.rejected")
+    assert event["data"]["payout_id"] == entry["id"]
+    approve = await client.post(f"/v1/payouts/{entry['id']}/approve", json={}, headers=ops)
+    assert approve.status_code == 409 and "already rejected" in approve.json()["detail"]
+    assert await events_of(client, service, "payout.released") == []
+
+
+async def test_simultaneous_approve_and_reject_settle_once(
+    client: AsyncClient, service: Headers, support: Headers, vendor: Headers, ops: Headers
+) -> None:
+    entry = await platform_payout(client, service, support, vendor)
+    answers = await asyncio.gather(
+        *(
+            client.post(f"/v1/payouts/{entry['id']}/{action}", json=BODIES[action], headers=ops)
+            for action in ("approve", "reject", "approve", "reject")
+        )
+    )
+    assert sorted(a.status_code for a in answers) == [200, 409, 409, 409]
+    ledger = (await client.get("/v1/vendors/V-1/ledger", headers=service)).json()["items"]
+    assert len([e for e in ledger if e["settles_entry_id"] == entry["id"]]) == 1
+
+
+async def test_a_payout_below_the_threshold_was_released_with_its_decision(
+    client: AsyncClient, service: Headers, support: Headers, vendor: Headers, ops: Headers
+) -> None:
+    entry = await platform_payout(client, service, support, vendor, invoice=499_999)
+    payout = (await client.get(f"/v1/payouts/{entry['id']}", headers=ops)).json()
+    assert payout["status"] == "released" and payout["requires_approval"] is False
+    approve = await client.post(f"/v1/payouts/{entry['id']}/approve", json={}, headers=ops)
+    assert approve.status_code == 409 and "needed no approval" in approve.json()["detail"]
+
+
+async def test_only_ops_settle_payouts_and_bad_ids_are_404(
+    client: AsyncClient,
+    service: Headers,
+    support: Headers,
+    vendor: Headers,
+    ops: Headers,
+    make_key: KeyMaker,
+) -> None:
+    entry = await platform_payout(client, service, support, vendor)
+    path = f"/v1/payouts/{entry['id']}/approve"
+    for headers in (vendor, support, service):
+        assert (await client.post(path, json={}, headers=headers)).status_code == 403
+    other = await make_key("vendor", "V-2")
+    assert (await client.get(f"/v1/payouts/{entry['id']}", headers=other)).status_code == 403
+    no_reason = await client.post(f"/v1/payouts/{entry['id']}/reject", json={}, headers=ops)
+    assert no_reason.status_code == 422
+    assert no_reason.json()["errors"][0]["field"] == "reason"
+    ledger = (await client.get("/v1/vendors/V-1/ledger", headers=service)).json()["items"]
+    fine = next(e for e in ledger if e["kind"] == "credit_fine")
+    for payout_id in ("le_NOPE", fine["id"]):
+        response = await client.post(f"/v1/payouts/{payout_id}/approve", json={}, headers=ops)
+        assert response.status_code == 404
