@@ -78,6 +78,7 @@ class Evaluation:
     rules_fired: list[str]  # rule names in firing order
     ruleset_version: str
     policy: dict[str, Any]
+    ticket: dict[str, str]  # ticket fields the fired rules set
 
 
 class _TimerlessHost(Host):  # type: ignore[misc]  # durable ships no type hints
@@ -222,11 +223,18 @@ class RulesEngine:
                 f"outcome for the same facts; at most one fired rule may"
             )
         actions: list[dict[str, Any]] = []
+        ticket: dict[str, str] = {}
         for rule in rules:
             for action in rule.actions:
                 resolved = self._resolve_action(table, rule, action, facts)
                 if resolved not in actions:
                     actions.append(resolved)
+            for name, value in rule.ticket.items():
+                if ticket.setdefault(name, value) != value:
+                    raise RulesError(
+                        f"{table.source}: rule {rule.name!r} sets ticket {name} to {value!r} "
+                        f"but an earlier fired rule set {ticket[name]!r}; fired rules must agree"
+                    )
         return Evaluation(
             table=table.name,
             outcome=with_outcome[0].outcome if with_outcome else None,
@@ -234,6 +242,7 @@ class RulesEngine:
             rules_fired=list(fired),
             ruleset_version=self.version,
             policy=dict(self._policy_values),
+            ticket=ticket,
         )
 
     def _resolve_action(
@@ -248,6 +257,12 @@ class RulesEngine:
                 raise RulesError(f"{where}: resolved to {resolved[name]}, below zero")
             if kinds[name] == "target" and resolved[name] not in ESCALATION_TARGETS:
                 raise RulesError(f"{where}: {resolved[name]!r} is not an escalation target")
+        message = (
+            table.messages.get(resolved.get("template", "")) if action.type == "notify" else None
+        )
+        if message is not None:
+            # The decision records the very words sent, not only the template's name.
+            resolved["text"] = render_template(message, facts)
         return resolved
 
     def _resolve_param(self, value: ParamValue, kind: str, facts: Mapping[str, Any]) -> Any:
