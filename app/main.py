@@ -8,7 +8,16 @@ from fastapi import FastAPI
 
 from app.api import problems
 from app.api.limits import BodySizeLimit
-from app.api.routers import cases, decisions, events, fail_reasons, health, orders, vendors
+from app.api.routers import (
+    cases,
+    decisions,
+    events,
+    fail_reasons,
+    health,
+    orders,
+    pickup_complaints,
+    vendors,
+)
 from app.db.engine import make_engine, make_sessionmaker
 from app.rules_engine.engine import build_engine
 from app.settings import Settings, get_settings
@@ -40,6 +49,15 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     )
     problems.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    for module in (health, orders, vendors, fail_reasons, cases, decisions, events):
+    for module in (
+        health,
+        orders,
+        vendors,
+        fail_reasons,
+        pickup_complaints,
+        cases,
+        decisions,
+        events,
+    ):
         app.include_router(module.router)
     return app

@@ -7,3 +7,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 async def now(session: AsyncSession) -> datetime:
     """The transaction's time on the database: one clock for every instance and host."""
     return (await session.execute(select(func.now()))).scalar_one()
+
+
+async def current(session: AsyncSession) -> datetime:
+    """The database's time at this statement, which moves on within the transaction.
+
+    For bounds that must include rows committed while this transaction waited on a lock: a
+    transaction that began later can commit first, with a created_at after this one's now().
+    """
+    moment: datetime = (await session.execute(select(func.clock_timestamp()))).scalar_one()
+    return moment

@@ -15,6 +15,9 @@ class DecisionOut(OutputModel):
     stage: str = Field(description="proposed (shown, nothing applied) or final (applied).")
     outcome: str | None
     actions: list[dict[str, Any]]
+    ticket: dict[str, str] = Field(
+        description="Ticket fields the fired rules set (category, priority, assignee_team)."
+    )
     rules_fired: list[str]
     ruleset_version: str
     policy: dict[str, Any]

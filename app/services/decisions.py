@@ -33,6 +33,7 @@ async def decide(
         stage=stage,
         outcome=evaluation.outcome,
         actions=evaluation.actions,
+        ticket=evaluation.ticket,
         rules_fired=evaluation.rules_fired,
         ruleset_version=evaluation.ruleset_version,
         policy=evaluation.policy,

@@ -117,25 +117,33 @@ async def _case_action(session: AsyncSession, case: Case, action: Action) -> Non
     elif kind == "ticket_note":
         case.notes = [*case.notes, {"text": action["text"], "by": "rules"}]
     elif kind == "notify":
+        # "text" is there when the rule table owns the template's words.
         await events.emit(
             session,
             "notification.requested",
             case=case,
-            audience=action["audience"],
-            template=action["template"],
+            **{k: v for k, v in action.items() if k != "type"},
         )
     else:
         raise ValueError(f"no effect is defined for action type {kind!r}")
 
 
 async def apply(
-    session: AsyncSession, decision: Decision, case: Case, vendor: Vendor, actor: str = "rules"
+    session: AsyncSession,
+    decision: Decision,
+    case: Case,
+    vendor: Vendor | None,
+    actor: str = "rules",
 ) -> None:
+    """``vendor`` is None only for a case that names no vendor (a complaint about a lead
+    this service does not know); such a decision can only have case actions."""
     for index, action in enumerate(decision.actions):
         handler = LEDGER_ACTIONS.get(action["type"])
         if handler is None:
             await _case_action(session, case, action)
             continue
+        if vendor is None:
+            raise ValueError(f"action {action['type']!r} needs a vendor; case {case.id} has none")
         details = await handler(session, case, vendor, action) or {}
         params = {k: v for k, v in action.items() if k not in ("type", "amount")}
         await ledger.add(
