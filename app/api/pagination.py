@@ -3,6 +3,7 @@
 import base64
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Generic, TypeVar
 
 from fastapi import Depends, Query
@@ -23,6 +24,10 @@ class Page(BaseModel, Generic[T]):
 _CURSOR_PREFIX = "after:"
 
 
+def _not_issued() -> InvalidRequest:
+    return InvalidRequest("cursor is not one this service issued.", "cursor", "query")
+
+
 def encode_cursor(last_key: str) -> str:
     raw = (_CURSOR_PREFIX + last_key).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -35,8 +40,13 @@ def decode_cursor(cursor: str) -> str:
     except ValueError:
         raw = ""
     if not raw.startswith(_CURSOR_PREFIX):
-        raise InvalidRequest("cursor is not one this service issued.", "cursor", "query")
+        raise _not_issued()
     return raw.removeprefix(_CURSOR_PREFIX)
+
+
+def time_key(at: datetime, row_id: str) -> str:
+    """The cursor key of a list ordered by (time, id): the last row's both values."""
+    return f"{at.isoformat()}|{row_id}"
 
 
 @dataclass(frozen=True)
@@ -48,6 +58,19 @@ class PageParams:
     def fetch(self) -> int:
         """Rows to ask for: one more than a page, to learn whether a next page exists."""
         return self.limit + 1
+
+    def after_time_key(self) -> tuple[datetime, str] | None:
+        """The (time, id) of :func:`time_key`, or None on the first page."""
+        if self.after is None:
+            return None
+        at, _, row_id = self.after.partition("|")
+        try:
+            moment = datetime.fromisoformat(at)
+        except ValueError:
+            raise _not_issued() from None
+        if not row_id or moment.tzinfo is None:
+            raise _not_issued()
+        return moment, row_id
 
     def page(self, items: list[T], key: Callable[[T], str]) -> Page[T]:
         more = len(items) > self.limit

@@ -1,6 +1,7 @@
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import func, literal, select, tuple_
+from sqlalchemy import Select, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Event
@@ -20,6 +21,10 @@ async def position(session: AsyncSession, event_id: int) -> int | None:
 async def after(
     session: AsyncSession, position: tuple[int, int] | None, limit: int
 ) -> Sequence[Event]:
+    return (await session.scalars(feed_query(position, limit))).all()
+
+
+def feed_query(position: tuple[int, int] | None, limit: int) -> Select[Any]:
     """Events after ``(xid, id)`` in feed order, from finished transactions only.
 
     Every transaction still running, or not yet begun, has an xid at or above the snapshot's
@@ -32,4 +37,4 @@ async def after(
         # Typed, or the driver would send the xid as an integer, which xid8 cannot compare.
         bound = tuple_(literal(xid, Event.xid.type), literal(event_id, Event.id.type))
         query = query.where(tuple_(Event.xid, Event.id) > bound)
-    return (await session.scalars(query.order_by(Event.xid, Event.id).limit(limit))).all()
+    return query.order_by(Event.xid, Event.id).limit(limit)

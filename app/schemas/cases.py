@@ -26,6 +26,11 @@ class CaseOut(OutputModel):
     escalations: list[dict[str, Any]]
     notes: list[dict[str, Any]]
     decision: DecisionOut | None = Field(description="The current decision.")
+    history: list[DecisionOut] = Field(
+        description="Every decision on the case, oldest first, superseded ones included: "
+        "what the rules proposed and decided, and any ops override. Each names the one it "
+        "supersedes."
+    )
     created_at: datetime
     updated_at: datetime
     resolved_at: datetime | None

@@ -1,6 +1,7 @@
 """Runs the rules on a case's facts and records the decision, superseding the case's last one."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,7 +11,7 @@ from app.models import Case, Decision
 from app.repositories import decisions
 from app.rules_engine.engine import RulesEngine
 from app.services import events
-from app.services.errors import NotFound
+from app.services.errors import InvalidRequest, NotFound
 
 
 async def decide(
@@ -59,3 +60,39 @@ async def get(session: AsyncSession, decision_id: str) -> Decision:
     if decision is None:
         raise NotFound(f"No decision {decision_id}.")
     return decision
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    # RFC 3339 requires an offset; a time written without one is read as UTC, as documented.
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+async def find(
+    session: AsyncSession,
+    *,
+    order_id: str | None,
+    vendor_id: str | None,
+    case_type: str | None,
+    outcome: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> Sequence[Decision]:
+    """Decisions matching every given filter, newest first; decided in [since, until)."""
+    since, until = _utc(since), _utc(until)
+    if since is not None and until is not None and until <= since:
+        raise InvalidRequest("until must be later than since.", "until", "query")
+    query = decisions.listing(
+        order_id=order_id,
+        vendor_id=vendor_id,
+        case_type=case_type,
+        outcome=outcome,
+        since=since,
+        until=until,
+        after=after,
+        limit=limit,
+    )
+    return await decisions.page(session, query)

@@ -1,8 +1,9 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query
 
 from app.api.deps import Principal, Session, require
+from app.api.pagination import Page, Paging, time_key
 from app.api.transaction import TransactionRoute
 from app.schemas.cases import CaseOut
 from app.schemas.common import PROBLEM_RESPONSES
@@ -12,12 +13,45 @@ router = APIRouter(
     prefix="/v1/cases", tags=["cases"], route_class=TransactionRoute, responses=PROBLEM_RESPONSES
 )
 
+Reader = Annotated[Principal, Depends(require("vendor", "support", "ops", "service"))]
+Filter = Annotated[str | None, Query(min_length=1, max_length=64)]
 
-@router.get("/{case_id}", response_model=CaseOut, summary="A case, its ticket and its decision")
-async def get_case(
-    case_id: Annotated[str, Path(max_length=40)],
+
+@router.get(
+    "",
+    response_model=Page[CaseOut],
+    summary="Cases of every type, newest first",
+    description="Newest first by creation time (then id). Every given filter must match. A "
+    "vendor key lists only its own vendor's cases.",
+)
+async def list_cases(
     session: Session,
-    principal: Annotated[Principal, Depends(require("vendor", "support", "ops", "service"))],
+    principal: Reader,
+    paging: Paging,
+    case_type: Annotated[Filter, Query(examples=["pickup_complaint"])] = None,
+    status: Annotated[Filter, Query(examples=["open"])] = None,
+    vendor_id: Annotated[Filter, Query(examples=["V-1001"])] = None,
+    order_id: Annotated[Filter, Query(examples=["ORD-20931"])] = None,
+) -> Page[CaseOut]:
+    items = await cases.find(
+        session,
+        case_type=case_type,
+        status=status,
+        vendor_id=principal.vendor_scope(vendor_id),
+        order_id=order_id,
+        after=paging.after_time_key(),
+        limit=paging.fetch,
+    )
+    return paging.page(items, key=lambda c: time_key(c.created_at, c.id))
+
+
+@router.get(
+    "/{case_id}",
+    response_model=CaseOut,
+    summary="A case, its ticket, its current decision and every earlier one",
+)
+async def get_case(
+    case_id: Annotated[str, Path(max_length=40)], session: Session, principal: Reader
 ) -> CaseOut:
     case = await cases.get(session, case_id)
     principal.ensure_vendor(case.vendor_id)
