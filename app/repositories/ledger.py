@@ -2,6 +2,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from app.models import LedgerEntry
 
@@ -21,13 +22,47 @@ async def get(
     return entry
 
 
-async def settling(session: AsyncSession, entry_id: str, kind: str) -> LedgerEntry | None:
+async def settled_by(session: AsyncSession, entry_id: str) -> LedgerEntry | None:
+    """The entry that released or reversed this one, if any."""
     entry: LedgerEntry | None = await session.scalar(
-        select(LedgerEntry).where(
-            LedgerEntry.settles_entry_id == entry_id, LedgerEntry.kind == kind
-        )
+        select(LedgerEntry).where(LedgerEntry.settles_entry_id == entry_id).limit(1)
     )
     return entry
+
+
+async def applied_by(session: AsyncSession, decision_id: str) -> Sequence[LedgerEntry]:
+    """The entries a decision's own actions made (not the reversals it made), in order,
+    locked: a wallet refund release, which locks its entry too, cannot slip past a reversal."""
+    return (
+        await session.scalars(
+            select(LedgerEntry)
+            .where(LedgerEntry.decision_id == decision_id, LedgerEntry.action_index.is_not(None))
+            .order_by(LedgerEntry.action_index)
+            .with_for_update()
+        )
+    ).all()
+
+
+async def in_force(
+    session: AsyncSession, vendor_id: str, kind: str, *, excluding: str
+) -> Sequence[LedgerEntry]:
+    """A vendor's entries of one kind that nothing has reversed."""
+    reversal = aliased(LedgerEntry)
+    reversed_ = (
+        select(reversal.id)
+        .where(reversal.settles_entry_id == LedgerEntry.id, reversal.kind == "reversal")
+        .exists()
+    )
+    return (
+        await session.scalars(
+            select(LedgerEntry).where(
+                LedgerEntry.vendor_id == vendor_id,
+                LedgerEntry.kind == kind,
+                LedgerEntry.id != excluding,
+                ~reversed_,
+            )
+        )
+    ).all()
 
 
 async def for_vendor(

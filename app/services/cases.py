@@ -7,9 +7,10 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Case, Deadline, Decision
-from app.repositories import cases, decisions
+from app.repositories import cases, clock, decisions
 from app.schemas.cases import CaseOut, DeadlineOut
 from app.schemas.decisions import DecisionOut
+from app.services import events
 from app.services.errors import NotFound
 
 
@@ -18,6 +19,14 @@ async def get(session: AsyncSession, case_id: str, *, for_update: bool = False) 
     if case is None:
         raise NotFound(f"No case {case_id}.")
     return case
+
+
+async def resolve(session: AsyncSession, case: Case, outcome: str | None) -> None:
+    """A final decision closes the case; its ticket shows the outcome."""
+    case.status = "resolved"
+    case.resolved_at = await clock.now(session)
+    case.ticket = {**case.ticket, "status": outcome}
+    await events.emit(session, "case.resolved", case=case, outcome=outcome)
 
 
 async def find(

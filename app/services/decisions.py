@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.ids import new_id
 from app.models import Case, Decision
 from app.repositories import decisions
-from app.rules_engine.engine import RulesEngine
+from app.rules_engine.engine import Evaluation, RulesEngine
 from app.services import events
 from app.services.errors import InvalidRequest, NotFound
 
@@ -25,6 +25,19 @@ async def decide(
     decided_by: dict[str, Any],
 ) -> Decision:
     evaluation = engine.evaluate(table, facts)
+    return await record(session, case, evaluation, facts=facts, stage=stage, decided_by=decided_by)
+
+
+async def record(
+    session: AsyncSession,
+    case: Case,
+    evaluation: Evaluation,
+    *,
+    facts: Mapping[str, Any],
+    stage: str,
+    decided_by: dict[str, Any],
+) -> Decision:
+    """Stores a decision as the case's current one, superseding (never editing) the last."""
     decision = Decision(
         id=new_id("dec"),
         case_id=case.id,
@@ -51,6 +64,8 @@ async def decide(
         stage=stage,
         outcome=decision.outcome,
         rules_fired=decision.rules_fired,
+        decided_by=decided_by["kind"],
+        supersedes=decision.supersedes,
     )
     return decision
 

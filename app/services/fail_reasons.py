@@ -6,11 +6,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.ids import new_id
 from app.models import Case, LedgerEntry, Order, Vendor
-from app.repositories import cases, clock, ledger, vendors
+from app.repositories import cases, ledger, vendors
 from app.rules_engine.engine import RulesEngine
 from app.schemas.fail_reasons import FailReasonIn, VerdictIn
 from app.services import decisions, effects, events, orders
 from app.services.cases import get as get_case
+from app.services.cases import resolve as resolve_case
 from app.services.errors import Conflict, InvalidRequest, NotFound
 
 CASE_TYPE = "fail_reason"
@@ -157,15 +158,20 @@ async def verdict(
         ),
     )
     await effects.apply(session, decision, case, vendor)
+    await close(session, case, decision.outcome)
+    return case
+
+
+async def close(session: AsyncSession, case: Case, outcome: str | None) -> None:
+    """A final fail decision, the verdict's or an override's: the order fails, the case is
+    resolved."""
+    assert case.order_id is not None
+    order = await orders.get(session, case.order_id, for_update=True)
     order.status = "failed"
-    case.status = "resolved"
-    case.resolved_at = await clock.now(session)
-    case.ticket = {**case.ticket, "status": decision.outcome}
     await events.emit(
         session, "order.status_changed", case=case, status="failed", previous="to_be_failed"
     )
-    await events.emit(session, "case.resolved", case=case, outcome=decision.outcome)
-    return case
+    await resolve_case(session, case, outcome)
 
 
 async def release_wallet_refund(
@@ -174,8 +180,11 @@ async def release_wallet_refund(
     eligible = await ledger.get(session, entry_id, for_update=True)
     if eligible is None or eligible.kind != "wallet_refund_eligible":
         raise NotFound(f"No wallet refund {entry_id}.")
-    if await ledger.settling(session, entry_id, "wallet_refund_released"):
-        raise Conflict(f"Wallet refund {entry_id} was already released.")
+    # Released, or withdrawn by an override that reversed the decision which made it.
+    settled = await ledger.settled_by(session, entry_id)
+    if settled is not None:
+        done = "released" if settled.kind == "wallet_refund_released" else "reversed"
+        raise Conflict(f"Wallet refund {entry_id} was already {done} ({settled.id}).")
     released = LedgerEntry(
         id=new_id("le"),
         vendor_id=eligible.vendor_id,

@@ -2,12 +2,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from app.api.deps import Principal, Session, require
+from app.api.deps import Engine, Principal, Session, require
 from app.api.pagination import Page, Paging, time_key
 from app.api.transaction import TransactionRoute
-from app.schemas.cases import CaseOut
+from app.schemas.cases import CaseOut, OverrideIn
 from app.schemas.common import PROBLEM_RESPONSES
-from app.services import cases
+from app.services import cases, overrides
 
 router = APIRouter(
     prefix="/v1/cases", tags=["cases"], route_class=TransactionRoute, responses=PROBLEM_RESPONSES
@@ -55,4 +55,27 @@ async def get_case(
 ) -> CaseOut:
     case = await cases.get(session, case_id)
     principal.ensure_vendor(case.vendor_id)
+    return await cases.view(session, case)
+
+
+@router.post(
+    "/{case_id}/override",
+    response_model=CaseOut,
+    summary="Ops replaces the case's decision; the rules' decision stays on record",
+    description="The new decision is final, decided_by {kind: ops_override, actor, reason}, and "
+    "supersedes the current one. If that one was final, each ledger entry it made is reversed "
+    "by a new `reversal` entry (opposite amount, settles_entry_id = the entry) and the vendor's "
+    "standing is put back where that entry moved it; then the override's actions are applied. "
+    "If the current decision was only a proposal, nothing is reversed and the case is resolved "
+    "as by a verdict. Money already paid out (a released payout or wallet refund) cannot be "
+    "reversed: 409.",
+)
+async def post_override(
+    case_id: Annotated[str, Path(max_length=40)],
+    body: OverrideIn,
+    session: Session,
+    engine: Engine,
+    principal: Annotated[Principal, Depends(require("ops"))],
+) -> CaseOut:
+    case = await overrides.override(session, engine, principal.actor, case_id, body)
     return await cases.view(session, case)
