@@ -16,6 +16,7 @@ from app.api.routers import (
     health,
     orders,
     pickup_complaints,
+    rulesets,
     vendors,
 )
 from app.db.engine import make_engine, make_sessionmaker
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         cases,
         decisions,
         events,
+        rulesets,
     ):
         app.include_router(module.router)
     return app

@@ -39,7 +39,7 @@ from typing import Any
 from durable.engine import Host, MessageNotHandledException
 
 from app.rules_engine.errors import RulesError
-from app.rules_engine.policy import Policy, load_policy
+from app.rules_engine.policy import Policy, PolicyEntry, load_policy, load_policy_entries
 from app.rules_engine.tables import (
     ACTION_PARAMS,
     ESCALATION_TARGETS,
@@ -101,9 +101,17 @@ def ruleset_version(tables: Mapping[str, Table], policy: Policy) -> str:
 class RulesEngine:
     """Evaluates facts against the compiled tables of one ruleset version."""
 
-    def __init__(self, tables: Mapping[str, Table], policy: Policy) -> None:
+    def __init__(
+        self,
+        tables: Mapping[str, Table],
+        policy: Policy,
+        policy_entries: Mapping[str, PolicyEntry] | None = None,
+    ) -> None:
         self.tables: dict[str, Table] = dict(tables)
         self.policy: Policy = policy
+        # policy.yaml as read at start-up (defaults, units, sources), to show what the
+        # values in force are and where they come from.
+        self.policy_entries: dict[str, PolicyEntry] = dict(policy_entries or {})
         self.version: str = ruleset_version(self.tables, policy)
         self._policy_values = policy.as_dict()
         self._fired: dict[str, list[str]] = {}
@@ -281,7 +289,7 @@ def build_engine(rules_dir: Path, environ: Mapping[str, str]) -> RulesEngine:
     tables = load_tables(rules_dir)
     if not tables:
         raise RulesError(f"{rules_dir}: no rule tables (*.yaml besides policy.yaml)")
-    return RulesEngine(tables, policy)
+    return RulesEngine(tables, policy, load_policy_entries(rules_dir))
 
 
 def _always(table: Table) -> dict[str, Any]:
@@ -310,13 +318,14 @@ def _check_facts(table: Table, facts: Mapping[str, Any]) -> None:
     if missing:
         problems.append(f"missing facts {missing}")
     for name, fact_type in table.facts.items():
-        if name in facts and not _fact_fits(facts[name], fact_type):
+        if name in facts and not fact_fits(facts[name], fact_type):
             problems.append(f"{name}={facts[name]!r} is not {fact_type}")
     if problems:
         raise RulesError(f"table {table.name!r}: " + "; ".join(problems))
 
 
-def _fact_fits(value: Any, fact_type: str) -> bool:
+def fact_fits(value: Any, fact_type: str) -> bool:
+    """Whether a value can be a fact of this declared type (also for callers' own checks)."""
     # bool is a subclass of int in Python; a rule comparing counts must never see True.
     if isinstance(value, bool):
         return fact_type == "bool"

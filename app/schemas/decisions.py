@@ -6,12 +6,9 @@ from pydantic import Field
 from app.schemas.common import OutputModel
 
 
-class DecisionOut(OutputModel):
-    id: str
-    case_id: str
-    case_type: str
-    order_id: str | None
-    vendor_id: str | None
+class DecisionResult(OutputModel):
+    """What the rules (or ops) decided and on what grounds: a decision without its record."""
+
     stage: str = Field(description="proposed (shown, nothing applied) or final (applied).")
     outcome: str | None
     actions: list[dict[str, Any]]
@@ -22,6 +19,14 @@ class DecisionOut(OutputModel):
     ruleset_version: str
     policy: dict[str, Any]
     facts: dict[str, Any]
+
+
+class DecisionOut(DecisionResult):
+    id: str
+    case_id: str
+    case_type: str
+    order_id: str | None
+    vendor_id: str | None
     decided_by: dict[str, Any]
     decided_at: datetime
     supersedes: str | None

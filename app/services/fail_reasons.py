@@ -57,12 +57,11 @@ def _facts(
     }
 
 
-async def file(
-    session: AsyncSession, engine: RulesEngine, actor: str, order: Order, body: FailReasonIn
-) -> Case:
+async def proposal(
+    session: AsyncSession, engine: RulesEngine, order: Order, body: FailReasonIn
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The filing's details and the facts of its proposed decision; reads, writes nothing."""
     cls = reason_class(engine, body.reason)
-    if order.status != "open":
-        raise Conflict(f"Order {order.id} is {order.status}; only an open order can be failed.")
     details = body.model_dump()
     if body.vendor_paid_customer and body.amount_paid_to_customer is None:
         details["amount_paid_to_customer"] = order.payment.get("amount")
@@ -74,6 +73,23 @@ async def file(
             )
     vendor = await vendors.get(session, order.vendor_id)
     assert vendor is not None  # orders reference vendors
+    facts = _facts(
+        reason=body.reason,
+        cls=cls,
+        fault=IMPLIED_FAULT[cls],
+        order=order,
+        vendor=vendor,
+        details=details,
+    )
+    return details, facts
+
+
+async def file(
+    session: AsyncSession, engine: RulesEngine, actor: str, order: Order, body: FailReasonIn
+) -> Case:
+    details, facts = await proposal(session, engine, order, body)
+    if order.status != "open":
+        raise Conflict(f"Order {order.id} is {order.status}; only an open order can be failed.")
     case = Case(
         id=new_id("case"),
         case_type=CASE_TYPE,
@@ -83,7 +99,7 @@ async def file(
         ticket={
             "category": "to_be_failed_review",
             "status": "pending_review",
-            "priority": "high" if cls in ("fraud", "disputed") else "normal",
+            "priority": "high" if facts["reason_class"] in ("fraud", "disputed") else "normal",
             "assignee_team": "ops",
         },
         details={**details, "filed_by": actor},
@@ -101,14 +117,7 @@ async def file(
         table=TABLE,
         stage="proposed",
         decided_by={"kind": "rules"},
-        facts=_facts(
-            reason=body.reason,
-            cls=cls,
-            fault=IMPLIED_FAULT[cls],
-            order=order,
-            vendor=vendor,
-            details=details,
-        ),
+        facts=facts,
     )
     return case
 

@@ -342,7 +342,11 @@ async def test_override_of_a_complaint_takes_the_flag_back_and_keeps_it_open(
         ({"outcome": "failed_vendor_fault", "reason": " "}, "reason"),
         (
             {"outcome": "failed_vendor_fault", "reason": "x", "actions": [{"type": "nap"}]},
-            "actions[0]",
+            "actions[0].type",
+        ),
+        (
+            {"outcome": "failed_vendor_fault", "reason": "x", "actions": [{"amount": 5}]},
+            "actions[0].type",
         ),
         (
             {"outcome": "failed_vendor_fault", "reason": "x", "actions": [{"type": "credit_fine"}]},

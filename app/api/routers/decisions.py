@@ -3,12 +3,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from app.api.deps import Principal, Session, require
+from app.api.deps import Engine, Principal, Session, require
 from app.api.pagination import Page, Paging, time_key
 from app.api.transaction import TransactionRoute
 from app.schemas.common import PROBLEM_RESPONSES
 from app.schemas.decisions import DecisionOut
-from app.services import decisions
+from app.schemas.simulations import SimulationIn, SimulationOut
+from app.services import decisions, simulations
 
 router = APIRouter(
     prefix="/v1/decisions",
@@ -52,6 +53,24 @@ async def list_decisions(
     )
     items = [DecisionOut.model_validate(row) for row in rows]
     return paging.page(items, key=lambda d: time_key(d.decided_at, d.id))
+
+
+@router.post(
+    "/simulate",
+    response_model=SimulationOut,
+    summary="What the rules would decide for a case body; nothing is stored",
+    description="The body is the body of the case type's endpoint plus `case_type` (and "
+    "`order_id` for a fail reason), with optional `facts` to use instead of the computed "
+    "ones. The facts come from the database as for a real case (the vendor's history "
+    "included), but no case, decision, ledger entry or event is written.",
+)
+async def post_simulation(
+    body: SimulationIn,
+    session: Session,
+    engine: Engine,
+    _: Annotated[Principal, Depends(require("ops", "service"))],
+) -> SimulationOut:
+    return await simulations.simulate(session, engine, body)
 
 
 @router.get("/{decision_id}", response_model=DecisionOut, summary="A whole decision record")
