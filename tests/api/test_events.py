@@ -152,8 +152,9 @@ async def test_unknown_after_is_named(client: AsyncClient, service: Headers) -> 
         "in": "query",
         "message": "No event 999; pass the id of the last event received, or 0.",
     }
-    bad = await client.get("/v1/events?after=-1", headers=service)
-    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "after"
+    for bad in ("-1", str(2**63), "x"):
+        response = await client.get(f"/v1/events?after={bad}", headers=service)
+        assert response.status_code == 422 and response.json()["errors"][0]["field"] == "after"
 
 
 async def test_pages_resume_where_they_stopped(client: AsyncClient, service: Headers) -> None:

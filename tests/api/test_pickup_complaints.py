@@ -130,6 +130,7 @@ async def test_every_missing_part_is_named_at_once(
         ({"description": "   "}, {"description"}),
         ({"attachments": [{"kind": "video"}]}, {"attachments[0].kind", "attachments[0].ref"}),
         ({"summary": "typo field"}, {"summary"}),
+        ({"description": "late\u0000", "issues": ["a\u0000"]}, {"description", "issues"}),
     ],
 )
 async def test_bad_parts_are_named(

@@ -27,7 +27,8 @@ async def get_events(
     session: Session,
     _: Annotated[Principal, Depends(require("ops", "service"))],
     after: Annotated[
-        int, Query(ge=0, description="Id of the last event received; 0 from the start.")
+        int,
+        Query(ge=0, le=2**63 - 1, description="Id of the last event received; 0 from the start."),
     ] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> EventPage:
