@@ -172,24 +172,23 @@ async def apply(
 
 # --- reversal -------------------------------------------------------------------------------
 
-Entry = LedgerEntry
-Reverser = Callable[[AsyncSession, Case, Vendor, Entry], Awaitable[dict[str, Any] | None]]
+Reverser = Callable[[AsyncSession, Case, Vendor, LedgerEntry], Awaitable[dict[str, Any] | None]]
 
 
-async def _unrefund(_: AsyncSession, __: Case, vendor: Vendor, entry: Entry) -> None:
+async def _unrefund(_: AsyncSession, __: Case, vendor: Vendor, entry: LedgerEntry) -> None:
     vendor.credits_refunded -= entry.amount or 0
 
 
-async def _unfine(_: AsyncSession, __: Case, vendor: Vendor, entry: Entry) -> None:
+async def _unfine(_: AsyncSession, __: Case, vendor: Vendor, entry: LedgerEntry) -> None:
     vendor.credits_deducted -= entry.amount or 0
 
 
-async def _unstrike(_: AsyncSession, __: Case, vendor: Vendor, ___: Entry) -> dict[str, Any]:
+async def _unstrike(_: AsyncSession, __: Case, vendor: Vendor, ___: LedgerEntry) -> dict[str, Any]:
     vendor.active_strikes = max(0, vendor.active_strikes - 1)
     return {"active_strikes": vendor.active_strikes}
 
 
-async def _in_force_elsewhere(session: AsyncSession, vendor: Vendor, entry: Entry) -> bool:
+async def _in_force_elsewhere(session: AsyncSession, vendor: Vendor, entry: LedgerEntry) -> bool:
     """Another unreversed entry of the same kind that changed the vendor holds it there."""
     others = await ledger.in_force(session, vendor.id, entry.kind, excluding=entry.id)
     return any(
@@ -201,7 +200,7 @@ async def _in_force_elsewhere(session: AsyncSession, vendor: Vendor, entry: Entr
 
 
 async def _restore_status(
-    session: AsyncSession, case: Case, vendor: Vendor, entry: Entry
+    session: AsyncSession, case: Case, vendor: Vendor, entry: LedgerEntry
 ) -> dict[str, Any]:
     # Only what this entry did, and only while nothing since has moved the vendor on.
     set_to: str | None = entry.details.get("status")
@@ -225,7 +224,7 @@ async def _restore_status(
     return {"restored": restore, "status": vendor.status}
 
 
-async def _unflag(_: AsyncSession, case: Case, vendor: Vendor, entry: Entry) -> None:
+async def _unflag(_: AsyncSession, case: Case, vendor: Vendor, entry: LedgerEntry) -> None:
     flag = {"reason": entry.details.get("reason"), "case_id": entry.case_id}
     if flag in vendor.flags:
         flags = list(vendor.flags)
@@ -234,7 +233,7 @@ async def _unflag(_: AsyncSession, case: Case, vendor: Vendor, entry: Entry) -> 
 
 
 async def _unblock(
-    session: AsyncSession, case: Case, vendor: Vendor, entry: Entry
+    session: AsyncSession, case: Case, vendor: Vendor, entry: LedgerEntry
 ) -> dict[str, Any]:
     unblock = (
         entry.details.get("was_blocked") is False
@@ -248,7 +247,7 @@ async def _unblock(
 
 
 async def _restore_max_leads(
-    _: AsyncSession, __: Case, vendor: Vendor, entry: Entry
+    _: AsyncSession, __: Case, vendor: Vendor, entry: LedgerEntry
 ) -> dict[str, Any]:
     reduced = entry.details.get("previous_max_leads", 0) - entry.details.get("max_leads", 0)
     vendor.max_leads += max(0, reduced)
@@ -256,7 +255,7 @@ async def _restore_max_leads(
 
 
 async def _cancel_payout(
-    session: AsyncSession, case: Case, vendor: Vendor, entry: Entry
+    session: AsyncSession, case: Case, vendor: Vendor, entry: LedgerEntry
 ) -> dict[str, Any]:
     if entry.details.get("status") == "released":
         raise Conflict(
@@ -269,7 +268,7 @@ async def _cancel_payout(
     return {"status": "cancelled"}
 
 
-async def _withdraw(_: AsyncSession, __: Case, ___: Vendor, ____: Entry) -> None:
+async def _withdraw(_: AsyncSession, __: Case, ___: Vendor, ____: LedgerEntry) -> None:
     # Eligibility is only a mark; a released refund is refused before this runs.
     return None
 

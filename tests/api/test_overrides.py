@@ -13,13 +13,7 @@ from tests.db import row_counts
 from tests.factories import file_complaint, file_fail_reason, put_order, verdict
 
 # Actions whose ledger entries carry an amount; the others count once each.
-AMOUNT_KINDS = {
-    "credit_refund",
-    "credit_fine",
-    "platform_payout",
-    "wallet_refund_eligible",
-    "reduce_max_leads",
-}
+AMOUNT_KINDS = {"credit_refund", "credit_fine", "platform_payout", "wallet_refund_eligible"}
 
 
 async def override(
@@ -53,7 +47,7 @@ def in_force(entries: list[dict[str, Any]]) -> Counter[str]:
     for entry in entries:
         reversal = entry["kind"] == "reversal"
         effect = entry["details"]["reverses"] if reversal else entry["kind"]
-        if effect in AMOUNT_KINDS and effect != "reduce_max_leads":
+        if effect in AMOUNT_KINDS:
             total[effect] += entry["amount"]
         else:
             total[effect] += -1 if reversal else 1
@@ -65,7 +59,7 @@ def effects_of(actions: list[dict[str, Any]]) -> Counter[str]:
     for action in actions:
         if action["type"] in ("escalate", "notify", "ticket_note"):
             continue  # case actions, not in the ledger
-        total[action["type"]] += action.get("amount", 1)
+        total[action["type"]] += action["amount"] if action["type"] in AMOUNT_KINDS else 1
     return +total
 
 
