@@ -19,6 +19,8 @@ from app.api.routers import (
     orders,
     payout_disputes,
     payouts,
+    pickup_complaints,
+    rulesets,
     vendors,
 )
 from app.db.engine import make_engine, make_sessionmaker
@@ -69,9 +71,11 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         fail_reasons,
         payout_disputes,
         payouts,
+        pickup_complaints,
         cases,
         decisions,
         events,
+        rulesets,
     ):
         app.include_router(module.router)
     return app

@@ -6,8 +6,11 @@ from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.url import async_url
+from app.models import Base
 
 
 def _with_database(url: str, name: str) -> str:
@@ -38,3 +41,14 @@ def fresh_database(server_url: str, prefix: str = "dispute_test") -> Iterator[st
         yield _with_database(server_url, name)
     finally:
         asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def row_counts(engine: AsyncEngine) -> dict[str, int]:
+    """Rows in every table of the models: what "nothing was written" is checked against."""
+    counts = {}
+    async with engine.connect() as connection:
+        for table in Base.metadata.sorted_tables:
+            counts[table.name] = (
+                await connection.execute(select(func.count()).select_from(table))
+            ).scalar_one()
+    return counts

@@ -101,3 +101,25 @@ async def vendor_response(
     assert answer.status_code == 200, answer.text
     body: dict[str, Any] = answer.json()
     return body
+
+
+def complaint_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "order_id": "ORD-1",
+        "customer": {"name": "Asha Rao", "phone": "+919812345678"},
+        "device": {"model": "iPhone XR", "variant": "128GB"},
+        "pickup_slot": "2026-11-21T10:00:00Z/12:00",
+        "issues": ["vendor_rude_late_unprofessional"],
+        "description": "Vendor came 3 hours late, didn't explain price drop.",
+    }
+    body.update(overrides)
+    return body
+
+
+async def file_complaint(client: AsyncClient, headers: Headers, **overrides: Any) -> dict[str, Any]:
+    response = await client.post(
+        "/v1/pickup-complaints", json=complaint_body(**overrides), headers=headers
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body

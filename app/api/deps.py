@@ -55,6 +55,14 @@ class Principal:
         if self.role == "vendor" and self.vendor_id != vendor_id:
             raise Forbidden("This API key belongs to another vendor.")
 
+    def vendor_scope(self, vendor_id: str | None) -> str | None:
+        """The vendor filter of a list: a vendor key lists only its own, whatever it asked."""
+        if self.role != "vendor":
+            return vendor_id
+        if vendor_id is not None:
+            self.ensure_vendor(vendor_id)
+        return self.vendor_id
+
 
 def require(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
     async def principal(

@@ -1,11 +1,15 @@
-"""Cursor paging for every list: ?limit=1..100 (default 20) and ?cursor= (the last id seen)."""
+"""Cursor paging for every list: ?limit=1..100 (default 20) and an opaque ?cursor=."""
 
+import base64
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Generic, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel, Field
+
+from app.services.errors import InvalidRequest
 
 T = TypeVar("T")
 
@@ -15,6 +19,34 @@ class Page(BaseModel, Generic[T]):
     next_cursor: str | None = Field(
         description="Pass as ?cursor= for the next page; null on the last page."
     )
+
+
+_CURSOR_PREFIX = "after:"
+
+
+def _not_issued() -> InvalidRequest:
+    return InvalidRequest("cursor is not one this service issued.", "cursor", "query")
+
+
+def encode_cursor(last_key: str) -> str:
+    raw = (_CURSOR_PREFIX + last_key).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        raw = base64.b64decode(padded, altchars=b"-_", validate=True).decode()
+    except ValueError:
+        raw = ""
+    if not raw.startswith(_CURSOR_PREFIX):
+        raise _not_issued()
+    return raw.removeprefix(_CURSOR_PREFIX)
+
+
+def time_key(at: datetime, row_id: str) -> str:
+    """The cursor key of a list ordered by (time, id): the last row's both values."""
+    return f"{at.isoformat()}|{row_id}"
 
 
 @dataclass(frozen=True)
@@ -27,10 +59,23 @@ class PageParams:
         """Rows to ask for: one more than a page, to learn whether a next page exists."""
         return self.limit + 1
 
+    def after_time_key(self) -> tuple[datetime, str] | None:
+        """The (time, id) of :func:`time_key`, or None on the first page."""
+        if self.after is None:
+            return None
+        at, _, row_id = self.after.partition("|")
+        try:
+            moment = datetime.fromisoformat(at)
+        except ValueError:
+            raise _not_issued() from None
+        if not row_id or moment.tzinfo is None:
+            raise _not_issued()
+        return moment, row_id
+
     def page(self, items: list[T], key: Callable[[T], str]) -> Page[T]:
         more = len(items) > self.limit
         items = items[: self.limit]
-        cursor = key(items[-1]) if more else None
+        cursor = encode_cursor(key(items[-1])) if more else None
         return Page[T](items=items, next_cursor=cursor)
 
 
@@ -38,12 +83,10 @@ def page_params(
     limit: Annotated[int, Query(ge=1, le=100, description="Items per page.")] = 20,
     cursor: Annotated[
         str | None,
-        Query(pattern=r"^[A-Za-z0-9_]{1,64}$", description="next_cursor of the previous page."),
+        Query(pattern=r"^[A-Za-z0-9_-]{1,200}$", description="next_cursor of the previous page."),
     ] = None,
 ) -> PageParams:
-    # The cursor is the sort key of the last item seen (as Stripe's starting_after), so any
-    # well-formed value is a position: there is no cursor that "does not exist".
-    return PageParams(limit=limit, after=cursor)
+    return PageParams(limit=limit, after=decode_cursor(cursor) if cursor else None)
 
 
 Paging = Annotated[PageParams, Depends(page_params)]

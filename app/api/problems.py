@@ -50,10 +50,18 @@ def _field(loc: tuple[int | str, ...]) -> tuple[str, str]:
     return where, name or where
 
 
+# A tagged union reports a missing or unknown tag at the union itself; the field at fault is
+# the tag ("case_type", an action's "type").
+_TAG_ERRORS = ("union_tag_invalid", "union_tag_not_found")
+
+
 def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     errors = []
     for error in exc.errors():
-        where, field = _field(tuple(error.get("loc", ())))
+        loc = tuple(error.get("loc", ()))
+        if error["type"] in _TAG_ERRORS and "discriminator" in error.get("ctx", {}):
+            loc = (*loc, str(error["ctx"]["discriminator"]).strip("'"))
+        where, field = _field(loc)
         errors.append({"field": field, "in": where, "message": error["msg"], "type": error["type"]})
     return errors
 

@@ -11,10 +11,15 @@ class Case(Base):
     """One dispute, complaint, fail reason or payment discrepancy, with its ticket."""
 
     __tablename__ = "cases"
+    # GET /v1/cases lists newest first by (created_at, id); the filters with many matching
+    # rows (none, case_type, status) have an index ending in those columns. The vendor index
+    # also serves the vendor-history count; an order has few cases.
     __table_args__ = (
         Index("ix_cases_vendor_type_created", "vendor_id", "case_type", "created_at"),
         Index("ix_cases_order_id", "order_id"),
-        Index("ix_cases_status", "status"),
+        Index("ix_cases_created", "created_at", "id"),
+        Index("ix_cases_type_created", "case_type", "created_at", "id"),
+        Index("ix_cases_status_created", "status", "created_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

@@ -1,10 +1,12 @@
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Case, Deadline
+from app.repositories.keyset import newest_first
 
 
 async def get(session: AsyncSession, case_id: str, *, for_update: bool = False) -> Case | None:
@@ -38,11 +40,43 @@ async def open_of_type_for_order(
 
 
 async def deadlines(session: AsyncSession, case_id: str) -> Sequence[Deadline]:
+    return await deadlines_of(session, [case_id])
+
+
+async def deadlines_of(session: AsyncSession, case_ids: Sequence[str]) -> Sequence[Deadline]:
     return (
         await session.scalars(
-            select(Deadline).where(Deadline.case_id == case_id).order_by(Deadline.due_at)
+            select(Deadline)
+            .where(Deadline.case_id.in_(case_ids))
+            .order_by(Deadline.due_at, Deadline.id)
         )
     ).all()
+
+
+def listing(
+    *,
+    case_type: str | None = None,
+    status: str | None = None,
+    vendor_id: str | None = None,
+    order_id: str | None = None,
+    after: tuple[datetime, str] | None = None,
+    limit: int,
+) -> Select[Any]:
+    """The statement behind GET /v1/cases, newest first (its plans are tested)."""
+    query = select(Case)
+    for column, value in (
+        (Case.case_type, case_type),
+        (Case.status, status),
+        (Case.vendor_id, vendor_id),
+        (Case.order_id, order_id),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    return newest_first(query, Case.created_at, Case.id, after, limit)
+
+
+async def page(session: AsyncSession, query: Select[Any]) -> Sequence[Case]:
+    return (await session.scalars(query)).all()
 
 
 async def count_earlier_for_vendor(

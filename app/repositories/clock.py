@@ -9,12 +9,12 @@ async def now(session: AsyncSession) -> datetime:
     return (await session.execute(select(func.now()))).scalar_one()
 
 
-async def wall(session: AsyncSession) -> datetime:
-    """The database's time at this statement, not at the transaction's start.
+async def current(session: AsyncSession) -> datetime:
+    """The database's time at this statement, which moves on within the transaction.
 
-    After taking a lock, rows committed by transactions that started after ours are
-    visible but stamped later than now(); this bound still counts them.
+    For bounds that must include rows committed while this transaction waited on a lock: a
+    transaction that began later can commit first, with a created_at after this one's now().
     """
     stamp = func.clock_timestamp(type_=DateTime(timezone=True))
-    wall_time: datetime = (await session.execute(select(stamp))).scalar_one()
-    return wall_time
+    moment: datetime = (await session.execute(select(stamp))).scalar_one()
+    return moment

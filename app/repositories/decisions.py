@@ -1,6 +1,12 @@
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Decision
+from app.repositories.keyset import newest_first
 
 
 async def get(session: AsyncSession, decision_id: str) -> Decision | None:
@@ -10,3 +16,46 @@ async def get(session: AsyncSession, decision_id: str) -> Decision | None:
 async def add(session: AsyncSession, decision: Decision) -> None:
     session.add(decision)
     await session.flush()
+
+
+async def for_cases(session: AsyncSession, case_ids: Sequence[str]) -> Sequence[Decision]:
+    """Every decision of these cases, superseded ones included, oldest first."""
+    return (
+        await session.scalars(
+            select(Decision)
+            .where(Decision.case_id.in_(case_ids))
+            .order_by(Decision.decided_at, Decision.id)
+        )
+    ).all()
+
+
+def listing(
+    *,
+    order_id: str | None = None,
+    vendor_id: str | None = None,
+    case_type: str | None = None,
+    outcome: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    after: tuple[datetime, str] | None = None,
+    limit: int,
+) -> Select[Any]:
+    """The statement behind GET /v1/decisions, newest first (its plans are tested)."""
+    query = select(Decision)
+    for column, value in (
+        (Decision.order_id, order_id),
+        (Decision.vendor_id, vendor_id),
+        (Decision.case_type, case_type),
+        (Decision.outcome, outcome),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if since is not None:
+        query = query.where(Decision.decided_at >= since)
+    if until is not None:
+        query = query.where(Decision.decided_at < until)
+    return newest_first(query, Decision.decided_at, Decision.id, after, limit)
+
+
+async def page(session: AsyncSession, query: Select[Any]) -> Sequence[Decision]:
+    return (await session.scalars(query)).all()

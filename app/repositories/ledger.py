@@ -2,6 +2,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from app.models import LedgerEntry
 
@@ -21,14 +22,51 @@ async def get(
     return entry
 
 
-async def settling(session: AsyncSession, entry_id: str, *kinds: str) -> LedgerEntry | None:
-    """The entry of one of these kinds that settles ``entry_id``, if any."""
+async def settled_by(session: AsyncSession, entry_id: str, *kinds: str) -> LedgerEntry | None:
+    """The entry that released, approved, rejected or reversed this one (of ``kinds`` when
+    given), if any."""
+    query = select(LedgerEntry).where(LedgerEntry.settles_entry_id == entry_id)
+    if kinds:
+        query = query.where(LedgerEntry.kind.in_(kinds))
     entry: LedgerEntry | None = await session.scalar(
-        select(LedgerEntry).where(
-            LedgerEntry.settles_entry_id == entry_id, LedgerEntry.kind.in_(kinds)
-        )
+        query.order_by(LedgerEntry.created_at).limit(1)
     )
     return entry
+
+
+async def applied_by(session: AsyncSession, decision_id: str) -> Sequence[LedgerEntry]:
+    """The entries a decision's own actions made (not the reversals it made), in order,
+    locked: a wallet refund release, which locks its entry too, cannot slip past a reversal."""
+    return (
+        await session.scalars(
+            select(LedgerEntry)
+            .where(LedgerEntry.decision_id == decision_id, LedgerEntry.action_index.is_not(None))
+            .order_by(LedgerEntry.action_index)
+            .with_for_update()
+        )
+    ).all()
+
+
+async def in_force(
+    session: AsyncSession, vendor_id: str, kind: str, *, excluding: str
+) -> Sequence[LedgerEntry]:
+    """A vendor's entries of one kind that nothing has reversed."""
+    reversal = aliased(LedgerEntry)
+    reversed_ = (
+        select(reversal.id)
+        .where(reversal.settles_entry_id == LedgerEntry.id, reversal.kind == "reversal")
+        .exists()
+    )
+    return (
+        await session.scalars(
+            select(LedgerEntry).where(
+                LedgerEntry.vendor_id == vendor_id,
+                LedgerEntry.kind == kind,
+                LedgerEntry.id != excluding,
+                ~reversed_,
+            )
+        )
+    ).all()
 
 
 async def for_vendor(

@@ -39,7 +39,7 @@ from typing import Any
 from durable.engine import Host, MessageNotHandledException
 
 from app.rules_engine.errors import RulesError
-from app.rules_engine.policy import Policy, load_policy
+from app.rules_engine.policy import Policy, PolicyEntry, load_policy, load_policy_entries
 from app.rules_engine.tables import (
     ACTION_PARAMS,
     ESCALATION_TARGETS,
@@ -78,6 +78,7 @@ class Evaluation:
     rules_fired: list[str]  # rule names in firing order
     ruleset_version: str
     policy: dict[str, Any]
+    ticket: dict[str, str]  # ticket fields the fired rules set
 
 
 class _TimerlessHost(Host):  # type: ignore[misc]  # durable ships no type hints
@@ -100,9 +101,17 @@ def ruleset_version(tables: Mapping[str, Table], policy: Policy) -> str:
 class RulesEngine:
     """Evaluates facts against the compiled tables of one ruleset version."""
 
-    def __init__(self, tables: Mapping[str, Table], policy: Policy) -> None:
+    def __init__(
+        self,
+        tables: Mapping[str, Table],
+        policy: Policy,
+        policy_entries: Mapping[str, PolicyEntry] | None = None,
+    ) -> None:
         self.tables: dict[str, Table] = dict(tables)
         self.policy: Policy = policy
+        # policy.yaml as read at start-up (defaults, units, sources), to show what the
+        # values in force are and where they come from.
+        self.policy_entries: dict[str, PolicyEntry] = dict(policy_entries or {})
         self.version: str = ruleset_version(self.tables, policy)
         self._policy_values = policy.as_dict()
         self._fired: dict[str, list[str]] = {}
@@ -222,11 +231,18 @@ class RulesEngine:
                 f"outcome for the same facts; at most one fired rule may"
             )
         actions: list[dict[str, Any]] = []
+        ticket: dict[str, str] = {}
         for rule in rules:
             for action in rule.actions:
                 resolved = self._resolve_action(table, rule, action, facts)
                 if resolved not in actions:
                     actions.append(resolved)
+            for name, value in rule.ticket.items():
+                if ticket.setdefault(name, value) != value:
+                    raise RulesError(
+                        f"{table.source}: rule {rule.name!r} sets ticket {name} to {value!r} "
+                        f"but an earlier fired rule set {ticket[name]!r}; fired rules must agree"
+                    )
         return Evaluation(
             table=table.name,
             outcome=with_outcome[0].outcome if with_outcome else None,
@@ -234,6 +250,7 @@ class RulesEngine:
             rules_fired=list(fired),
             ruleset_version=self.version,
             policy=dict(self._policy_values),
+            ticket=ticket,
         )
 
     def _resolve_action(
@@ -248,6 +265,12 @@ class RulesEngine:
                 raise RulesError(f"{where}: resolved to {resolved[name]}, below zero")
             if kinds[name] == "target" and resolved[name] not in ESCALATION_TARGETS:
                 raise RulesError(f"{where}: {resolved[name]!r} is not an escalation target")
+        message = (
+            table.messages.get(resolved.get("template", "")) if action.type == "notify" else None
+        )
+        if message is not None:
+            # The decision records the very words sent, not only the template's name.
+            resolved["text"] = render_template(message, facts)
         return resolved
 
     def _resolve_param(self, value: ParamValue, kind: str, facts: Mapping[str, Any]) -> Any:
@@ -266,7 +289,7 @@ def build_engine(rules_dir: Path, environ: Mapping[str, str]) -> RulesEngine:
     tables = load_tables(rules_dir)
     if not tables:
         raise RulesError(f"{rules_dir}: no rule tables (*.yaml besides policy.yaml)")
-    return RulesEngine(tables, policy)
+    return RulesEngine(tables, policy, load_policy_entries(rules_dir))
 
 
 def _always(table: Table) -> dict[str, Any]:
@@ -295,13 +318,14 @@ def _check_facts(table: Table, facts: Mapping[str, Any]) -> None:
     if missing:
         problems.append(f"missing facts {missing}")
     for name, fact_type in table.facts.items():
-        if name in facts and not _fact_fits(facts[name], fact_type):
+        if name in facts and not fact_fits(facts[name], fact_type):
             problems.append(f"{name}={facts[name]!r} is not {fact_type}")
     if problems:
         raise RulesError(f"table {table.name!r}: " + "; ".join(problems))
 
 
-def _fact_fits(value: Any, fact_type: str) -> bool:
+def fact_fits(value: Any, fact_type: str) -> bool:
+    """Whether a value can be a fact of this declared type (also for callers' own checks)."""
     # bool is a subclass of int in Python; a rule comparing counts must never see True.
     if isinstance(value, bool):
         return fact_type == "bool"

@@ -63,6 +63,11 @@ _KIND_FACT_TYPE: dict[ParamKind, FactType] = {
 }
 RUPEES_FORMAT = "rupees"
 
+# What a rule may set on the case's ticket. Several fired rules may set the same field only
+# to the same value, so the file order never silently decides (as with outcomes).
+TICKET_FIELDS = ("category", "priority", "assignee_team")
+TICKET_PRIORITIES = ("low", "normal", "high", "urgent")
+
 
 @dataclass(frozen=True)
 class PolicyRef:
@@ -103,6 +108,7 @@ class Rule:
     conditions: tuple[Condition, ...]
     outcome: str | None
     actions: tuple[Action, ...]
+    ticket: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -118,6 +124,8 @@ class Table:
     source: str
     # The validated file content, normalised; what the ruleset version hashes.
     definition: Mapping[str, Any] = field(repr=False, compare=False)
+    # Texts of the notify templates this table owns (placeholders as in ticket notes).
+    messages: Mapping[str, str] = field(default_factory=dict)
 
     def class_of(self, code: str) -> str | None:
         """The class ("customer", "vendor", ...) a code belongs to, None if unknown."""
@@ -150,6 +158,7 @@ class _RawRule(BaseModel):
     when: dict[str, Any] = Field(default_factory=dict)
     outcome: str | None = None
     actions: list[dict[str, Any]] = Field(default_factory=list)
+    ticket: dict[str, str] = Field(default_factory=dict)
 
 
 class _RawTable(BaseModel):
@@ -162,6 +171,7 @@ class _RawTable(BaseModel):
     facts: dict[str, FactType] = Field(min_length=1)
     outcomes: list[str] = Field(default_factory=list)
     codes: dict[str, list[str]] = Field(default_factory=dict)
+    messages: dict[str, str] = Field(default_factory=dict)
     rules: list[_RawRule] = Field(min_length=1)
 
 
@@ -243,6 +253,13 @@ def _build_table(path: Path, raw: _RawTable) -> Table:
             seen_codes[code] = code_class
 
     facts: dict[str, FactType] = dict(raw.facts)
+    for template, text in raw.messages.items():
+        where = f"{source}: messages.{template}"
+        if not _is_name(template):
+            raise RulesError(f"{where}: template names are snake_case")
+        if not text.strip():
+            raise RulesError(f"{where}: the text is empty")
+        check_template(text, facts, where)
     rules: list[Rule] = []
     seen_rules: set[str] = set()
     for raw_rule in raw.rules:
@@ -263,6 +280,16 @@ def _build_table(path: Path, raw: _RawTable) -> Table:
             _parse_action(raw_action, facts, f"{where}: actions[{index}]")
             for index, raw_action in enumerate(raw_rule.actions)
         )
+        for index, action in enumerate(actions):
+            sent = action.params.get("template")
+            # A table that owns texts must own every template it sends: a typo would
+            # otherwise go out as a notification without text.
+            if raw.messages and isinstance(sent, str) and sent not in raw.messages:
+                raise RulesError(
+                    f"{where}: actions[{index}] (notify).template: {sent!r} is not one of "
+                    f"the table's messages {sorted(raw.messages)}"
+                )
+        _check_ticket(raw_rule.ticket, f"{where}: ticket")
         rules.append(
             Rule(
                 name=raw_rule.name,
@@ -270,6 +297,7 @@ def _build_table(path: Path, raw: _RawTable) -> Table:
                 conditions=conditions,
                 outcome=raw_rule.outcome,
                 actions=actions,
+                ticket=dict(raw_rule.ticket),
             )
         )
 
@@ -284,7 +312,20 @@ def _build_table(path: Path, raw: _RawTable) -> Table:
         rules=tuple(rules),
         source=source,
         definition=raw.model_dump(mode="json"),
+        messages=dict(raw.messages),
     )
+
+
+def _check_ticket(ticket: Mapping[str, str], where: str) -> None:
+    for name, value in ticket.items():
+        if name not in TICKET_FIELDS:
+            raise RulesError(
+                f"{where}: unknown ticket field {name!r}; known: {list(TICKET_FIELDS)}"
+            )
+        if name == "priority" and value not in TICKET_PRIORITIES:
+            raise RulesError(f"{where}.priority: {value!r} is not one of {list(TICKET_PRIORITIES)}")
+        if not _is_name(value):
+            raise RulesError(f"{where}.{name}: {value!r} is not snake_case")
 
 
 # --- conditions --------------------------------------------------------------------------

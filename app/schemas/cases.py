@@ -3,7 +3,8 @@ from typing import Any
 
 from pydantic import Field
 
-from app.schemas.common import OutputModel
+from app.schemas.actions import ActionIn
+from app.schemas.common import InputModel, OutputModel
 from app.schemas.decisions import DecisionOut
 
 
@@ -31,6 +32,34 @@ class CaseOut(OutputModel):
     escalations: list[dict[str, Any]]
     notes: list[dict[str, Any]]
     decision: DecisionOut | None = Field(description="The current decision.")
+    history: list[DecisionOut] = Field(
+        description="Every decision on the case, oldest first, superseded ones included: "
+        "what the rules proposed and decided, and any ops override. Each names the one it "
+        "supersedes."
+    )
     created_at: datetime
     updated_at: datetime
     resolved_at: datetime | None
+
+
+class OverrideIn(InputModel):
+    outcome: str = Field(
+        min_length=1,
+        max_length=48,
+        pattern=r"^[a-z][a-z0-9_]*$",
+        description="The outcome ops decides: one of the case type's outcomes (GET /v1/rulesets).",
+        examples=["failed_vendor_fault"],
+    )
+    reason: str = Field(
+        min_length=1,
+        max_length=2000,
+        description="Why the rules' decision is replaced; kept on the decision.",
+        examples=["GPS shows the vendor never reached the address."],
+    )
+    actions: list[ActionIn] = Field(
+        default_factory=list,
+        max_length=20,
+        description="What the new decision does, in the action vocabulary of the rules. The "
+        "superseded decision's effects are reversed first; these are then applied.",
+        examples=[[{"type": "sla_strike"}, {"type": "credit_fine", "amount": 40}]],
+    )

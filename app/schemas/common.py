@@ -35,19 +35,23 @@ Text = Annotated[str, Field(min_length=1, max_length=2000)]
 
 
 def _storable(value: Any) -> Any:
-    # PostgreSQL text cannot hold NUL, and a lone surrogate is not UTF-8: refuse both here,
-    # by field name, instead of failing at the database.
+    # PostgreSQL text and jsonb cannot hold U+0000, and a lone surrogate is not UTF-8: refuse
+    # both here, naming the field, instead of failing in the database as an internal error.
     if isinstance(value, str):
         if "\x00" in value:
-            raise ValueError("must not contain the NUL character")
+            raise ValueError("must not contain the NUL character (U+0000)")
         try:
             value.encode("utf-8")
         except UnicodeEncodeError as exc:
             raise ValueError("must be valid Unicode text") from exc
-    elif isinstance(value, list):
+    elif isinstance(value, list | tuple):
         for item in value:
             _storable(item)
-    return value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _storable(key)
+            _storable(item)
+    return value  # nested models check their own fields
 
 
 class InputModel(BaseModel):

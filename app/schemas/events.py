@@ -20,4 +20,7 @@ class EventOut(OutputModel):
 
 class EventPage(OutputModel):
     items: list[EventOut]
-    last_id: int = Field(description="Pass as ?after= to resume the feed.")
+    last_id: int = Field(
+        description="Id of the last item (or the given after when there is none): pass it as "
+        "?after= to resume. Not the largest id: the feed is not in id order."
+    )

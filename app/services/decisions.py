@@ -1,7 +1,8 @@
 """Runs the rules on a case's facts and records the decision, superseding the case's last one."""
 
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,9 +12,9 @@ from app.models import Case, Decision
 from app.observability import metrics
 from app.observability.context import on_commit
 from app.repositories import decisions
-from app.rules_engine.engine import RulesEngine
+from app.rules_engine.engine import Evaluation, RulesEngine
 from app.services import events
-from app.services.errors import NotFound
+from app.services.errors import InvalidRequest, NotFound
 
 
 async def decide(
@@ -34,6 +35,19 @@ async def decide(
     metrics.RULE_SECONDS.labels(table).observe(time.perf_counter() - started)
     if evaluation.outcome in waiting_outcomes:
         stage = "interim"
+    return await record(session, case, evaluation, facts=facts, stage=stage, decided_by=decided_by)
+
+
+async def record(
+    session: AsyncSession,
+    case: Case,
+    evaluation: Evaluation,
+    *,
+    facts: Mapping[str, Any],
+    stage: str,
+    decided_by: dict[str, Any],
+) -> Decision:
+    """Stores a decision as the case's current one, superseding (never editing) the last."""
     decision = Decision(
         id=new_id("dec"),
         case_id=case.id,
@@ -43,6 +57,7 @@ async def decide(
         stage=stage,
         outcome=evaluation.outcome,
         actions=evaluation.actions,
+        ticket=evaluation.ticket,
         rules_fired=evaluation.rules_fired,
         ruleset_version=evaluation.ruleset_version,
         policy=evaluation.policy,
@@ -60,6 +75,8 @@ async def decide(
         stage=stage,
         outcome=decision.outcome,
         rules_fired=decision.rules_fired,
+        decided_by=decided_by["kind"],
+        supersedes=decision.supersedes,
     )
     return decision
 
@@ -69,3 +86,39 @@ async def get(session: AsyncSession, decision_id: str) -> Decision:
     if decision is None:
         raise NotFound(f"No decision {decision_id}.")
     return decision
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    # RFC 3339 requires an offset; a time written without one is read as UTC, as documented.
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+async def find(
+    session: AsyncSession,
+    *,
+    order_id: str | None,
+    vendor_id: str | None,
+    case_type: str | None,
+    outcome: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> Sequence[Decision]:
+    """Decisions matching every given filter, newest first; decided in [since, until)."""
+    since, until = _utc(since), _utc(until)
+    if since is not None and until is not None and until <= since:
+        raise InvalidRequest("until must be later than since.", "until", "query")
+    query = decisions.listing(
+        order_id=order_id,
+        vendor_id=vendor_id,
+        case_type=case_type,
+        outcome=outcome,
+        since=since,
+        until=until,
+        after=after,
+        limit=limit,
+    )
+    return await decisions.page(session, query)

@@ -1,5 +1,6 @@
-"""Writes to the outbox, in the caller's transaction."""
+"""The outbox: written in the caller's transaction, read as a feed in commit-safe order."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -7,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.models import Case, Event
 from app.observability.context import request_id
 from app.repositories import events
+from app.services.errors import InvalidRequest
 
 
 async def emit(
@@ -32,3 +34,20 @@ async def emit(
             request_id=request_id.get(),
         ),
     )
+
+
+async def feed(session: AsyncSession, after: int, limit: int) -> Sequence[Event]:
+    """Events after the one with id ``after`` (0: from the start), in feed order.
+
+    Feed order is by writing transaction, then id, not by id alone: ids are taken at insert
+    time but transactions commit in any order, so an id below the last one served could
+    still appear. Resuming needs the event's own position, hence a known id.
+    """
+    if after == 0:
+        return await events.after(session, None, limit)
+    xid = await events.position(session, after)
+    if xid is None:
+        raise InvalidRequest(
+            f"No event {after}; pass the id of the last event received, or 0.", "after", "query"
+        )
+    return await events.after(session, (xid, after), limit)

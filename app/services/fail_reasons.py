@@ -6,11 +6,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.ids import new_id
 from app.models import Case, LedgerEntry, Order, Vendor
-from app.repositories import cases, clock, ledger, vendors
+from app.repositories import cases, ledger, vendors
 from app.rules_engine.engine import RulesEngine
 from app.schemas.fail_reasons import FailReasonIn, VerdictIn
 from app.services import decisions, effects, events, orders
 from app.services.cases import get as get_case
+from app.services.cases import resolve as resolve_case
 from app.services.errors import Conflict, InvalidRequest, NotFound
 
 CASE_TYPE = "fail_reason"
@@ -56,12 +57,11 @@ def _facts(
     }
 
 
-async def file(
-    session: AsyncSession, engine: RulesEngine, actor: str, order: Order, body: FailReasonIn
-) -> Case:
+async def proposal(
+    session: AsyncSession, engine: RulesEngine, order: Order, body: FailReasonIn
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The filing's details and the facts of its proposed decision; reads, writes nothing."""
     cls = reason_class(engine, body.reason)
-    if order.status != "open":
-        raise Conflict(f"Order {order.id} is {order.status}; only an open order can be failed.")
     details = body.model_dump()
     if body.vendor_paid_customer and body.amount_paid_to_customer is None:
         details["amount_paid_to_customer"] = order.payment.get("amount")
@@ -73,6 +73,23 @@ async def file(
             )
     vendor = await vendors.get(session, order.vendor_id)
     assert vendor is not None  # orders reference vendors
+    facts = _facts(
+        reason=body.reason,
+        cls=cls,
+        fault=IMPLIED_FAULT[cls],
+        order=order,
+        vendor=vendor,
+        details=details,
+    )
+    return details, facts
+
+
+async def file(
+    session: AsyncSession, engine: RulesEngine, actor: str, order: Order, body: FailReasonIn
+) -> Case:
+    details, facts = await proposal(session, engine, order, body)
+    if order.status != "open":
+        raise Conflict(f"Order {order.id} is {order.status}; only an open order can be failed.")
     case = Case(
         id=new_id("case"),
         case_type=CASE_TYPE,
@@ -82,7 +99,7 @@ async def file(
         ticket={
             "category": "to_be_failed_review",
             "status": "pending_review",
-            "priority": "high" if cls in ("fraud", "disputed") else "normal",
+            "priority": "high" if facts["reason_class"] in ("fraud", "disputed") else "normal",
             "assignee_team": "ops",
         },
         details={**details, "filed_by": actor},
@@ -100,14 +117,7 @@ async def file(
         table=TABLE,
         stage="proposed",
         decided_by={"kind": "rules"},
-        facts=_facts(
-            reason=body.reason,
-            cls=cls,
-            fault=IMPLIED_FAULT[cls],
-            order=order,
-            vendor=vendor,
-            details=details,
-        ),
+        facts=facts,
     )
     return case
 
@@ -157,15 +167,20 @@ async def verdict(
         ),
     )
     await effects.apply(session, decision, case, vendor)
+    await close(session, case, decision.outcome)
+    return case
+
+
+async def close(session: AsyncSession, case: Case, outcome: str | None) -> None:
+    """A final fail decision, the verdict's or an override's: the order fails, the case is
+    resolved."""
+    assert case.order_id is not None
+    order = await orders.get(session, case.order_id, for_update=True)
     order.status = "failed"
-    case.status = "resolved"
-    case.resolved_at = await clock.now(session)
-    case.ticket = {**case.ticket, "status": decision.outcome}
     await events.emit(
         session, "order.status_changed", case=case, status="failed", previous="to_be_failed"
     )
-    await events.emit(session, "case.resolved", case=case, outcome=decision.outcome)
-    return case
+    await resolve_case(session, case, outcome)
 
 
 async def release_wallet_refund(
@@ -174,8 +189,11 @@ async def release_wallet_refund(
     eligible = await ledger.get(session, entry_id, for_update=True)
     if eligible is None or eligible.kind != "wallet_refund_eligible":
         raise NotFound(f"No wallet refund {entry_id}.")
-    if await ledger.settling(session, entry_id, "wallet_refund_released"):
-        raise Conflict(f"Wallet refund {entry_id} was already released.")
+    # Released, or withdrawn by an override that reversed the decision which made it.
+    settled = await ledger.settled_by(session, entry_id)
+    if settled is not None:
+        done = "released" if settled.kind == "wallet_refund_released" else "reversed"
+        raise Conflict(f"Wallet refund {entry_id} was already {done} ({settled.id}).")
     released = LedgerEntry(
         id=new_id("le"),
         vendor_id=eligible.vendor_id,

@@ -233,7 +233,7 @@ async def open_dispute(
         vendor.id,
         CASE_TYPE,
         since=now - timedelta(days=policy.repeat_window_days),
-        before=await clock.wall(session),
+        before=await clock.current(session),
     )
     case = Case(
         id=new_id("case"),

@@ -27,7 +27,7 @@ async def get(session: AsyncSession, payout_id: str, *, for_update: bool = False
 
 
 async def view(session: AsyncSession, payout: LedgerEntry) -> PayoutOut:
-    settled = await ledger.settling(session, payout.id, APPROVED, REJECTED)
+    settled = await ledger.settled_by(session, payout.id, APPROVED, REJECTED)
     if settled is None:
         status = payout.details["status"]
     else:
@@ -59,7 +59,7 @@ async def settle(
     payout = await get(session, payout_id, for_update=True)
     if not payout.details["requires_approval"]:
         raise Conflict(f"Payout {payout_id} needed no approval; it was released with its decision.")
-    settled = await ledger.settling(session, payout.id, APPROVED, REJECTED)
+    settled = await ledger.settled_by(session, payout.id, APPROVED, REJECTED)
     if settled is not None:
         verb = "approved" if settled.kind == APPROVED else "rejected"
         raise Conflict(f"Payout {payout_id} was already {verb} by {settled.created_by}.")

@@ -62,6 +62,15 @@ async def test_bad_fields_are_each_named(client: AsyncClient, service: Headers) 
     assert (await client.get("/v1/orders/ORD-1", headers=service)).status_code == 404
 
 
+async def test_nul_characters_are_named_not_a_500(client: AsyncClient, service: Headers) -> None:
+    body = order_body(customer={"name": "Asha\u0000", "phone": "+919812345678"})
+    body["pickup_notes"] = [{"reason": "screen_damage", "amount": 5, "note": "\u0000"}]
+    response = await client.put("/v1/orders/ORD-1", json=body, headers=service)
+    assert response.status_code == 422
+    fields = {e["field"] for e in response.json()["errors"]}
+    assert fields == {"customer.name", "pickup_notes[0].note"}
+
+
 async def test_malformed_json_is_422_problem(client: AsyncClient, service: Headers) -> None:
     response = await client.put(
         "/v1/orders/ORD-1",

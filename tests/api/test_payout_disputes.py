@@ -219,7 +219,11 @@ async def test_repeat_vendor_is_flagged_and_loses_max_leads_once_per_dispute(
     ledger = (await client.get("/v1/vendors/V-1/ledger", headers=service)).json()["items"]
     assert [(e["kind"], e["decision_id"], e["details"]) for e in ledger] == [
         ("flag_vendor", third["decision"]["id"], {"reason": "repeat_payout_disputes"}),
-        ("reduce_max_leads", third["decision"]["id"], {"by": 1, "max_leads": 9}),
+        (
+            "reduce_max_leads",
+            third["decision"]["id"],
+            {"by": 1, "max_leads": 9, "previous_max_leads": 10},
+        ),
     ]
 
     # The vendor's answer to the same dispute does not flag or reduce again.

@@ -314,7 +314,9 @@ def test_only_policy_yaml_is_skipped(rules_dir: Path) -> None:
     write_table(rules_dir, UNJUSTIFIED)
     write_table(rules_dir, UNJUSTIFIED, name="second")
     assert sorted(load_tables(rules_dir)) == ["payouts", "second"]
-    assert sorted(load_tables(RULES_DIR)) == ["fail_reasons", "payout_disputes"]
+    tables = sorted(path.stem for path in RULES_DIR.glob("*.yaml") if path.stem != "policy")
+    assert sorted(load_tables(RULES_DIR)) == tables
+    assert {"fail_reasons", "payout_disputes", "pickup_complaints"} <= set(tables)
 
 
 # --- policy -----------------------------------------------------------------------------------
@@ -632,6 +634,125 @@ def test_ticket_note_placeholders(rules_dir: Path) -> None:
     ]
     odd = engine.evaluate("payouts", payout_facts(shortfall=12345)).actions[0]
     assert odd["text"] == "Paid ₹123.45 short without reason – platform covered difference"
+
+
+def test_fired_rules_set_ticket_fields(rules_dir: Path) -> None:
+    engine = engine_with(
+        rules_dir,
+        """\
+        - name: every_case
+          description: x
+          ticket: {category: payout_dispute, assignee_team: ops_manager, priority: normal}
+        - name: not_paid_is_urgent
+          description: x
+          when: {claim: not_paid}
+          ticket: {priority: urgent}
+        - name: also_normal
+          description: x
+          when: {justified: true}
+          ticket: {priority: normal}
+        """,
+    )
+    result = engine.evaluate("payouts", payout_facts())
+    assert result.ticket == {
+        "category": "payout_dispute",
+        "assignee_team": "ops_manager",
+        "priority": "normal",
+    }
+    # Two rules setting the same value agree.
+    assert engine.evaluate("payouts", payout_facts(justified=True)).ticket["priority"] == "normal"
+    # Two rules setting different values: the file order must not decide.
+    with pytest.raises(RulesError, match="fired rules must agree"):
+        engine.evaluate("payouts", payout_facts(claim="not_paid"))
+
+
+@pytest.mark.parametrize(
+    ("ticket", "expected"),
+    [
+        ("{colour: red}", "unknown ticket field 'colour'"),
+        ("{priority: sky_high}", "'sky_high' is not one of"),
+        ("{category: Payout Dispute}", "is not snake_case"),
+    ],
+)
+def test_bad_ticket_fields(rules_dir: Path, ticket: str, expected: str) -> None:
+    message = rules_error(
+        rules_dir,
+        f"""\
+        - name: bad_ticket
+          description: x
+          ticket: {ticket}
+        """,
+    )
+    assert "bad_ticket" in message and expected in message
+
+
+def write_messages(rules_dir: Path, messages: str, rule: str) -> None:
+    path = write_table(rules_dir, rule)
+    text = path.read_text(encoding="utf-8").replace("rules:\n", f"messages:\n{messages}rules:\n")
+    path.write_text(text, encoding="utf-8")
+
+
+def test_notify_carries_the_tables_text(rules_dir: Path) -> None:
+    write_messages(
+        rules_dir,
+        '  ack: "We have your {claim} complaint about {shortfall:rupees}."\n',
+        """\
+        - name: tell
+          description: x
+          actions: [{type: notify, audience: customer, template: ack}]
+        """,
+    )
+    result = build_engine(rules_dir, {}).evaluate("payouts", payout_facts(shortfall=150000))
+    assert result.actions == [
+        {
+            "type": "notify",
+            "audience": "customer",
+            "template": "ack",
+            "text": "We have your paid_less complaint about ₹1,500.",
+        }
+    ]
+
+
+def test_a_table_with_messages_must_own_every_template_it_sends(rules_dir: Path) -> None:
+    write_messages(
+        rules_dir,
+        "  ack: Thank you.\n",
+        """\
+        - name: tell
+          description: x
+          actions: [{type: notify, audience: customer, template: akc}]
+        """,
+    )
+    with pytest.raises(RulesError, match="'akc' is not one of the table's messages"):
+        load_tables(rules_dir)
+
+
+def test_message_placeholders_are_checked(rules_dir: Path) -> None:
+    write_messages(
+        rules_dir,
+        "  ack: Hello {customer_name}.\n",
+        """\
+        - name: tell
+          description: x
+          actions: [{type: notify, audience: customer, template: ack}]
+        """,
+    )
+    with pytest.raises(RulesError, match=r"messages\.ack: placeholder"):
+        load_tables(rules_dir)
+
+
+def test_notify_without_messages_has_no_text(rules_dir: Path) -> None:
+    engine = engine_with(
+        rules_dir,
+        """\
+        - name: tell
+          description: x
+          actions: [{type: notify, audience: vendor, template: anything}]
+        """,
+    )
+    result = engine.evaluate("payouts", payout_facts())
+    assert result.actions == [{"type": "notify", "audience": "vendor", "template": "anything"}]
+    assert result.ticket == {}
 
 
 @pytest.mark.parametrize(

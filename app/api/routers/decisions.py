@@ -1,12 +1,15 @@
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
-from app.api.deps import Principal, Session, require
+from app.api.deps import Engine, Principal, Session, require
+from app.api.pagination import Page, Paging, time_key
 from app.api.transaction import TransactionRoute
 from app.schemas.common import PROBLEM_RESPONSES, PublicId
 from app.schemas.decisions import DecisionOut
-from app.services import decisions
+from app.schemas.simulations import SimulationIn, SimulationOut
+from app.services import decisions, simulations
 
 router = APIRouter(
     prefix="/v1/decisions",
@@ -14,6 +17,60 @@ router = APIRouter(
     route_class=TransactionRoute,
     responses=PROBLEM_RESPONSES,
 )
+
+Filter = Annotated[str | None, Query(min_length=1, max_length=64)]
+
+
+@router.get(
+    "",
+    response_model=Page[DecisionOut],
+    summary="Decisions for internal services, newest first",
+    description="Newest first by decision time (then id), superseded decisions included. "
+    "Every given filter must match; `since` is inclusive, `until` exclusive, both RFC 3339 "
+    "(a time without an offset is read as UTC).",
+)
+async def list_decisions(
+    session: Session,
+    _: Annotated[Principal, Depends(require("service", "ops"))],
+    paging: Paging,
+    order_id: Annotated[Filter, Query(examples=["ORD-20931"])] = None,
+    vendor_id: Annotated[Filter, Query(examples=["V-1001"])] = None,
+    case_type: Annotated[Filter, Query(examples=["fail_reason"])] = None,
+    outcome: Annotated[Filter, Query(examples=["failed_vendor_fault"])] = None,
+    since: Annotated[datetime | None, Query(examples=["2026-11-01T00:00:00Z"])] = None,
+    until: Annotated[datetime | None, Query(examples=["2026-12-01T00:00:00Z"])] = None,
+) -> Page[DecisionOut]:
+    rows = await decisions.find(
+        session,
+        order_id=order_id,
+        vendor_id=vendor_id,
+        case_type=case_type,
+        outcome=outcome,
+        since=since,
+        until=until,
+        after=paging.after_time_key(),
+        limit=paging.fetch,
+    )
+    items = [DecisionOut.model_validate(row) for row in rows]
+    return paging.page(items, key=lambda d: time_key(d.decided_at, d.id))
+
+
+@router.post(
+    "/simulate",
+    response_model=SimulationOut,
+    summary="What the rules would decide for a case body; nothing is stored",
+    description="The body is the body of the case type's endpoint plus `case_type` (and "
+    "`order_id` for a fail reason), with optional `facts` to use instead of the computed "
+    "ones. The facts come from the database as for a real case (the vendor's history "
+    "included), but no case, decision, ledger entry or event is written.",
+)
+async def post_simulation(
+    body: SimulationIn,
+    session: Session,
+    engine: Engine,
+    _: Annotated[Principal, Depends(require("ops", "service"))],
+) -> SimulationOut:
+    return await simulations.simulate(session, engine, body)
 
 
 @router.get("/{decision_id}", response_model=DecisionOut, summary="A whole decision record")

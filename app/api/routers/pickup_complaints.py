@@ -1,0 +1,33 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from app.api.deps import Engine, Principal, Session, require
+from app.api.transaction import TransactionRoute
+from app.schemas.cases import CaseOut
+from app.schemas.common import PROBLEM_RESPONSES
+from app.schemas.pickup_complaints import PickupComplaintIn
+from app.services import cases, pickup_complaints
+
+router = APIRouter(
+    prefix="/v1/pickup-complaints",
+    tags=["pickup complaints"],
+    route_class=TransactionRoute,
+    responses=PROBLEM_RESPONSES,
+)
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=CaseOut,
+    summary="A customer's bad pickup experience: a CX ticket, acknowledged, decided by the rules",
+)
+async def post_pickup_complaint(
+    body: PickupComplaintIn,
+    session: Session,
+    engine: Engine,
+    principal: Annotated[Principal, Depends(require("support", "ops"))],
+) -> CaseOut:
+    case = await pickup_complaints.file(session, engine, principal.actor, body)
+    return await cases.view(session, case)

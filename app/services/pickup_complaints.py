@@ -1,0 +1,114 @@
+"""Pickup complaints: a customer's bad pickup experience, escalated to the CX team."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.ids import new_id
+from app.models import Case
+from app.repositories import cases, clock, orders, vendors
+from app.rules_engine.engine import RulesEngine
+from app.schemas.pickup_complaints import PickupComplaintIn
+from app.services import decisions, effects, events
+from app.services.errors import InvalidRequest
+
+CASE_TYPE = "pickup_complaint"
+TABLE = "pickup_complaints"
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What the complaint is against: the order if known here, and the vendor if any."""
+
+    order_id: str | None
+    vendor_id: str | None
+
+
+def issue_codes(engine: RulesEngine, issues: list[str]) -> list[str]:
+    """The reported codes, each known to the table, each once, in the order given."""
+    known = engine.tables[TABLE].all_codes()
+    for index, code in enumerate(issues):
+        if code not in known:
+            raise InvalidRequest(
+                f"Unknown issue code '{code}'. Known codes: {', '.join(sorted(known))}.",
+                f"issues[{index}]",
+            )
+    return list(dict.fromkeys(issues))
+
+
+async def subject(session: AsyncSession, body: PickupComplaintIn) -> Subject:
+    if body.order_id is not None:
+        order = await orders.get(session, body.order_id)
+        if order is None:
+            raise InvalidRequest(
+                f"No order {body.order_id} here; the order system must PUT it first, or file "
+                "the complaint with lead_id (and vendor_id if known).",
+                "order_id",
+            )
+        if body.vendor_id is not None and body.vendor_id != order.vendor_id:
+            raise InvalidRequest(
+                f"Order {order.id} belongs to vendor {order.vendor_id}, not {body.vendor_id}.",
+                "vendor_id",
+            )
+        return Subject(order_id=order.id, vendor_id=order.vendor_id)
+    if body.vendor_id is not None and await vendors.get(session, body.vendor_id) is None:
+        raise InvalidRequest(f"No vendor {body.vendor_id}.", "vendor_id")
+    return Subject(order_id=None, vendor_id=body.vendor_id)
+
+
+async def complaint_facts(
+    session: AsyncSession, engine: RulesEngine, issues: list[str], vendor_id: str | None
+) -> dict[str, Any]:
+    """One boolean per issue code (the table decides what each means), and the vendor's
+    complaint history. Call with the vendor's row locked when the decision is for real."""
+    earlier = 0
+    if vendor_id is not None:
+        until = await clock.current(session)
+        earlier = await cases.count_earlier_for_vendor(
+            session,
+            vendor_id,
+            CASE_TYPE,
+            since=until - timedelta(days=engine.policy.repeat_window_days),
+            before=until,
+        )
+    return {
+        **{code: code in issues for code in engine.tables[TABLE].all_codes()},
+        "vendor_known": vendor_id is not None,
+        "earlier_complaints": earlier,
+    }
+
+
+async def file(
+    session: AsyncSession, engine: RulesEngine, actor: str, body: PickupComplaintIn
+) -> Case:
+    issues = issue_codes(engine, body.issues)
+    against = await subject(session, body)
+    # The vendor's row first: two complaints at once must each count the other exactly once.
+    vendor = await vendors.lock(session, against.vendor_id) if against.vendor_id else None
+    facts = await complaint_facts(session, engine, issues, against.vendor_id)
+    case = Case(
+        id=new_id("case"),
+        case_type=CASE_TYPE,
+        order_id=against.order_id,
+        vendor_id=against.vendor_id,
+        status="open",
+        ticket={"status": "open"},
+        details={**body.model_dump(mode="json"), "issues": issues, "filed_by": actor},
+    )
+    await cases.add(session, case)
+    await events.emit(session, "case.opened", case=case, case_type=CASE_TYPE, issues=issues)
+    decision = await decisions.decide(
+        session,
+        engine,
+        case,
+        table=TABLE,
+        stage="final",
+        decided_by={"kind": "rules"},
+        facts=facts,
+    )
+    # The ticket stays open for CX to follow up; the rules chose its category, team, priority.
+    case.ticket = {**decision.ticket, "status": "open"}
+    await effects.apply(session, decision, case, vendor)
+    return case

@@ -1,0 +1,57 @@
+"""What the rules would decide for a case body, with nothing stored: no case, no decision, no
+ledger entry, no event. The same code computes the facts as the real endpoints."""
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.repositories import orders
+from app.rules_engine.engine import RulesEngine, fact_fits
+from app.rules_engine.tables import Table
+from app.schemas.simulations import SimulatedPickupComplaint, SimulationIn, SimulationOut
+from app.services import fail_reasons, pickup_complaints
+from app.services.errors import InvalidRequest
+
+
+def _override(table: Table, facts: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    for name, value in overrides.items():
+        if name not in table.facts:
+            raise InvalidRequest(
+                f"'{name}' is not a fact of {table.case_type}; known: {', '.join(table.facts)}.",
+                f"facts.{name}",
+            )
+        if not fact_fits(value, table.facts[name]):
+            raise InvalidRequest(f"{name} must be a {table.facts[name]}.", f"facts.{name}")
+    return {**facts, **overrides}
+
+
+async def simulate(session: AsyncSession, engine: RulesEngine, body: SimulationIn) -> SimulationOut:
+    if isinstance(body, SimulatedPickupComplaint):
+        issues = pickup_complaints.issue_codes(engine, body.issues)
+        against = await pickup_complaints.subject(session, body)
+        facts = await pickup_complaints.complaint_facts(session, engine, issues, against.vendor_id)
+        table, stage = pickup_complaints.TABLE, "final"
+        order_id, vendor_id = against.order_id, against.vendor_id
+    else:
+        order = await orders.get(session, body.order_id)
+        if order is None:
+            raise InvalidRequest(f"No order {body.order_id}.", "order_id")
+        _, facts = await fail_reasons.proposal(session, engine, order, body)
+        table, stage = fail_reasons.TABLE, "proposed"
+        order_id, vendor_id = order.id, order.vendor_id
+    facts = _override(engine.tables[table], facts, body.facts)
+    evaluation = engine.evaluate(table, facts)
+    return SimulationOut(
+        case_type=body.case_type,
+        order_id=order_id,
+        vendor_id=vendor_id,
+        stage=stage,
+        outcome=evaluation.outcome,
+        actions=evaluation.actions,
+        ticket=evaluation.ticket,
+        rules_fired=evaluation.rules_fired,
+        ruleset_version=evaluation.ruleset_version,
+        policy=evaluation.policy,
+        facts=facts,
+        overridden_facts=list(body.facts),
+    )
