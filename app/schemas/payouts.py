@@ -14,7 +14,7 @@ class PayoutOut(OutputModel):
     decision_id: str | None
     amount: int = Field(description="Paise the platform pays the customer.")
     requires_approval: bool
-    status: Literal["pending_approval", "released", "rejected"]
+    status: Literal["pending_approval", "released", "rejected", "cancelled"]
     settled_by: str | None = Field(description="Who approved or rejected it; null otherwise.")
     settled_at: datetime | None
     created_at: datetime

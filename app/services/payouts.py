@@ -17,6 +17,8 @@ from app.services.errors import Conflict, NotFound
 PAYOUT = "platform_payout"
 APPROVED = "payout_approved"
 REJECTED = "payout_rejected"
+# What the entry that settles a payout makes of it.
+SETTLED_STATUS = {APPROVED: "released", REJECTED: "rejected", "reversal": "cancelled"}
 
 
 async def get(session: AsyncSession, payout_id: str, *, for_update: bool = False) -> LedgerEntry:
@@ -27,11 +29,8 @@ async def get(session: AsyncSession, payout_id: str, *, for_update: bool = False
 
 
 async def view(session: AsyncSession, payout: LedgerEntry) -> PayoutOut:
-    settled = await ledger.settled_by(session, payout.id, APPROVED, REJECTED)
-    if settled is None:
-        status = payout.details["status"]
-    else:
-        status = "released" if settled.kind == APPROVED else "rejected"
+    settled = await ledger.settled_by(session, payout.id)
+    status = payout.details["status"] if settled is None else SETTLED_STATUS[settled.kind]
     assert payout.amount is not None  # the table always gives a payout its amount
     return PayoutOut(
         id=payout.id,
@@ -59,9 +58,10 @@ async def settle(
     payout = await get(session, payout_id, for_update=True)
     if not payout.details["requires_approval"]:
         raise Conflict(f"Payout {payout_id} needed no approval; it was released with its decision.")
-    settled = await ledger.settled_by(session, payout.id, APPROVED, REJECTED)
+    # Any settlement ends it: approved, rejected, or cancelled by an override's reversal.
+    settled = await ledger.settled_by(session, payout.id)
     if settled is not None:
-        verb = "approved" if settled.kind == APPROVED else "rejected"
+        verb = {APPROVED: "approved", REJECTED: "rejected"}.get(settled.kind, "cancelled")
         raise Conflict(f"Payout {payout_id} was already {verb} by {settled.created_by}.")
     entry = LedgerEntry(
         id=new_id("le"),

@@ -428,3 +428,25 @@ async def test_unknown_case_is_404(client: AsyncClient, ops: Headers) -> None:
 def test_every_ledger_action_can_be_reversed() -> None:
     # A new kind of ledger entry without a reversal would make overriding its decision fail.
     assert set(effects.REVERSALS) == set(effects.LEDGER_ACTIONS)
+
+
+async def test_a_payout_cancelled_by_an_override_cannot_be_approved(
+    client: AsyncClient, service: Headers, ops: Headers
+) -> None:
+    ruled = await decided_case(client, service, ops, "customer_changed_mind", "customer")
+    await override(
+        client,
+        ops,
+        ruled["id"],
+        "failed_customer_fault",
+        {"type": "platform_payout", "amount": 600_000, "requires_approval": True},
+    )
+    payout_id = next(
+        e["id"] for e in await ledger(client, service) if e["kind"] == "platform_payout"
+    )
+    await override(client, ops, ruled["id"], "failed_customer_fault")  # cancels the payout
+    payout = (await client.get(f"/v1/payouts/{payout_id}", headers=ops)).json()
+    assert payout["status"] == "cancelled"
+    approve = await client.post(f"/v1/payouts/{payout_id}/approve", json={}, headers=ops)
+    assert approve.status_code == 409 and "cancelled" in approve.json()["detail"]
+    assert not [e for e in await ledger(client, service) if e["kind"] == "payout_approved"]
