@@ -5,6 +5,7 @@ from pydantic import Field
 from app.schemas.common import Id
 from app.schemas.decisions import DecisionResult
 from app.schemas.fail_reasons import FailReasonIn
+from app.schemas.payout_disputes import PayoutDisputeIn
 from app.schemas.pickup_complaints import PickupComplaintIn
 
 FactOverrides = Annotated[
@@ -35,8 +36,16 @@ class SimulatedFailReason(FailReasonIn):
     facts: FactOverrides
 
 
+class SimulatedPayoutDispute(PayoutDisputeIn):
+    """The body of POST /v1/payout-disputes: the decision the dispute opens with."""
+
+    case_type: Literal["payout_dispute"]
+    facts: FactOverrides
+
+
 SimulationIn = Annotated[
-    SimulatedPickupComplaint | SimulatedFailReason, Field(discriminator="case_type")
+    SimulatedPickupComplaint | SimulatedFailReason | SimulatedPayoutDispute,
+    Field(discriminator="case_type"),
 ]
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.ids import new_id
-from app.models import Case, Deadline, Decision
+from app.models import Case, Deadline, Decision, Order
 from app.repositories import cases, clock, deadlines, orders, vendors
 from app.rules_engine import RulesError, format_rupees
 from app.rules_engine.engine import RulesEngine
@@ -124,14 +124,14 @@ def _justifying_notes(
     ]
 
 
-def _facts(
-    case: Case,
+def facts_of(
+    details: dict[str, Any],
     policy: Policy,
     event: str,
     answer: Answer | None = None,
     notes: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
-    details = case.details
+    """What the table sees at one moment of a dispute whose case details are ``details``."""
     invoice: int = details["invoice_amount"]
     facts: dict[str, Any] = {
         "event": event,
@@ -211,30 +211,51 @@ def _settle(deadline: Deadline, outcome: str, now: datetime) -> None:
     deadline.settled_at = now
 
 
-async def open_dispute(
-    session: AsyncSession, engine: RulesEngine, actor: str, body: PayoutDisputeIn
-) -> Case:
+async def order_of(session: AsyncSession, body: PayoutDisputeIn) -> Order:
     order = await orders.get(session, body.order_id)
     if order is None:
         raise InvalidRequest(
             f"No order {body.order_id}; the order system must PUT it first.", "order_id"
         )
+    return order
+
+
+async def opening(
+    session: AsyncSession, policy: Policy, order: Order, body: PayoutDisputeIn
+) -> dict[str, Any]:
+    """The details a dispute opens with: what the claim is worth and the vendor's dispute
+    history (counted up to this statement: call it under the vendor's lock when the count
+    must be exact)."""
     disputed = _disputed_amount(body, order.final_invoice_amount)
-    policy = engine.policy
-    # Vendor first: its dispute history is counted, and the order's open dispute checked,
-    # under its lock.
-    vendor = await vendors.lock(session, order.vendor_id)
-    existing = await cases.open_of_type_for_order(session, order.id, CASE_TYPE)
-    if existing is not None:
-        raise Conflict(f"Order {order.id} already has an open payout dispute, {existing.id}.")
     now = await clock.now(session)
     earlier = await cases.count_earlier_for_vendor(
         session,
-        vendor.id,
+        order.vendor_id,
         CASE_TYPE,
         since=now - timedelta(days=policy.repeat_window_days),
         before=await clock.current(session),
     )
+    return {
+        **body.model_dump(mode="json"),
+        "invoice_amount": order.final_invoice_amount,
+        "disputed_amount": disputed,
+        "earlier_disputes": earlier,
+    }
+
+
+async def open_dispute(
+    session: AsyncSession, engine: RulesEngine, actor: str, body: PayoutDisputeIn
+) -> Case:
+    policy = engine.policy
+    order = await order_of(session, body)
+    # Vendor first: its dispute history is counted, and the order's open dispute checked,
+    # under its lock.
+    vendor = await vendors.lock(session, order.vendor_id)
+    details = await opening(session, policy, order, body)
+    existing = await cases.open_of_type_for_order(session, order.id, CASE_TYPE)
+    if existing is not None:
+        raise Conflict(f"Order {order.id} already has an open payout dispute, {existing.id}.")
+    now = await clock.now(session)
     case = Case(
         id=new_id("case"),
         case_type=CASE_TYPE,
@@ -247,14 +268,7 @@ async def open_dispute(
             "priority": "normal",
             "assignee_team": "ops",
         },
-        details={
-            **body.model_dump(mode="json"),
-            "invoice_amount": order.final_invoice_amount,
-            "disputed_amount": disputed,
-            "earlier_disputes": earlier,
-            "opened_by": actor,
-            "vendor_responses": [],
-        },
+        details={**details, "opened_by": actor, "vendor_responses": []},
     )
     await cases.add(session, case)
     await deadlines.add(
@@ -272,14 +286,14 @@ async def open_dispute(
         case=case,
         case_type=CASE_TYPE,
         claim=body.claim,
-        disputed_amount=disputed,
+        disputed_amount=details["disputed_amount"],
         channel=body.channel,
     )
     decision = await _decide(
         session,
         engine,
         case,
-        _facts(case, policy, "opened"),
+        facts_of(case.details, policy, "opened"),
         {"kind": "rules", "opened_by": actor},
     )
     await effects.apply(session, decision, case, vendor)
@@ -320,7 +334,7 @@ async def respond(
         session,
         engine,
         case,
-        _facts(case, engine.policy, "vendor_response", answer, notes),
+        facts_of(case.details, engine.policy, "vendor_response", answer, notes),
         {"kind": "rules", "answered_by": actor},
     )
     await effects.apply(session, decision, case, vendor)
@@ -358,7 +372,7 @@ async def vendor_response_missed(
         session,
         engine,
         case,
-        _facts(case, engine.policy, "deadline_missed"),
+        facts_of(case.details, engine.policy, "deadline_missed"),
         {"kind": "rules", "trigger": "deadline_missed", "deadline_id": deadline.id, "by": watcher},
     )
     await effects.apply(session, decision, case, vendor)

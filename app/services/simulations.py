@@ -8,8 +8,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.repositories import orders
 from app.rules_engine.engine import RulesEngine, fact_fits
 from app.rules_engine.tables import Table
-from app.schemas.simulations import SimulatedPickupComplaint, SimulationIn, SimulationOut
-from app.services import fail_reasons, pickup_complaints
+from app.schemas.simulations import (
+    SimulatedPayoutDispute,
+    SimulatedPickupComplaint,
+    SimulationIn,
+    SimulationOut,
+)
+from app.services import fail_reasons, payout_disputes, pickup_complaints
 from app.services.errors import InvalidRequest
 
 
@@ -32,6 +37,12 @@ async def simulate(session: AsyncSession, engine: RulesEngine, body: SimulationI
         facts = await pickup_complaints.complaint_facts(session, engine, issues, against.vendor_id)
         table, stage = pickup_complaints.TABLE, "final"
         order_id, vendor_id = against.order_id, against.vendor_id
+    elif isinstance(body, SimulatedPayoutDispute):
+        disputed = await payout_disputes.order_of(session, body)
+        details = await payout_disputes.opening(session, engine.policy, disputed, body)
+        facts = payout_disputes.facts_of(details, engine.policy, "opened")
+        table, stage = payout_disputes.TABLE, "final"
+        order_id, vendor_id = disputed.id, disputed.vendor_id
     else:
         order = await orders.get(session, body.order_id)
         if order is None:
