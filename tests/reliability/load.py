@@ -24,8 +24,7 @@ class Answer:
     status: int | None  # None: no answer at all (refused, reset, or timed out)
     seconds: float
     body: bytes = b""
-    content_type: str = ""
-    retry_after: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # names in lower case
     error: str = ""
 
     @property
@@ -49,8 +48,7 @@ async def send(client: httpx.AsyncClient, base: str, call: Call) -> Answer:
         response.status_code,
         time.monotonic() - started,
         response.content,
-        response.headers.get("content-type", ""),
-        response.headers.get("retry-after"),
+        {name.lower(): value for name, value in response.headers.items()},
     )
 
 
