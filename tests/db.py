@@ -1,5 +1,6 @@
 """Throwaway databases for tests, on the embedded PostgreSQL or the server of DATABASE_URL."""
 
+import asyncio
 import os
 import secrets
 import tempfile
@@ -11,9 +12,11 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from app.db.migrate import upgrade
 from app.db.url import async_url
+from app.services import keys
 
 
 def _with_database(url: str, name: str) -> str:
@@ -36,8 +39,6 @@ async def _admin(url: str, statement: str) -> None:
 @contextmanager
 def fresh_database(server_url: str, prefix: str = "dispute_test") -> Iterator[str]:
     """Creates an empty database on the server of ``server_url``; drops it afterwards."""
-    import asyncio
-
     name = f"{prefix}_{secrets.token_hex(4)}"
     asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
     try:
@@ -81,3 +82,17 @@ def migrated_database(server_url: str, prefix: str = "dispute_test") -> Iterator
     with fresh_database(server_url, prefix) as url:
         upgrade(url)
         yield url
+
+
+def new_key(database_url: str, role: str, vendor_id: str | None = None) -> dict[str, str]:
+    """Headers with a new API key, made as `keys create` makes one, without its start-up."""
+
+    async def create() -> str:
+        engine = create_async_engine(async_url(database_url))
+        try:
+            async with AsyncSession(engine) as session, session.begin():
+                return await keys.create(session, role, vendor_id)
+        finally:
+            await engine.dispose()
+
+    return {"Authorization": f"Bearer {asyncio.run(create())}"}

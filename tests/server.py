@@ -32,21 +32,6 @@ def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
-def create_key(env: dict[str, str], role: str, vendor_id: str | None = None) -> str:
-    """A new API key made with `keys create`, as an operator makes one."""
-    args = ["keys", "create", "--role", role]
-    if vendor_id is not None:
-        args += ["--vendor-id", vendor_id]
-    created = run(*args, env=env)
-    if created.returncode != 0:
-        raise ServerFailed(f"keys create failed: {created.stderr}")
-    return created.stdout.strip()
-
-
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
-
-
 def env_with(**values: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env.update(values)
@@ -69,6 +54,10 @@ class Server:
     def output(self) -> str:
         """Everything the server printed so far (stdout and stderr)."""
         return self.log.read_text(errors="replace")
+
+    def stop(self) -> None:
+        """SIGTERM, as a supervisor stops it; waits for it to finish and flush its output."""
+        _stop(self.process)
 
     def kill(self) -> None:
         """SIGKILL to the server and every worker it started: a crash, no clean-up at all."""

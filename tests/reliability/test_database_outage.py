@@ -13,11 +13,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.db import embedded_server, migrated_database
+from tests.db import embedded_server, migrated_database, new_key
 from tests.factories import fail_reason_body, order_body
 from tests.reliability.invariants import half_written, missing_answers
 from tests.reliability.load import Answer, Call, drive, wait_until
-from tests.server import bearer, create_key, env_with, serving
+from tests.server import env_with, serving
 
 REQUEST_BOUND = 10.0  # seconds: a request slower than this counts as a hang
 PROBLEM = "application/problem+json"
@@ -102,7 +102,7 @@ async def _outage(
 def test_database_outage_answers_503_and_recovers_without_restart(postgres: Any) -> None:
     with migrated_database(str(postgres.get_uri()), "dispute_outage") as database_url:
         env = env_with(DATABASE_URL=database_url)
-        service, ops = bearer(create_key(env, "service")), bearer(create_key(env, "ops"))
+        service, ops = new_key(database_url, "service"), new_key(database_url, "ops")
         with serving(env) as server:
             pid = server.process.pid
             answers, ready = asyncio.run(_outage(server.base, postgres, service, ops))

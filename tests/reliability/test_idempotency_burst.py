@@ -10,11 +10,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.db import migrated_database
+from tests.db import migrated_database, new_key
 from tests.factories import fail_reason_body, file_fail_reason, put_order, verdict_body
 from tests.reliability.invariants import count, half_written
 from tests.reliability.load import Answer, Call, send
-from tests.server import Server, bearer, create_key, env_with, serving
+from tests.server import Server, env_with, serving
 
 CLIENTS = 50
 
@@ -23,7 +23,7 @@ CLIENTS = 50
 def two_workers(server_url: str) -> Iterator[tuple[Server, str, dict[str, str]]]:
     with migrated_database(server_url, "dispute_burst") as database_url:
         env = env_with(DATABASE_URL=database_url)
-        ops = bearer(create_key(env, "ops"))
+        ops = new_key(database_url, "ops")
         with serving(env, "--workers", "2") as server:
             yield server, database_url, ops
 

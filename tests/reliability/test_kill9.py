@@ -10,10 +10,11 @@ from collections.abc import Iterator
 
 import httpx
 
+from tests.db import new_key
 from tests.factories import fail_reason_body, file_fail_reason, put_order, verdict_body
 from tests.reliability.invariants import count, half_written, missing_answers
 from tests.reliability.load import Answer, Call, drive, send
-from tests.server import Server, bearer, create_key, env_with, serving
+from tests.server import Server, env_with, serving
 
 VENDORS = [f"V-K{n}" for n in range(4)]
 TO_FILE = 120  # orders that get a fail reason during the load
@@ -33,15 +34,24 @@ def _vendor(n: int) -> str:
 
 async def _set_up(base: str, service: dict[str, str], ops: dict[str, str]) -> list[str]:
     """Orders to file against, and filed cases to decide; returns the case ids."""
-    cases = []
     async with httpx.AsyncClient(base_url=base, timeout=10) as client:
-        for n in range(TO_FILE):
-            await put_order(client, service, f"ORD-F{n}", vendor_id=_vendor(n))
-        for n in range(TO_DECIDE):
-            await put_order(client, service, f"ORD-D{n}", vendor_id=_vendor(n))
-            code = VERDICTS[n % len(VERDICTS)][0]
-            cases.append((await file_fail_reason(client, ops, f"ORD-D{n}", code))["id"])
-    return cases
+        await asyncio.gather(
+            *(
+                put_order(client, service, f"ORD-F{n}", vendor_id=_vendor(n))
+                for n in range(TO_FILE)
+            ),
+            *(
+                put_order(client, service, f"ORD-D{n}", vendor_id=_vendor(n))
+                for n in range(TO_DECIDE)
+            ),
+        )
+        filed = await asyncio.gather(
+            *(
+                file_fail_reason(client, ops, f"ORD-D{n}", VERDICTS[n % len(VERDICTS)][0])
+                for n in range(TO_DECIDE)
+            )
+        )
+    return [case["id"] for case in filed]
 
 
 def _calls(ops: dict[str, str], cases: list[str]) -> Iterator[tuple[Call]]:
@@ -86,7 +96,7 @@ async def _retry(base: str, calls: list[Call]) -> list[Answer]:
 
 def test_kill_9_under_load_leaves_only_whole_decisions(own_database: str) -> None:
     env = env_with(DATABASE_URL=own_database)
-    ops, service = bearer(create_key(env, "ops")), bearer(create_key(env, "service"))
+    ops, service = new_key(own_database, "ops"), new_key(own_database, "service")
     with serving(env) as server:
         cases = asyncio.run(_set_up(server.base, service, ops))
         answers = asyncio.run(_load_then_kill(server, _calls(ops, cases)))
