@@ -52,6 +52,7 @@ class StatementTimes:
     def __init__(self, engine: AsyncEngine) -> None:
         self.phase = ""
         self.times: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+        self.parameters: dict[str, Any] = {}  # the last ones each statement was sent with
         sync = engine.sync_engine
 
         @event.listens_for(sync, "before_cursor_execute")
@@ -59,22 +60,32 @@ class StatementTimes:
             conn.info["started"] = time.perf_counter()
 
         @event.listens_for(sync, "after_cursor_execute")
-        def finished(conn: Any, _c: Any, statement: str, _p: Any, _x: Any, _m: bool) -> None:
+        def finished(conn: Any, _c: Any, statement: str, params: Any, _x: Any, _m: bool) -> None:
             if self.phase:
-                key = " ".join(statement.split())
-                self.times[key][self.phase].append(time.perf_counter() - conn.info["started"])
+                self.times[statement][self.phase].append(time.perf_counter() - conn.info["started"])
+                self.parameters[statement] = params
 
-    def grown(self, before: str, after: str, top: int) -> list[str]:
+    def grown(self, before: str, after: str) -> list[tuple[float, float, float, str]]:
+        """(growth, mean before, mean after, statement), the most grown first."""
         rows = []
         for statement, phases in self.times.items():
             if phases.get(before) and phases.get(after):
                 was, now = statistics.mean(phases[before]), statistics.mean(phases[after])
                 rows.append((now / was, was, now, statement))
-        rows.sort(reverse=True)
-        return [
-            f"  x{ratio:5.2f}  {was * 1000:7.3f} -> {now * 1000:7.3f} ms  {statement[:110]}"
-            for ratio, was, now, statement in rows[:top]
-        ]
+        return sorted(rows, reverse=True)
+
+
+async def explain(database_url: str, statement: str, parameters: Any) -> list[str]:
+    """The plan PostgreSQL runs ``statement`` with, as sent by the app, with real timings."""
+    connection = await asyncpg.connect(asyncpg_dsn(database_url))
+    transaction = connection.transaction()
+    await transaction.start()
+    try:
+        rows = await connection.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {statement}", *parameters)
+        return [row[0] for row in rows]
+    finally:
+        await transaction.rollback()  # EXPLAIN ANALYZE runs the statement: keep nothing
+        await connection.close()
 
 
 @contextmanager
@@ -328,7 +339,15 @@ async def run(database_url: str, keys: dict[str, Headers], args: argparse.Namesp
     _report("decision", empty, loaded)
     _report("read", empty_reads, loaded_reads)
     print("\nstatements whose mean time grew most (empty -> loaded):")
-    print("\n".join(times.grown("empty", "loaded", args.top)))
+    grown = times.grown("empty", "loaded")
+    for ratio, was, now, statement in grown[: args.top]:
+        flat = " ".join(statement.split())
+        print(f"  x{ratio:6.2f}  {was * 1000:7.3f} -> {now * 1000:7.3f} ms  {flat[:100]}")
+    for ratio, _, _, statement in grown[: args.top]:
+        if ratio >= args.explain_over and statement.lstrip().upper().startswith("SELECT"):
+            print(f"\nEXPLAIN of a statement that grew x{ratio:.1f}:\n{statement}")
+            plan = await explain(database_url, statement, times.parameters[statement])
+            print("\n".join(f"  {line}" for line in plan))
 
 
 def main() -> None:
@@ -339,6 +358,12 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=30)
     parser.add_argument("--top", type=int, default=8, help="statements to list")
+    parser.add_argument(
+        "--explain-over",
+        type=float,
+        default=3.0,
+        help="EXPLAIN ANALYZE the listed SELECTs whose time grew more than this factor",
+    )
     parser.add_argument(
         "--check", action="store_true", help="check the loaded rows against the invariants"
     )
