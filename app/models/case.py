@@ -15,6 +15,8 @@ class Case(Base):
         Index("ix_cases_vendor_type_created", "vendor_id", "case_type", "created_at"),
         Index("ix_cases_order_id", "order_id"),
         Index("ix_cases_status", "status"),
+        # Open cases by type (the open_cases gauge): only open rows, so it stays small.
+        Index("ix_cases_open_by_type", "case_type", postgresql_where=text("resolved_at IS NULL")),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
