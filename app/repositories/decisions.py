@@ -10,3 +10,7 @@ async def get(session: AsyncSession, decision_id: str) -> Decision | None:
 async def add(session: AsyncSession, decision: Decision) -> None:
     session.add(decision)
     await session.flush()
+    # The session holds unchanged rows only weakly, and the caller usually drops this one;
+    # the answer then reads it again (the case's current decision). Held for the session's
+    # life, it is found in the identity map instead of selected a second time.
+    session.info.setdefault("decisions", []).append(decision)
