@@ -1,16 +1,18 @@
-"""PostgreSQL stops under load and comes back.
+"""PostgreSQL stops, or freezes, under load and comes back.
 
-While it is down the service answers 503 problem+json, quickly (never a 500, never a hang),
-and /ready fails; when it is back the same process serves again, without a restart, and
-nothing it answered 2xx is lost or half-written.
+While it is down the service answers 503 problem+json within a bound (never a 500, never a
+hang), and /ready fails; when it is back the same process serves again, without a restart,
+and nothing it answered 2xx is lost or half-written.
 """
 
 import asyncio
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 
 from tests.db import embedded_server, migrated_database, new_key
@@ -44,10 +46,54 @@ def _jobs(service: dict[str, str], ops: dict[str, str]) -> Iterator[tuple[Call, 
         )
 
 
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    down: Callable[[Any], None]
+    up: Callable[[Any], None]
+    answers_while_down: int  # 503s to see before the database comes back
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def _processes(postgres: Any) -> list[psutil.Process]:
+    postmaster = psutil.Process(postgres.get_pid())
+    return [postmaster, *postmaster.children(recursive=True)]
+
+
+def _freeze(postgres: Any) -> None:
+    for process in _processes(postgres):
+        process.suspend()
+
+
+def _thaw(postgres: Any) -> None:
+    for process in _processes(postgres):
+        process.resume()
+
+
+FAULTS = [
+    # A clean stop: connections are closed, new ones refused; then a start on the same data.
+    Fault("stopped", lambda pg: pg.stop(), lambda pg: pg.ensure_postgres_running(), 20),
+    # A server that stops answering without closing anything (SIGSTOP: a hung host, a
+    # partition): only the service's own time limits can bound the wait.
+    Fault(
+        "frozen",
+        _freeze,
+        _thaw,
+        6,
+        {
+            "DB_CONNECT_TIMEOUT_SECONDS": "1",
+            "DB_STATEMENT_TIMEOUT_SECONDS": "2",
+            "DB_POOL_TIMEOUT_SECONDS": "2",
+        },
+    ),
+]
+
+
 async def _outage(
-    base: str, postgres: Any, service: dict[str, str], ops: dict[str, str]
+    base: str, postgres: Any, fault: Fault, service: dict[str, str], ops: dict[str, str]
 ) -> tuple[list[Answer], list[int]]:
-    """Load, stop PostgreSQL, keep loading, start it again; returns answers and /ready codes."""
+    """Load, take the database down, keep loading, bring it back; returns the answers and
+    the /ready codes seen while down and after."""
     answers: list[Answer] = []
     ready: list[int] = []
     stop = asyncio.Event()
@@ -68,14 +114,18 @@ async def _outage(
             stop=stop,
         )
     )
+    down = False
     try:
         async with httpx.AsyncClient(base_url=base, timeout=REQUEST_BOUND) as client:
-            await wait_until(lambda: count(201) >= 20, within=20, what="load before the stop")
-            await asyncio.to_thread(postgres.stop)
-            down_at = len(answers)
-            await wait_until(lambda: count(503) >= 20, within=20, what="503s while down")
+            await wait_until(lambda: count(201) >= 20, within=20, what="load before the fault")
+            await asyncio.to_thread(fault.down, postgres)
+            down = True
+            await wait_until(
+                lambda: count(503) >= fault.answers_while_down, within=30, what="503s while down"
+            )
             ready.append((await client.get("/ready")).status_code)
-            await asyncio.to_thread(postgres.ensure_postgres_running)
+            await asyncio.to_thread(fault.up, postgres)
+            down = False
             back_at = len(answers)
 
             async def is_ready() -> bool:
@@ -89,28 +139,32 @@ async def _outage(
                 await asyncio.sleep(0.2)
             await wait_until(
                 lambda: sum(a.ok for a in answers[back_at:]) >= 20,
-                within=20,
+                within=30,
                 what="2xx again after the database came back",
             )
-            assert down_at < back_at
     finally:
+        if down:
+            await asyncio.to_thread(fault.up, postgres)
         stop.set()
         await load
     return answers, ready
 
 
-def test_database_outage_answers_503_and_recovers_without_restart(postgres: Any) -> None:
+@pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f.name)
+def test_database_outage_answers_503_and_recovers_without_restart(
+    postgres: Any, fault: Fault
+) -> None:
     with migrated_database(str(postgres.get_uri()), "dispute_outage") as database_url:
-        env = env_with(DATABASE_URL=database_url)
+        env = env_with(DATABASE_URL=database_url, **fault.env)
         service, ops = new_key(database_url, "service"), new_key(database_url, "ops")
         with serving(env) as server:
             pid = server.process.pid
-            answers, ready = asyncio.run(_outage(server.base, postgres, service, ops))
+            answers, ready = asyncio.run(_outage(server.base, postgres, fault, service, ops))
             assert server.process.poll() is None and server.process.pid == pid
             errors = [line for line in server.output().splitlines() if '"ERROR"' in line]
 
         statuses = {a.status for a in answers}
-        assert statuses <= {200, 201, 503}, errors
+        assert statuses <= {200, 201, 503}, (statuses, errors)
         for answer in answers:
             if answer.status == 503:
                 assert answer.headers["content-type"] == PROBLEM
