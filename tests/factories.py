@@ -34,12 +34,20 @@ async def put_order(
     return body
 
 
+def fail_reason_body(reason: str, **extra: Any) -> dict[str, Any]:
+    return {"reason": reason, "explanation": "could not complete", **extra}
+
+
+def verdict_body(fault: str, **extra: Any) -> dict[str, Any]:
+    return {"fault": fault, "checks": ["call_logs", "vendor_gps"], **extra}
+
+
 async def file_fail_reason(
     client: AsyncClient, headers: Headers, order_id: str, reason: str, **extra: Any
 ) -> dict[str, Any]:
     response = await client.post(
         f"/v1/orders/{order_id}/fail-reasons",
-        json={"reason": reason, "explanation": "could not complete", **extra},
+        json=fail_reason_body(reason, **extra),
         headers=headers,
     )
     assert response.status_code == 201, response.text
@@ -52,7 +60,7 @@ async def verdict(
 ) -> dict[str, Any]:
     response = await client.post(
         f"/v1/fail-reviews/{case_id}/verdict",
-        json={"fault": fault, "checks": ["call_logs", "vendor_gps"], **extra},
+        json=verdict_body(fault, **extra),
         headers=headers,
     )
     assert response.status_code == 200, response.text

@@ -24,13 +24,17 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def get_session(request: Request) -> AsyncSession:
+# Dependencies are async even when they await nothing: FastAPI runs a plain def dependency
+# in its thread pool, a thread hop per request that costs far more than the lookup.
+
+
+async def get_session(request: Request) -> AsyncSession:
     """The session the request's transaction runs in (opened by TransactionRoute)."""
     session: AsyncSession = request.state.session
     return session
 
 
-def get_engine(request: Request) -> RulesEngine:
+async def get_engine(request: Request) -> RulesEngine:
     engine: RulesEngine = request.app.state.rules_engine
     return engine
 

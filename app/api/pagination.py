@@ -79,7 +79,7 @@ class PageParams:
         return Page[T](items=items, next_cursor=cursor)
 
 
-def page_params(
+async def page_params(  # async: see app.api.deps
     limit: Annotated[int, Query(ge=1, le=100, description="Items per page.")] = 20,
     cursor: Annotated[
         str | None,

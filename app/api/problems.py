@@ -7,6 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -76,11 +77,20 @@ def _allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
+# SQLSTATE classes that say the database cannot serve right now, not that the request was
+# wrong: 08 connection exception (e.g. closed mid-query), 57P operator intervention (shutting
+# down, starting up, terminated by an administrator), 53 insufficient resources (too many
+# connections). asyncpg reports these as plain database errors, not operational ones.
+_UNAVAILABLE_SQLSTATES = ("08", "57P", "53")
+
+
 def _is_database_down(exc: Exception) -> bool:
-    if isinstance(exc, OperationalError | InterfaceError):
+    # A pool with no free connection (every one busy or stuck) times out as well.
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout):
         return True
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
+    if isinstance(exc, DBAPIError):
+        sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+        return exc.connection_invalidated or sqlstate.startswith(_UNAVAILABLE_SQLSTATES)
     return isinstance(exc, ConnectionError | OSError | TimeoutError)
 
 

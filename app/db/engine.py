@@ -17,7 +17,14 @@ def make_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
         async_url(url or database_url(settings)),
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout_seconds,
+        # A pooled connection the server dropped (a restart) is replaced, not handed out.
         pool_pre_ping=True,
+        connect_args={
+            "timeout": settings.db_connect_timeout_seconds,
+            # asyncpg's own limit, so it also cancels the statement on the server.
+            "command_timeout": settings.db_statement_timeout_seconds,
+        },
     )
 
 

@@ -20,6 +20,8 @@ class Case(Base):
         Index("ix_cases_created", "created_at", "id"),
         Index("ix_cases_type_created", "case_type", "created_at", "id"),
         Index("ix_cases_status_created", "status", "created_at", "id"),
+        # Open cases by type (the open_cases gauge): only open rows, so it stays small.
+        Index("ix_cases_open_by_type", "case_type", postgresql_where=text("resolved_at IS NULL")),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

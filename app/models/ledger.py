@@ -17,7 +17,8 @@ class LedgerEntry(Base):
     __tablename__ = "ledger_entries"
     __table_args__ = (
         UniqueConstraint("decision_id", "action_index", name="uq_ledger_decision_action"),
-        Index("ix_ledger_vendor_created", "vendor_id", "created_at"),
+        # A vendor's entries in id order: a ledger page reads its rows and stops.
+        Index("ix_ledger_vendor_id", "vendor_id", "id"),
         # A wallet refund (or any settled entry) is released or reversed at most once.
         Index(
             "uq_ledger_settles_once",

@@ -25,6 +25,13 @@ async def writer(
         yield session
 
 
+async def emitted(session: AsyncSession, type: str, **data: Any) -> None:
+    """Emits and flushes at once: events otherwise wait for the session's next flush, and
+    these tests need each one written (its id and transaction taken) where it stands."""
+    await events.emit(session, type, **data)
+    await session.flush()
+
+
 async def read(client: AsyncClient, headers: Headers, after: int = 0) -> dict[str, Any]:
     response = await client.get(f"/v1/events?after={after}", headers=headers)
     assert response.status_code == 200, response.text
@@ -40,7 +47,7 @@ async def test_a_held_writer_is_not_skipped_after_it_commits(
     client: AsyncClient, service: Headers, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     async with writer(sessionmaker) as held:
-        await events.emit(held, "test.held")  # takes id 1, then waits
+        await emitted(held, "test.held")  # takes id 1, then waits
         await put_order(client, service, "ORD-1")  # id 2, committed first
         # A reader that took id 2 now would resume after it and never see id 1.
         early = await read(client, service)
@@ -54,9 +61,9 @@ async def test_feed_follows_transactions_not_ids(
     client: AsyncClient, service: Headers, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     async with writer(sessionmaker) as first, writer(sessionmaker) as second:
-        await events.emit(first, "test.first_begins")  # first writes first: the lower xid
-        await events.emit(second, "test.second")
-        await events.emit(first, "test.first_ends")
+        await emitted(first, "test.first_begins")  # first writes first: the lower xid
+        await emitted(second, "test.second")
+        await emitted(first, "test.first_ends")
         await second.commit()
         assert (await read(client, service))["items"] == []
     page = await read(client, service)
@@ -76,8 +83,8 @@ async def test_a_lower_id_committed_later_is_not_skipped(
 ) -> None:
     async with writer(sessionmaker) as late, writer(sessionmaker) as early:
         await early.execute(select(func.pg_current_xact_id()))  # early starts writing first
-        await events.emit(late, "test.late")  # id 1
-        await events.emit(early, "test.early")  # id 2
+        await emitted(late, "test.late")  # id 1
+        await emitted(early, "test.early")  # id 2
         await early.commit()
         # Serving only finished transactions is not enough when the feed is in id order: id 2
         # is finished, and a reader resuming after it would never see id 1.
@@ -92,7 +99,7 @@ async def test_a_rolled_back_writer_leaves_no_event_and_no_stall(
 ) -> None:
     async with sessionmaker() as session:
         async with session.begin():
-            await events.emit(session, "test.abandoned")
+            await emitted(session, "test.abandoned")
             await put_order(client, service, "ORD-1")
             await session.rollback()
     page = await read(client, service)
@@ -109,7 +116,7 @@ async def test_concurrent_writers_reach_the_reader_each_exactly_once(
         await asyncio.sleep(rng.random() * 0.05)
         async with writer(sessionmaker) as session:
             for part in range(3):
-                await events.emit(session, "test.write", n=n, part=part)
+                await emitted(session, "test.write", n=n, part=part)
                 await asyncio.sleep(rng.random() * 0.02)
             if n % 7 == 3:
                 await session.rollback()  # some writers give up

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.cli.processes import env_with, run, serving
+from tests.server import env_with, run, serving
 
 
 def test_keys_create_prints_only_the_key_and_it_works(database_url: str) -> None:
@@ -13,7 +13,8 @@ def test_keys_create_prints_only_the_key_and_it_works(database_url: str) -> None
     assert created.returncode == 0, created.stderr
     lines = created.stdout.splitlines()
     assert len(lines) == 1 and lines[0].startswith("dsk_")
-    with serving(env) as (base, _):
+    with serving(env) as server:
+        base = server.base
         headers = {"Authorization": f"Bearer {lines[0]}"}
         # The key is a vendor key for V-9: it may read V-9, not V-1.
         assert httpx.get(f"{base}/v1/vendors/V-1", headers=headers).status_code == 403
@@ -40,10 +41,11 @@ def test_embedded_database_survives_a_restart(tmp_path: Path) -> None:
         "unlock_credits": 10,
         "final_invoice_amount": 100_000,
     }
-    with serving(env) as (base, _):
-        assert httpx.put(f"{base}/v1/orders/O-1", json=order, headers=headers).status_code == 201
-    with serving(env) as (base, _):
-        again = httpx.get(f"{base}/v1/orders/O-1", headers=headers)
+    with serving(env) as server:
+        created = httpx.put(f"{server.base}/v1/orders/O-1", json=order, headers=headers)
+        assert created.status_code == 201
+    with serving(env) as server:
+        again = httpx.get(f"{server.base}/v1/orders/O-1", headers=headers)
         assert again.status_code == 200 and again.json()["vendor_id"] == "V-1"
     assert (tmp_path / "data" / "pgdata" / "PG_VERSION").exists()
 

@@ -6,9 +6,9 @@ import signal
 import asyncpg
 import httpx
 
-from tests.cli.processes import env_with, run, serving
 from tests.db import asyncpg_dsn
 from tests.factories import order_body
+from tests.server import env_with, run, serving
 
 # After a graceful shutdown uvicorn re-raises the signal it caught, as a process killed by
 # SIGTERM would exit, so supervisors see the usual status.
@@ -51,10 +51,11 @@ def test_sigterm_loses_no_accepted_request(database_url: str) -> None:
     env = env_with(DATABASE_URL=database_url)
     key = run("keys", "create", "--role", "service", env=env).stdout.strip()
     headers = {"Authorization": f"Bearer {key}"}
-    with serving(env) as (base, process):
+    with serving(env) as server:
+        process = server.process
         loop = asyncio.new_event_loop()
         try:
-            load = loop.create_task(_load(base, headers, stop_after=20))
+            load = loop.create_task(_load(server.base, headers, stop_after=20))
             loop.run_until_complete(asyncio.sleep(1.0))
             process.send_signal(signal.SIGTERM)
             answered = loop.run_until_complete(load)
@@ -70,9 +71,9 @@ def test_sigterm_loses_no_accepted_request(database_url: str) -> None:
 
 def test_serve_exits_cleanly_on_sigterm_when_idle(database_url: str) -> None:
     env = env_with(DATABASE_URL=database_url)
-    with serving(env) as (_, process):
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) in CLEAN_EXIT
-        output = process.stdout.read() if process.stdout else ""
+    with serving(env) as server:
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(timeout=30) in CLEAN_EXIT
+        output = server.output()
     # The lifespan's shutdown ran: the process did not just die of the signal.
     assert "Application shutdown complete" in output

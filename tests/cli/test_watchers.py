@@ -8,9 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.cli.processes import env_with, serving_many
 from tests.conftest import Headers
 from tests.factories import dispute_body, order_body
+from tests.server import env_with, serving_many
 
 DISPUTES = 8
 HOURS = "0.0002"  # 0.72 s

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 
 from app.settings import PROJECT_ROOT
-from tests.cli.processes import env_with, run, serving
 from tests.factories import order_body
+from tests.server import env_with, run, serving
 
 schema = schemathesis.openapi.from_path(PROJECT_ROOT / "openapi.yaml")
 KEYS: dict[str, str] = {}
@@ -38,9 +38,10 @@ def live(database_url: str) -> Iterator[str]:
     env = env_with(DATABASE_URL=database_url, LOG_LEVEL="WARNING")
     for role in ("ops", "service"):
         KEYS[role] = run("keys", "create", "--role", role, env=env).stdout.strip()
-    with serving(env) as (base, _):
+    with serving(env) as server:
         import httpx
 
+        base = server.base
         service = {"Authorization": f"Bearer {KEYS['service']}"}
         # Something real to find, so generated ids sometimes hit a row.
         httpx.put(f"{base}/v1/orders/ORD-1", json=order_body(), headers=service).raise_for_status()
