@@ -15,6 +15,20 @@ class Case(Base):
         Index("ix_cases_vendor_type_created", "vendor_id", "case_type", "created_at"),
         Index("ix_cases_order_id", "order_id"),
         Index("ix_cases_status", "status"),
+        # The summary report reads every case opened in a period: with these columns in the
+        # index it never touches the wide rows (ticket, details, notes are JSONB).
+        Index(
+            "ix_cases_report",
+            "created_at",
+            postgresql_include=[
+                "case_type",
+                "outcome",
+                "reason",
+                "vendor_id",
+                "acknowledged_at",
+                "resolved_at",
+            ],
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -28,6 +42,14 @@ class Case(Base):
     escalations: Mapped[list[Any]] = mapped_column(server_default=text("'[]'::jsonb"))
     notes: Mapped[list[Any]] = mapped_column(server_default=text("'[]'::jsonb"))
     current_decision_id: Mapped[str | None] = mapped_column(String(40))
+    # The outcome of the current applied (not merely proposed) decision; kept on the case so
+    # reports group a million cases without joining their decisions.
+    outcome: Mapped[str | None] = mapped_column(String(48))
+    # The code the case is about (a claim, a fail reason, a discrepancy type): the root
+    # cause reports count.
+    reason: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
+    # When the customer was told the case is being handled; null for cases no customer opened.
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
