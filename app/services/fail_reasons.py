@@ -6,11 +6,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.ids import new_id
 from app.models import Case, LedgerEntry, Order, Vendor
-from app.repositories import cases, clock, ledger, vendors
+from app.repositories import clock, ledger, vendors
 from app.rules_engine.engine import RulesEngine
 from app.schemas.fail_reasons import FailReasonIn, VerdictIn
 from app.services import decisions, effects, events, orders
 from app.services.cases import get as get_case
+from app.services.cases import open_case, resolve
 from app.services.errors import Conflict, InvalidRequest, NotFound
 
 CASE_TYPE = "fail_reason"
@@ -86,10 +87,10 @@ async def file(
             "assignee_team": "ops",
         },
         details={**details, "filed_by": actor},
+        reason=body.reason,
     )
-    await cases.add(session, case)
+    await open_case(session, case, engine.policy, reason=body.reason)
     order.status = "to_be_failed"
-    await events.emit(session, "case.opened", case=case, case_type=CASE_TYPE, reason=body.reason)
     await events.emit(
         session, "order.status_changed", case=case, status="to_be_failed", previous="open"
     )
@@ -158,13 +159,13 @@ async def verdict(
     )
     await effects.apply(session, decision, case, vendor)
     order.status = "failed"
-    case.status = "resolved"
-    case.resolved_at = await clock.now(session)
-    case.ticket = {**case.ticket, "status": decision.outcome}
+    # The root cause reports count is the code ops confirmed, not the vendor's claim.
+    case.reason = reason
     await events.emit(
         session, "order.status_changed", case=case, status="failed", previous="to_be_failed"
     )
-    await events.emit(session, "case.resolved", case=case, outcome=decision.outcome)
+    assert decision.outcome is not None  # every verdict row of the table sets one
+    await resolve(session, case, decision.outcome, await clock.now(session))
     return case
 
 

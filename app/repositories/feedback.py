@@ -1,0 +1,12 @@
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import CaseFeedback
+
+
+async def get(session: AsyncSession, case_id: str) -> CaseFeedback | None:
+    return await session.get(CaseFeedback, case_id)
+
+
+async def add(session: AsyncSession, given: CaseFeedback) -> None:
+    session.add(given)
+    await session.flush()
