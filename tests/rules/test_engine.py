@@ -314,7 +314,11 @@ def test_only_policy_yaml_is_skipped(rules_dir: Path) -> None:
     write_table(rules_dir, UNJUSTIFIED)
     write_table(rules_dir, UNJUSTIFIED, name="second")
     assert sorted(load_tables(rules_dir)) == ["payouts", "second"]
-    assert sorted(load_tables(RULES_DIR)) == ["fail_reasons", "payout_disputes"]
+    assert sorted(load_tables(RULES_DIR)) == [
+        "fail_reasons",
+        "payment_discrepancies",
+        "payout_disputes",
+    ]
 
 
 # --- policy -----------------------------------------------------------------------------------
