@@ -7,8 +7,10 @@ from app.models import Event
 
 
 async def add(session: AsyncSession, event: Event) -> None:
+    # Not flushed here: nothing reads an event back in the transaction that writes it, and
+    # the next flush writes them in the order they were added (ids follow that order). A
+    # case opening writes several; one round trip each adds up over a reconciliation batch.
     session.add(event)
-    await session.flush()
 
 
 async def after(session: AsyncSession, after_id: int, limit: int) -> Sequence[Event]:
