@@ -17,6 +17,8 @@ from app.api.routers import (
     health,
     metrics,
     orders,
+    payment_discrepancies,
+    payment_records,
     payout_disputes,
     payouts,
     vendors,
@@ -59,7 +61,11 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         lifespan=lifespan,
     )
     problems.install(app)
-    app.add_middleware(BodyLimits, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimits,
+        max_bytes=settings.max_body_bytes,
+        larger={payment_records.router.prefix: settings.max_batch_body_bytes},
+    )
     app.add_middleware(RequestContext)  # added last: outermost, so it sees every answer
     for module in (
         health,
@@ -69,6 +75,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         fail_reasons,
         payout_disputes,
         payouts,
+        payment_records,
+        payment_discrepancies,
         cases,
         decisions,
         events,
