@@ -14,6 +14,7 @@ from app.api.routers import (
     decisions,
     events,
     fail_reasons,
+    feedback,
     health,
     metrics,
     orders,
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         payment_records,
         payment_discrepancies,
         cases,
+        feedback,
         decisions,
         events,
     ):
