@@ -22,6 +22,7 @@ from app.api.routers import (
     payment_records,
     payout_disputes,
     payouts,
+    reports,
     vendors,
 )
 from app.db.engine import make_engine, make_sessionmaker
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         feedback,
         decisions,
         events,
+        reports,
     ):
         app.include_router(module.router)
     return app

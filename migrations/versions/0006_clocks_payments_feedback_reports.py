@@ -86,6 +86,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("case_id", name=op.f("pk_case_feedback")),
     )
+    op.create_index("ix_case_feedback_created_at", "case_feedback", ["created_at"], unique=False)
     op.add_column("cases", sa.Column("outcome", sa.String(length=48), nullable=True))
     op.add_column("cases", sa.Column("reason", sa.String(length=64), nullable=True))
     op.add_column("cases", sa.Column("acknowledged_at", sa.DateTime(timezone=True), nullable=True))
@@ -127,6 +128,7 @@ def downgrade() -> None:
     op.drop_column("cases", "acknowledged_at")
     op.drop_column("cases", "reason")
     op.drop_column("cases", "outcome")
+    op.drop_index("ix_case_feedback_created_at", table_name="case_feedback")
     op.drop_table("case_feedback")
     op.drop_index("ix_payment_records_order_direction", table_name="payment_records")
     op.drop_table("payment_records")
