@@ -197,14 +197,14 @@ async def reconcile(
                 case_type=case.case_type,
                 discrepancy_type=(
                     None
-                    if found.discrepancy_type == SHORTFALL
-                    else cast(DiscrepancyType, found.discrepancy_type)
+                    if discrepancy.discrepancy_type == SHORTFALL
+                    else cast(DiscrepancyType, discrepancy.discrepancy_type)
                 ),
-                order_id=found.order_id,
-                references=list(found.references),
+                order_id=discrepancy.order_id,
+                references=list(discrepancy.references),
                 url=f"/v1/cases/{case.id}",
             )
-            for case, found in opened
+            for case, discrepancy in opened
         ],
         unmatched_records=[
             UnmatchedRecord(reference=r.reference, order_id=r.order_id) for r in unmatched
