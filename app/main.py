@@ -14,12 +14,16 @@ from app.api.routers import (
     decisions,
     events,
     fail_reasons,
+    feedback,
     health,
     metrics,
     orders,
+    payment_discrepancies,
+    payment_records,
     payout_disputes,
     payouts,
     pickup_complaints,
+    reports,
     rulesets,
     vendors,
 )
@@ -61,7 +65,11 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         lifespan=lifespan,
     )
     problems.install(app)
-    app.add_middleware(BodyLimits, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimits,
+        max_bytes=settings.max_body_bytes,
+        larger={payment_records.router.prefix: settings.max_batch_body_bytes},
+    )
     app.add_middleware(RequestContext)  # added last: outermost, so it sees every answer
     for module in (
         health,
@@ -72,10 +80,14 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         payout_disputes,
         payouts,
         pickup_complaints,
+        payment_records,
+        payment_discrepancies,
         cases,
+        feedback,
         decisions,
         events,
         rulesets,
+        reports,
     ):
         app.include_router(module.router)
     return app

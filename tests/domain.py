@@ -29,3 +29,14 @@ VENDOR_CODES = [
 ]
 FRAUD_CODES = ["device_taken_without_payment", "offline_payment_attempt"]
 DISPUTED_CODES = ["device_mismatch", "device_defective_beyond_claim", "fraud_suspicion"]
+
+# shared/domain.md section 4.
+DISCREPANCY_TYPES = [
+    "transaction_failure",
+    "partial_payment",
+    "overpayment",
+    "double_charge",
+    "refund_issue",
+    "chargeback",
+]
+RESOLUTIONS = ["refund", "invoice_adjustment", "payment_reprocessing"]

@@ -131,3 +131,34 @@ async def file_complaint(client: AsyncClient, headers: Headers, **overrides: Any
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+def payment_record(
+    order_id: str,
+    reference: str,
+    amount: Any = 1_500_000,
+    status: str = "succeeded",
+    direction: str = "from_customer",
+    **overrides: Any,
+) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "order_id": order_id,
+        "reference": reference,
+        "amount": amount,
+        "status": status,
+        "direction": direction,
+        "occurred_at": "2026-11-21T10:00:00Z",
+    }
+    record.update(overrides)
+    return record
+
+
+async def post_records(
+    client: AsyncClient, headers: Headers, *records: dict[str, Any]
+) -> dict[str, Any]:
+    response = await client.post(
+        "/v1/payment-records", json={"records": list(records)}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body

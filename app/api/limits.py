@@ -1,5 +1,7 @@
 """Refuses oversized or absurdly nested bodies before anything parses them."""
 
+from collections.abc import Mapping
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.problems import problem
@@ -30,21 +32,31 @@ def json_depth(body: bytes) -> int:
 
 
 class BodyLimits:
-    def __init__(self, app: ASGIApp, max_bytes: int, max_depth: int = MAX_JSON_DEPTH) -> None:
+    """``larger``: paths whose bodies may be bigger (a batch endpoint), with their limit."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        max_depth: int = MAX_JSON_DEPTH,
+        larger: Mapping[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.max_depth = max_depth
+        self.larger = dict(larger or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get(scope["path"], self.max_bytes)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._too_large(scope, receive, send)
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await self._too_large(scope, receive, send, limit)
             return
-        # Bodies are small (max_bytes), so reading one whole before the app is cheap, and
-        # lets the nesting be checked before the JSON parser recurses into it.
+        # Bodies are bounded (a few MB at most), so reading one whole before the app is
+        # cheap, and lets the nesting be checked before the JSON parser recurses into it.
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -53,8 +65,8 @@ class BodyLimits:
                 break
             chunks.append(message.get("body", b""))
             size += len(chunks[-1])
-            if size > self.max_bytes:
-                await self._too_large(scope, receive, send)
+            if size > limit:
+                await self._too_large(scope, receive, send, limit)
                 return
             if not message.get("more_body", False):
                 break
@@ -80,11 +92,11 @@ class BodyLimits:
 
         await self.app(scope, replay, send)
 
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         response = problem(
             413,
             "payload-too-large",
             "Request body too large",
-            f"Bodies are limited to {self.max_bytes} bytes.",
+            f"Bodies are limited to {limit} bytes here.",
         )
         await response(scope, receive, send)

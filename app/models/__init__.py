@@ -6,20 +6,24 @@ from app.models.case import Case
 from app.models.deadline import Deadline
 from app.models.decision import Decision
 from app.models.event import Event
+from app.models.feedback import CaseFeedback
 from app.models.idempotency import IdempotencyRecord
 from app.models.ledger import LedgerEntry
 from app.models.order import Order
+from app.models.payment_record import PaymentRecord
 from app.models.vendor import Vendor
 
 __all__ = [
     "ApiKey",
     "Base",
     "Case",
+    "CaseFeedback",
     "Deadline",
     "Decision",
     "Event",
     "IdempotencyRecord",
     "LedgerEntry",
     "Order",
+    "PaymentRecord",
     "Vendor",
 ]

@@ -22,6 +22,20 @@ class Case(Base):
         Index("ix_cases_status_created", "status", "created_at", "id"),
         # Open cases by type (the open_cases gauge): only open rows, so it stays small.
         Index("ix_cases_open_by_type", "case_type", postgresql_where=text("resolved_at IS NULL")),
+        # The summary report reads every case opened in a period: with these columns in the
+        # index it never touches the wide rows (ticket, details, notes are JSONB).
+        Index(
+            "ix_cases_report",
+            "created_at",
+            postgresql_include=[
+                "case_type",
+                "outcome",
+                "reason",
+                "vendor_id",
+                "acknowledged_at",
+                "resolved_at",
+            ],
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -35,6 +49,14 @@ class Case(Base):
     escalations: Mapped[list[Any]] = mapped_column(server_default=text("'[]'::jsonb"))
     notes: Mapped[list[Any]] = mapped_column(server_default=text("'[]'::jsonb"))
     current_decision_id: Mapped[str | None] = mapped_column(String(40))
+    # The outcome of the current applied (not merely proposed) decision; kept on the case so
+    # reports group a million cases without joining their decisions.
+    outcome: Mapped[str | None] = mapped_column(String(48))
+    # The code the case is about (a claim, a fail reason, a discrepancy type): the root
+    # cause reports count.
+    reason: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
+    # When the customer was told the case is being handled; null for cases no customer opened.
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -36,3 +36,7 @@ class Deadline(Base):
     outcome: Mapped[str | None] = mapped_column(String(16))
     settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at_column()
+
+    def settle(self, outcome: str, at: datetime) -> None:
+        self.outcome = outcome
+        self.settled_at = at

@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, created_at_column, updated_at_column
@@ -11,6 +11,8 @@ class Order(Base):
     """The order system's snapshot of an order, plus its status in this service."""
 
     __tablename__ = "orders"
+    # The summary report's dispute rate counts the orders created in a period.
+    __table_args__ = (Index("ix_orders_created_at", "created_at"),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     vendor_id: Mapped[str] = mapped_column(ForeignKey("vendors.id"), index=True)

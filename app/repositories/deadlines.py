@@ -7,8 +7,8 @@ from app.models import Case, Deadline
 
 
 async def add(session: AsyncSession, deadline: Deadline) -> None:
+    # Written with the next flush (any query autoflushes first): nothing reads it back at once.
     session.add(deadline)
-    await session.flush()
 
 
 async def claim_due(session: AsyncSession, kinds: Sequence[str], limit: int) -> list[Deadline]:

@@ -1,6 +1,15 @@
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+)
 
 
 def _whole(value: Any) -> Any:
@@ -26,12 +35,37 @@ Paise = Annotated[
 Credits = Annotated[
     int, Field(strict=True, ge=0, le=10**9, description="Lead credits."), BeforeValidator(_whole)
 ]
+# Strictly positive paise: a payment of nothing is not a payment.
+PositivePaise = Annotated[
+    int,
+    Field(strict=True, ge=1, le=10**12, description="Money in integer paise (₹1 = 100)."),
+    BeforeValidator(_whole),
+]
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 # Ids this service makes (case_…, dec_…, le_…); in paths, so a malformed one is a clean 422.
 PublicId = Annotated[
     str, Field(pattern=r"^[A-Za-z0-9_]{1,40}$", examples=["case_01M80H1579R78Y9H4065FT5T1J"])
 ]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
+
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def _in_range(value: datetime) -> datetime:
+    # Far years in a far offset overflow when the database converts them to UTC: refuse
+    # them by field name instead.
+    if not _EARLIEST <= value < _LATEST:
+        raise ValueError("must be between 1970-01-01 and 9999-01-01")
+    return value
+
+
+# RFC 3339 with an offset: a time without one is ambiguous, and refused.
+Timestamp = Annotated[
+    AwareDatetime,
+    AfterValidator(_in_range),
+    Field(description="RFC 3339 with a UTC offset.", examples=["2026-11-21T10:00:00Z"]),
+]
 
 
 def _storable(value: Any) -> Any:

@@ -6,7 +6,9 @@ from app.schemas.common import Id, InputModel, Paise, Text
 from app.schemas.orders import Customer
 
 Claim = Literal["not_paid", "paid_less"]
-Channel = Literal["app", "whatsapp", "support"]
+# reconciliation: the service opened the dispute itself, from a payment record below the
+# invoice (POST /v1/payment-records).
+Channel = Literal["app", "whatsapp", "support", "reconciliation"]
 EvidenceKind = Literal["payment_proof", "bill_screenshot", "app_screen", "other"]
 VendorAnswer = Literal["paid_full", "paid_partial", "not_paid"]
 
@@ -31,7 +33,10 @@ class PayoutDisputeIn(InputModel):
         description="What the customer received; required for paid_less, and must be below "
         "the order's final invoice.",
     )
-    channel: Channel
+    channel: Channel = Field(
+        description="Where the customer raised it; reconciliation: the service opened it from "
+        "a payment record below the invoice."
+    )
     customer: Customer
     evidence: list[Evidence] = Field(default_factory=list, max_length=20)
     summary: Text = Field(examples=["Customer claims no payment received"])

@@ -14,16 +14,20 @@ from app.observability import metrics
 from app.observability.context import on_commit
 from app.repositories import deadlines
 from app.rules_engine.engine import RulesEngine
-from app.services import payout_disputes
-from app.services.cases import VENDOR_RESPONSE
+from app.services import cases, payout_disputes
 
 log = logging.getLogger(__name__)
 
-Fire = Callable[[AsyncSession, RulesEngine, Deadline, str], Awaitable[None]]
+# Fires one claimed deadline; returns whether it was missed (False: the awaited thing turned
+# out to be done, or no longer awaited, and the deadline was settled so).
+Fire = Callable[[AsyncSession, RulesEngine, Deadline, str], Awaitable[bool]]
 
 # What a missed deadline of each kind does. Kinds not listed are never claimed, so an
 # instance running older code leaves newer kinds to instances that know them.
-HANDLERS: dict[str, Fire] = {VENDOR_RESPONSE: payout_disputes.vendor_response_missed}
+HANDLERS: dict[str, Fire] = {
+    cases.VENDOR_RESPONSE: payout_disputes.vendor_response_missed,
+    cases.RESOLUTION: cases.resolution_missed,
+}
 
 
 async def fire_due(session: AsyncSession, engine: RulesEngine, watcher: str, limit: int) -> int:
@@ -34,8 +38,9 @@ async def fire_due(session: AsyncSession, engine: RulesEngine, watcher: str, lim
             # A savepoint each: one deadline that cannot fire leaves the rest of the batch to
             # commit, and stays due for the next tick.
             async with session.begin_nested():
-                await HANDLERS[deadline.kind](session, engine, deadline, watcher)
-            on_commit(metrics.DEADLINES_MISSED.labels(deadline.kind).inc)
+                missed = await HANDLERS[deadline.kind](session, engine, deadline, watcher)
+            if missed:
+                on_commit(metrics.DEADLINES_MISSED.labels(deadline.kind).inc)
             fired += 1
         except Exception:
             log.exception(

@@ -68,6 +68,8 @@ async def record(
     await decisions.add(session, decision)
     on_commit(metrics.DECISIONS.labels(case.case_type, stage, str(decision.outcome)).inc)
     case.current_decision_id = decision.id
+    if stage != "proposed":
+        case.outcome = decision.outcome
     await events.emit(
         session,
         "decision.made",

@@ -128,16 +128,25 @@ LEDGER_ACTIONS: dict[str, Handler] = {
 }
 
 
+async def escalate(session: AsyncSession, case: Case, to: str, **why: str) -> bool:
+    """Sends the case to a team once; returns False when it was already there.
+
+    A later decision or a clock may name a team the case already went to (a high-value
+    dispute is with finance from the start, an unreachable vendor's dispute is with the ops
+    manager before it breaches its resolution clock): the team is told once.
+    """
+    if any(escalation["to"] == to for escalation in case.escalations):
+        return False
+    case.escalations = [*case.escalations, {"to": to, **why}]
+    on_commit(metrics.ESCALATIONS.labels(to).inc)
+    await events.emit(session, "case.escalated", case=case, to=to, **why)
+    return True
+
+
 async def _case_action(session: AsyncSession, case: Case, action: Action) -> None:
     kind = action["type"]
     if kind == "escalate":
-        # A later decision may name a team the case already went to (a high-value dispute
-        # is with finance from the start): the team is told once.
-        if any(escalation["to"] == action["to"] for escalation in case.escalations):
-            return
-        case.escalations = [*case.escalations, {"to": action["to"]}]
-        on_commit(metrics.ESCALATIONS.labels(action["to"]).inc)
-        await events.emit(session, "case.escalated", case=case, to=action["to"])
+        await escalate(session, case, action["to"])
     elif kind == "ticket_note":
         case.notes = [*case.notes, {"text": action["text"], "by": "rules"}]
     elif kind == "notify":

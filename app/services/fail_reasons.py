@@ -6,12 +6,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.ids import new_id
 from app.models import Case, LedgerEntry, Order, Vendor
-from app.repositories import cases, ledger, vendors
+from app.repositories import ledger, vendors
 from app.rules_engine.engine import RulesEngine
 from app.schemas.fail_reasons import FailReasonIn, VerdictIn
 from app.services import decisions, effects, events, orders
 from app.services.cases import get as get_case
-from app.services.cases import resolve as resolve_case
+from app.services.cases import open_case, resolve
 from app.services.errors import Conflict, InvalidRequest, NotFound
 
 CASE_TYPE = "fail_reason"
@@ -103,10 +103,10 @@ async def file(
             "assignee_team": "ops",
         },
         details={**details, "filed_by": actor},
+        reason=body.reason,
     )
-    await cases.add(session, case)
+    await open_case(session, case, engine.policy, reason=body.reason)
     order.status = "to_be_failed"
-    await events.emit(session, "case.opened", case=case, case_type=CASE_TYPE, reason=body.reason)
     await events.emit(
         session, "order.status_changed", case=case, status="to_be_failed", previous="open"
     )
@@ -167,6 +167,8 @@ async def verdict(
         ),
     )
     await effects.apply(session, decision, case, vendor)
+    # The root-cause reports count the code ops confirmed, not the vendor's claim.
+    case.reason = reason
     await close(session, case, decision.outcome)
     return case
 
@@ -180,7 +182,7 @@ async def close(session: AsyncSession, case: Case, outcome: str | None) -> None:
     await events.emit(
         session, "order.status_changed", case=case, status="failed", previous="to_be_failed"
     )
-    await resolve_case(session, case, outcome)
+    await resolve(session, case, outcome)
 
 
 async def release_wallet_refund(

@@ -20,7 +20,7 @@ from app.rules_engine.engine import RulesEngine
 from app.rules_engine.policy import Policy
 from app.schemas.payout_disputes import PayoutDisputeIn, VendorResponseIn
 from app.services import decisions, effects, events
-from app.services.cases import VENDOR_RESPONSE
+from app.services.cases import VENDOR_RESPONSE, open_case, resolve
 from app.services.cases import get as get_case
 from app.services.errors import Conflict, InvalidRequest, NotFound
 
@@ -111,17 +111,44 @@ def _answer(engine: RulesEngine, invoice: int, body: VendorResponseIn) -> Answer
     return Answer(response=body.response, amount_paid=paid or 0, proof=proof)
 
 
-def _justifying_notes(
-    engine: RulesEngine, notes: Sequence[dict[str, Any]], opened_at: datetime
-) -> list[dict[str, Any]]:
-    """Pickup notes with a valid reason that existed before the dispute: a note written after
-    the customer complained cannot explain the shortfall."""
+@dataclass(frozen=True)
+class Justification:
+    """How much of a shortfall the order's pickup notes explain."""
+
+    shortfall: int
+    justified: int
+    notes: tuple[dict[str, Any], ...]
+
+    @property
+    def unjustified(self) -> int:
+        return self.shortfall - self.justified
+
+    @property
+    def whole(self) -> bool:
+        """There is a shortfall and the notes cover all of it: a valid deduction."""
+        return self.shortfall > 0 and self.unjustified == 0
+
+    @property
+    def reasons(self) -> str:
+        return ", ".join(
+            f"{note['reason']} ({format_rupees(note['amount'])})" for note in self.notes
+        )
+
+
+def justify(
+    engine: RulesEngine, notes: Sequence[dict[str, Any]], shortfall: int, before: datetime
+) -> Justification:
+    """Pickup notes with a valid reason that existed before ``before`` (the dispute, or the
+    payment record that shows the shortfall) justify up to the whole shortfall: a note
+    written after the customer complained cannot explain it."""
     valid = engine.tables[TABLE].codes[VALID_DEDUCTION]
-    return [
+    justifying = tuple(
         note
         for note in notes
-        if note["reason"] in valid and datetime.fromisoformat(note["recorded_at"]) < opened_at
-    ]
+        if note["reason"] in valid and datetime.fromisoformat(note["recorded_at"]) < before
+    )
+    justified = min(shortfall, sum(note["amount"] for note in justifying))
+    return Justification(shortfall=shortfall, justified=justified, notes=justifying)
 
 
 def facts_of(
@@ -129,7 +156,7 @@ def facts_of(
     policy: Policy,
     event: str,
     answer: Answer | None = None,
-    notes: Sequence[dict[str, Any]] = (),
+    justification: Justification | None = None,
 ) -> dict[str, Any]:
     """What the table sees at one moment of a dispute whose case details are ``details``."""
     invoice: int = details["invoice_amount"]
@@ -152,25 +179,20 @@ def facts_of(
         "shortfall_fine": 0,
         "invoice_fine": _percent(invoice, policy.shortfall_fine_percent),
     }
-    if answer is None:
+    if answer is None or justification is None:
         return facts
-    shortfall = max(0, invoice - answer.amount_paid)
-    justified = min(shortfall, sum(note["amount"] for note in notes))
-    unjustified = shortfall - justified
     facts.update(
         response=answer.response,
         has_proof=answer.proof is not None,
         proof_kind=answer.proof["kind"] if answer.proof else "",
         proof_ref=answer.proof["ref"] if answer.proof else "",
         amount_paid=answer.amount_paid,
-        shortfall=shortfall,
-        justified_amount=justified,
-        justified_reasons=", ".join(
-            f"{note['reason']} ({format_rupees(note['amount'])})" for note in notes
-        ),
-        shortfall_justified=shortfall > 0 and unjustified == 0,
-        unjustified_amount=unjustified,
-        shortfall_fine=_percent(unjustified, policy.shortfall_fine_percent),
+        shortfall=justification.shortfall,
+        justified_amount=justification.justified,
+        justified_reasons=justification.reasons,
+        shortfall_justified=justification.whole,
+        unjustified_amount=justification.unjustified,
+        shortfall_fine=_percent(justification.unjustified, policy.shortfall_fine_percent),
     )
     return facts
 
@@ -199,16 +221,11 @@ async def _decide(
 
 
 async def _conclude(session: AsyncSession, case: Case, outcome: str, now: datetime) -> None:
+    if outcome not in CASE_STATUS:
+        await resolve(session, case, outcome, now)
+        return
     case.ticket = {**case.ticket, "status": outcome}
-    case.status = CASE_STATUS.get(outcome, "resolved")
-    if case.status == "resolved":
-        case.resolved_at = now
-        await events.emit(session, "case.resolved", case=case, outcome=outcome)
-
-
-def _settle(deadline: Deadline, outcome: str, now: datetime) -> None:
-    deadline.outcome = outcome
-    deadline.settled_at = now
+    case.status = CASE_STATUS[outcome]
 
 
 async def order_of(session: AsyncSession, body: PayoutDisputeIn) -> Order:
@@ -255,7 +272,6 @@ async def open_dispute(
     existing = await cases.open_of_type_for_order(session, order.id, CASE_TYPE)
     if existing is not None:
         raise Conflict(f"Order {order.id} already has an open payout dispute, {existing.id}.")
-    now = await clock.now(session)
     case = Case(
         id=new_id("case"),
         case_type=CASE_TYPE,
@@ -269,8 +285,16 @@ async def open_dispute(
             "assignee_team": "ops",
         },
         details={**details, "opened_by": actor, "vendor_responses": []},
+        reason=body.claim,
     )
-    await cases.add(session, case)
+    now = await open_case(
+        session,
+        case,
+        policy,
+        claim=body.claim,
+        disputed_amount=details["disputed_amount"],
+        channel=body.channel,
+    )
     await deadlines.add(
         session,
         Deadline(
@@ -279,15 +303,6 @@ async def open_dispute(
             kind=VENDOR_RESPONSE,
             due_at=now + timedelta(hours=policy.vendor_response_hours),
         ),
-    )
-    await events.emit(
-        session,
-        "case.opened",
-        case=case,
-        case_type=CASE_TYPE,
-        claim=body.claim,
-        disputed_amount=details["disputed_amount"],
-        channel=body.channel,
     )
     decision = await _decide(
         session,
@@ -329,12 +344,17 @@ async def respond(
     assert case.order_id is not None  # disputes are opened against an order
     order = await orders.get(session, case.order_id)
     assert order is not None  # orders are never deleted
-    notes = _justifying_notes(engine, order.pickup_notes, case.created_at)
+    justification = justify(
+        engine,
+        order.pickup_notes,
+        max(0, case.details["invoice_amount"] - answer.amount_paid),
+        before=case.created_at,
+    )
     decision = await _decide(
         session,
         engine,
         case,
-        facts_of(case.details, engine.policy, "vendor_response", answer, notes),
+        facts_of(case.details, engine.policy, "vendor_response", answer, justification),
         {"kind": "rules", "answered_by": actor},
     )
     await effects.apply(session, decision, case, vendor)
@@ -351,23 +371,24 @@ async def respond(
     }
     assert decision.outcome is not None  # checked by _decide
     if decision.outcome != AWAITING:
-        _settle(deadline, "met", now)
+        deadline.settle("met", now)
     await _conclude(session, case, decision.outcome, now)
     return case
 
 
 async def vendor_response_missed(
     session: AsyncSession, engine: RulesEngine, deadline: Deadline, watcher: str
-) -> None:
-    """Fires a claimed vendor-response deadline: no final answer came in time."""
+) -> bool:
+    """Fires a claimed vendor-response deadline: no final answer came in time. Returns False
+    when the dispute had moved on and the clock was only cancelled."""
     unlocked = await get_case(session, deadline.case_id)
     assert unlocked.vendor_id is not None  # disputes always have a vendor
     vendor = await vendors.lock(session, unlocked.vendor_id)
     case = await get_case(session, deadline.case_id, for_update=True)
     now = await clock.now(session)
     if case.status != AWAITING:
-        _settle(deadline, "cancelled", now)
-        return
+        deadline.settle("cancelled", now)
+        return False
     decision = await _decide(
         session,
         engine,
@@ -376,7 +397,7 @@ async def vendor_response_missed(
         {"kind": "rules", "trigger": "deadline_missed", "deadline_id": deadline.id, "by": watcher},
     )
     await effects.apply(session, decision, case, vendor)
-    _settle(deadline, "missed", now)
+    deadline.settle("missed", now)
     await events.emit(
         session,
         "deadline.missed",
@@ -386,3 +407,4 @@ async def vendor_response_missed(
     )
     assert decision.outcome is not None  # checked by _decide
     await _conclude(session, case, decision.outcome, now)
+    return True

@@ -11,7 +11,8 @@ from app.models import Case
 from app.repositories import cases, clock, orders, vendors
 from app.rules_engine.engine import RulesEngine
 from app.schemas.pickup_complaints import PickupComplaintIn
-from app.services import decisions, effects, events
+from app.services import decisions, effects
+from app.services.cases import open_case
 from app.services.errors import InvalidRequest
 
 CASE_TYPE = "pickup_complaint"
@@ -96,9 +97,11 @@ async def file(
         status="open",
         ticket={"status": "open"},
         details={**body.model_dump(mode="json"), "issues": issues, "filed_by": actor},
+        # Reports count root causes by one code per case: the first issue the customer named.
+        reason=issues[0],
     )
-    await cases.add(session, case)
-    await events.emit(session, "case.opened", case=case, case_type=CASE_TYPE, issues=issues)
+    # The table's own acknowledgement (notify, customer) goes out with the decision below.
+    await open_case(session, case, engine.policy, rules_acknowledge=True, issues=issues)
     decision = await decisions.decide(
         session,
         engine,

@@ -40,21 +40,36 @@ async def test_opening_starts_the_vendor_clock_and_tells_the_vendor(
     }
     assert case["details"]["disputed_amount"] == 150_000
     assert case["details"]["evidence"] == [{"kind": "bill_screenshot", "ref": "file-77"}]
-    [deadline] = case["deadlines"]
+    deadline, resolution = case["deadlines"]
     assert deadline["kind"] == "vendor_response" and deadline["outcome"] is None
+    opened_at = datetime.fromisoformat(case["created_at"])
     due = datetime.fromisoformat(deadline["due_at"])
-    assert due - datetime.fromisoformat(case["created_at"]) == timedelta(hours=6)
+    assert due - opened_at == timedelta(hours=6)
     assert datetime.fromisoformat(case["vendor_response_due_at"]) == due
+    assert resolution["kind"] == "resolution" and resolution["outcome"] is None
+    resolution_due = datetime.fromisoformat(resolution["due_at"])
+    assert resolution_due - opened_at == timedelta(hours=48)
+    assert datetime.fromisoformat(case["resolution_due_at"]) == resolution_due
+    assert case["acknowledged_at"] == case["created_at"]
     decision = case["decision"]
     assert decision["stage"] == "interim" and decision["outcome"] == "awaiting_vendor"
     assert decision["rules_fired"] == ["dispute_opened_awaits_vendor"]
     assert case["escalations"] == []
 
     events = [e for e in await feed(client, service) if e["case_id"] == case["id"]]
-    assert [e["type"] for e in events] == ["case.opened", "decision.made", "notification.requested"]
+    assert [e["type"] for e in events] == [
+        "case.opened",
+        "notification.requested",
+        "decision.made",
+        "notification.requested",
+    ]
     assert events[0]["data"]["disputed_amount"] == 150_000
-    assert events[2]["vendor_id"] == "V-1"
-    assert events[2]["data"] == {"audience": "vendor", "template": "payout_dispute_opened"}
+    acknowledgement = events[1]["data"]
+    assert acknowledgement["audience"] == "customer"
+    assert acknowledgement["template"] == "payout_dispute_acknowledged"
+    assert datetime.fromisoformat(acknowledgement["resolution_due_at"]) == resolution_due
+    assert events[3]["vendor_id"] == "V-1"
+    assert events[3]["data"] == {"audience": "vendor", "template": "payout_dispute_opened"}
     assert (await client.get(f"/v1/cases/{case['id']}", headers=support)).json() == case
 
 

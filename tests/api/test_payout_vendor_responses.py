@@ -72,10 +72,17 @@ async def test_paid_in_full_with_proof_resolves_paid_and_attaches_the_proof(
     ]
     assert case["details"]["vendor_responses"][0]["proof"] == PROOF
     assert case["details"]["vendor_responses"][0]["amount_paid"] == INVOICE
-    assert case["deadlines"][0]["outcome"] == "met"
+    assert [(d["kind"], d["outcome"]) for d in case["deadlines"]] == [
+        ("vendor_response", "met"),
+        ("resolution", "met"),
+    ]
     assert await kinds(client, service) == []
     notices = [n["data"]["template"] for n in await feed(client, service, "notification.requested")]
-    assert notices == ["payout_dispute_opened", "payout_dispute_resolved_paid"]
+    assert notices == [
+        "payout_dispute_acknowledged",
+        "payout_dispute_opened",
+        "payout_dispute_resolved_paid",
+    ]
 
 
 async def test_paid_in_full_without_proof_asks_for_proof_then_resolves_with_it(

@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.conftest import Headers
 from tests.factories import fail_reason_body, file_fail_reason, put_order, verdict
 
-# What filing sends: the key, the order (locked), the vendor; the case, its events with the
-# order's new status and the decision; the case's decision id and last event; the case's
-# history (every decision, for the answer) and its deadlines.
-FILING_STATEMENTS = 11
+# What filing sends: the key, the order (locked), the vendor, the opening time; the case, its
+# resolution clock, its events with the order's new status and the decision; the case's
+# decision id and last event; for the answer, its feedback, history and deadlines.
+FILING_STATEMENTS = 14
 
 
 async def test_filing_a_fail_reason_sends_few_statements(

@@ -316,7 +316,9 @@ def test_only_policy_yaml_is_skipped(rules_dir: Path) -> None:
     assert sorted(load_tables(rules_dir)) == ["payouts", "second"]
     tables = sorted(path.stem for path in RULES_DIR.glob("*.yaml") if path.stem != "policy")
     assert sorted(load_tables(RULES_DIR)) == tables
-    assert {"fail_reasons", "payout_disputes", "pickup_complaints"} <= set(tables)
+    assert {"fail_reasons", "payment_discrepancies", "payout_disputes", "pickup_complaints"} <= set(
+        tables
+    )
 
 
 # --- policy -----------------------------------------------------------------------------------

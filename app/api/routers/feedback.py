@@ -1,0 +1,33 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from app.api.deps import Principal, Session, require
+from app.api.transaction import TransactionRoute
+from app.schemas.cases import CaseOut
+from app.schemas.common import PROBLEM_RESPONSES, PublicId
+from app.schemas.feedback import FeedbackIn
+from app.services import cases, feedback
+
+router = APIRouter(
+    prefix="/v1/cases",
+    tags=["cases"],
+    route_class=TransactionRoute,
+    responses=PROBLEM_RESPONSES,
+)
+
+
+@router.post(
+    "/{case_id}/feedback",
+    status_code=201,
+    response_model=CaseOut,
+    summary="The customer's satisfaction with a resolved case, once",
+)
+async def post_feedback(
+    case_id: PublicId,
+    body: FeedbackIn,
+    session: Session,
+    principal: Annotated[Principal, Depends(require("support", "ops"))],
+) -> CaseOut:
+    case = await feedback.give(session, principal.actor, case_id, body)
+    return await cases.view(session, case)

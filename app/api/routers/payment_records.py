@@ -1,0 +1,31 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from app.api.deps import Engine, Principal, Session, require
+from app.api.transaction import TransactionRoute
+from app.schemas.common import PROBLEM_RESPONSES
+from app.schemas.payment_records import PaymentRecordsIn, ReconciliationOut
+from app.services import reconciliation
+
+router = APIRouter(
+    prefix="/v1/payment-records",
+    tags=["payment reconciliation"],
+    route_class=TransactionRoute,
+    responses=PROBLEM_RESPONSES,
+)
+
+
+@router.post(
+    "",
+    response_model=ReconciliationOut,
+    summary="Payment records in (up to 10,000): stored once each, compared with their orders; "
+    "discrepancies and payouts below the invoice open cases",
+)
+async def post_payment_records(
+    body: PaymentRecordsIn,
+    session: Session,
+    engine: Engine,
+    principal: Annotated[Principal, Depends(require("service"))],
+) -> ReconciliationOut:
+    return await reconciliation.reconcile(session, engine, principal.actor, body)

@@ -1,0 +1,57 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from app.api.deps import Engine, Principal, Session, require
+from app.api.transaction import TransactionRoute
+from app.schemas.common import PROBLEM_RESPONSES, Timestamp
+from app.schemas.reports import Summary
+from app.services import reports
+
+router = APIRouter(
+    prefix="/v1/reports",
+    tags=["reports"],
+    route_class=TransactionRoute,
+    responses=PROBLEM_RESPONSES,
+)
+
+Reader = Annotated[Principal, Depends(require("ops", "service"))]
+Since = Annotated[
+    Timestamp | None,
+    Query(
+        description="Cases, orders and feedback from this time; default: four weeks before until."
+    ),
+]
+Until = Annotated[
+    Timestamp | None, Query(description="Up to, not including, this time; default: now.")
+]
+CSV = "text/csv; charset=utf-8"
+
+
+@router.get(
+    "/summary",
+    response_model=Summary,
+    summary="Volumes, clocks, dispute rate, satisfaction and root causes of a period, each "
+    "beside its target",
+)
+async def get_summary(
+    session: Session, engine: Engine, _: Reader, since: Since = None, until: Until = None
+) -> Summary:
+    return await reports.summary(session, engine.policy, since, until)
+
+
+@router.get(
+    "/summary.csv",
+    response_class=Response,
+    summary="The same report for a spreadsheet: one row per figure (section, name, value, target)",
+    responses={200: {"content": {CSV: {}}, "description": "CSV with a header row"}},
+)
+async def get_summary_csv(
+    session: Session, engine: Engine, _: Reader, since: Since = None, until: Until = None
+) -> Response:
+    report = await reports.summary(session, engine.policy, since, until)
+    return Response(
+        reports.to_csv(report),
+        media_type=CSV,
+        headers={"Content-Disposition": 'attachment; filename="summary.csv"'},
+    )

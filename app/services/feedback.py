@@ -1,0 +1,36 @@
+"""The customer's satisfaction with a resolved case (002: "Monitor customer feedback after
+dispute resolution"), once per case."""
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import Case, CaseFeedback
+from app.repositories import feedback
+from app.schemas.feedback import FeedbackIn
+from app.services import events
+from app.services.cases import CUSTOMER_FACING
+from app.services.cases import get as get_case
+from app.services.errors import Conflict, InvalidRequest
+
+
+async def give(session: AsyncSession, actor: str, case_id: str, body: FeedbackIn) -> Case:
+    # Locked: of two simultaneous answers, the second sees the first and is refused.
+    case = await get_case(session, case_id, for_update=True)
+    if case.case_type not in CUSTOMER_FACING:
+        raise InvalidRequest(
+            f"Case {case_id} is a {case.case_type}, which no customer raised; only "
+            f"{', '.join(sorted(CUSTOMER_FACING))} cases take the customer's feedback.",
+            "case_id",
+            where="path",
+        )
+    if case.resolved_at is None:
+        raise Conflict(
+            f"Case {case_id} is {case.status}, not resolved; feedback is asked after resolution."
+        )
+    if await feedback.get(session, case.id) is not None:
+        raise Conflict(f"Case {case_id} already has the customer's feedback.")
+    await feedback.add(
+        session,
+        CaseFeedback(case_id=case.id, score=body.score, comment=body.comment, given_by=actor),
+    )
+    await events.emit(session, "case.feedback_received", case=case, score=body.score)
+    return case

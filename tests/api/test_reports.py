@@ -1,0 +1,412 @@
+"""GET /v1/reports/summary and summary.csv on a small data set whose every figure is worked
+out by hand below (the cases are written by SQL with chosen times).
+
+The period is the two weeks from Monday 2026-01-05 to Monday 2026-01-19 (UTC); its clocks
+have all run out long before the tests run.
+
+    case wk type                vendor reason                 outcome                   ack  done
+    c1   1  payout_dispute      V-1    not_paid               resolved_paid             0    2 h
+    c2   1  payout_dispute      V-1    paid_less              resolved_paid_by_platform 30 m 50 h
+    c3   1  payment_discrepancy V-2    overpayment            refund                    2 h  50 h
+    c4   1  fail_reason         V-2    rude_behaviour         failed_vendor_fault       -    4 h
+    c5   1  fail_reason         V-1    customer_not_available (undecided)               -    no
+    c6   2  payout_dispute      V-1    not_paid               escalated_pending_manager 0    no
+    c7   2  payment_discrepancy V-3    chargeback             refund                    1 h  48 h
+    c8   2  payout_dispute      V-2    not_paid               resolved_paid             0    6 h
+    (one case a minute before the period and one at its end are left out)
+
+Orders: 60 in week 1, 40 in week 2 (and one each side of the period, left out).
+Feedback given in the period: 5, 4, 2, 3 (one 5 given after the period is left out).
+"""
+
+import csv
+import io
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from httpx import AsyncClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.api.test_vendor_response_clock import NEVER, instance
+from tests.conftest import Headers, KeyMaker
+from tests.factories import open_dispute, put_order
+
+SINCE = "2026-01-05T00:00:00Z"
+UNTIL = "2026-01-19T00:00:00Z"
+PERIOD = {"since": SINCE, "until": UNTIL}
+H = 3600  # seconds
+
+# id, opened, type, vendor, reason, outcome, acknowledged after (s), resolved after (s)
+CASES: list[tuple[str, str, str, str, str, str | None, int | None, int | None]] = [
+    ("c1", "2026-01-05T10:00Z", "payout_dispute", "V-1", "not_paid", "resolved_paid", 0, 2 * H),
+    (
+        "c2",
+        "2026-01-06T10:00Z",
+        "payout_dispute",
+        "V-1",
+        "paid_less",
+        "resolved_paid_by_platform",
+        30 * 60,
+        50 * H,
+    ),
+    (
+        "c3",
+        "2026-01-07T10:00Z",
+        "payment_discrepancy",
+        "V-2",
+        "overpayment",
+        "refund",
+        2 * H,
+        50 * H,
+    ),
+    (
+        "c4",
+        "2026-01-08T10:00Z",
+        "fail_reason",
+        "V-2",
+        "rude_behaviour",
+        "failed_vendor_fault",
+        None,
+        4 * H,
+    ),
+    ("c5", "2026-01-09T10:00Z", "fail_reason", "V-1", "customer_not_available", None, None, None),
+    (
+        "c6",
+        "2026-01-12T09:00Z",
+        "payout_dispute",
+        "V-1",
+        "not_paid",
+        "escalated_pending_manager",
+        0,
+        None,
+    ),
+    ("c7", "2026-01-13T12:00Z", "payment_discrepancy", "V-3", "chargeback", "refund", H, 48 * H),
+    ("c8", "2026-01-14T12:00Z", "payout_dispute", "V-2", "not_paid", "resolved_paid", 0, 6 * H),
+    # Outside the period: a minute before it, and at its (excluded) end.
+    ("c0", "2026-01-04T23:59Z", "payout_dispute", "V-3", "not_paid", "resolved_paid", 0, H),
+    ("c9", "2026-01-19T00:00Z", "payout_dispute", "V-3", "not_paid", "resolved_paid", 0, H),
+]
+FEEDBACK = [
+    ("c1", 5, "2026-01-05T13:00Z"),
+    ("c2", 4, "2026-01-08T13:00Z"),
+    ("c3", 2, "2026-01-09T13:00Z"),
+    ("c7", 3, "2026-01-16T13:00Z"),
+    ("c8", 5, "2026-01-19T01:00Z"),  # after the period
+]
+
+
+def opened(when: str) -> datetime:
+    return datetime.fromisoformat(when)
+
+
+@pytest.fixture
+async def data_set(db_engine: AsyncEngine) -> None:
+    async with db_engine.begin() as connection:
+        await connection.execute(
+            text("INSERT INTO vendors (id, max_leads) VALUES ('V-1', 10), ('V-2', 10), ('V-3', 10)")
+        )
+        orders = [("O-0", opened("2026-01-04T23:00Z")), ("O-101", opened("2026-01-19T00:00Z"))]
+        orders += [
+            (f"O-{n}", opened("2026-01-05T00:00Z") + timedelta(hours=2 * n)) for n in range(1, 61)
+        ]
+        orders += [
+            (f"O-{n}", opened("2026-01-12T00:00Z") + timedelta(hours=2 * (n - 60)))
+            for n in range(61, 101)
+        ]
+        await connection.execute(
+            text(
+                """
+                INSERT INTO orders (id, vendor_id, customer, device, unlock_credits,
+                                    final_invoice_amount, payment, pickup_notes, created_at)
+                VALUES (:id, 'V-1', '{}', '{}', 40, 150000, '{}', '[]', :created_at)
+                """
+            ),
+            [{"id": order_id, "created_at": at} for order_id, at in orders],
+        )
+        await connection.execute(
+            text(
+                """
+                INSERT INTO cases (id, case_type, vendor_id, status, ticket, details, outcome,
+                                   reason, created_at, acknowledged_at, resolved_at)
+                VALUES (:id, :case_type, :vendor_id, :status, '{}', '{}', :outcome, :reason,
+                        :created_at, :acknowledged_at, :resolved_at)
+                """
+            ),
+            [
+                {
+                    "id": case_id,
+                    "case_type": case_type,
+                    "vendor_id": vendor_id,
+                    "status": "resolved" if resolved is not None else "open",
+                    "outcome": outcome,
+                    "reason": reason,
+                    "created_at": opened(when),
+                    "acknowledged_at": None if ack is None else opened(when) + timedelta(0, ack),
+                    "resolved_at": (
+                        None if resolved is None else opened(when) + timedelta(0, resolved)
+                    ),
+                }
+                for case_id, when, case_type, vendor_id, reason, outcome, ack, resolved in CASES
+            ],
+        )
+        await connection.execute(
+            text(
+                "INSERT INTO case_feedback (case_id, score, given_by, created_at)"
+                " VALUES (:case_id, :score, 'support:test', :created_at)"
+            ),
+            [
+                {"case_id": case_id, "score": score, "created_at": opened(when)}
+                for case_id, score, when in FEEDBACK
+            ],
+        )
+
+
+def share(count: int, of: int, target: float, comparison: str = "at_least") -> dict[str, Any]:
+    value = count / of
+    met = value >= target if comparison == "at_least" else value < target
+    return {
+        "count": count,
+        "of": of,
+        "share": {
+            "value": value,
+            "target": target,
+            "comparison": comparison,
+            "met": met,
+            "unit": "share",
+        },
+    }
+
+
+def hours(value: float) -> dict[str, Any]:
+    return {
+        "value": value,
+        "target": 48.0,
+        "comparison": "below",
+        "met": value < 48,
+        "unit": "hours",
+    }
+
+
+EXPECTED: dict[str, Any] = {
+    "since": "2026-01-05T00:00:00Z",
+    "until": "2026-01-19T00:00:00Z",
+    "targets": {
+        "first_response_hours": 1.0,
+        "acknowledged_share": 1.0,
+        "resolution_hours": 48.0,
+        "resolved_share": 0.95,
+        "dispute_rate": 0.02,
+        "satisfied_share": 0.9,
+        "satisfied_min_score": 4,
+    },
+    "cases": 8,
+    "resolved": 6,  # c1, c2, c3, c4, c7, c8
+    "by_type_and_outcome": [
+        {"case_type": "fail_reason", "outcome": "failed_vendor_fault", "cases": 1},
+        {"case_type": "fail_reason", "outcome": None, "cases": 1},
+        {"case_type": "payment_discrepancy", "outcome": "refund", "cases": 2},
+        {"case_type": "payout_dispute", "outcome": "escalated_pending_manager", "cases": 1},
+        {"case_type": "payout_dispute", "outcome": "resolved_paid", "cases": 2},
+        {"case_type": "payout_dispute", "outcome": "resolved_paid_by_platform", "cases": 1},
+    ],
+    # Customer-facing: c1 c2 c3 c6 c7 c8; only c3 (2 h) was late; c7's hour is exactly met.
+    "first_response": share(5, 6, 1.0),
+    # In 48 h: c1 c4 c7 (exactly 48 h) c8; not: c2 c3 (50 h), c5 c6 (never).
+    "resolution": share(4, 8, 0.95),
+    # Resolved in hours, sorted: 2 4 6 48 50 50. percentile_cont: the median lies halfway
+    # between the 3rd and 4th (6 and 48): 27; the 90th at 0.9 x 5 = 4.5, between 50 and 50.
+    "resolution_hours_median": hours(27.0),
+    "resolution_hours_p90": hours(50.0),
+    # Payout disputes c1 c2 c6 c8 of 100 orders.
+    "dispute_rate": share(4, 100, 0.02, "below"),
+    # Scores 5 4 2 3 in the period: two of four are 4 or more.
+    "satisfaction": share(2, 4, 0.9),
+    "top_vendors": [
+        {"vendor_id": "V-1", "cases": 4, "payout_disputes": 3},  # c1 c2 c5 c6
+        {"vendor_id": "V-2", "cases": 3, "payout_disputes": 1},  # c3 c4 c8
+        {"vendor_id": "V-3", "cases": 1, "payout_disputes": 0},  # c7
+    ],
+    # Most cases first; ties by case type, then reason.
+    "top_reasons": [
+        {"case_type": "payout_dispute", "reason": "not_paid", "cases": 3},
+        {"case_type": "fail_reason", "reason": "customer_not_available", "cases": 1},
+        {"case_type": "fail_reason", "reason": "rude_behaviour", "cases": 1},
+        {"case_type": "payment_discrepancy", "reason": "chargeback", "cases": 1},
+        {"case_type": "payment_discrepancy", "reason": "overpayment", "cases": 1},
+        {"case_type": "payout_dispute", "reason": "paid_less", "cases": 1},
+    ],
+    "root_causes": [
+        {"case_type": "payout_dispute", "reason": "not_paid", "vendor_id": "V-1", "cases": 2},
+        {
+            "case_type": "fail_reason",
+            "reason": "customer_not_available",
+            "vendor_id": "V-1",
+            "cases": 1,
+        },
+        {"case_type": "fail_reason", "reason": "rude_behaviour", "vendor_id": "V-2", "cases": 1},
+        {
+            "case_type": "payment_discrepancy",
+            "reason": "chargeback",
+            "vendor_id": "V-3",
+            "cases": 1,
+        },
+        {
+            "case_type": "payment_discrepancy",
+            "reason": "overpayment",
+            "vendor_id": "V-2",
+            "cases": 1,
+        },
+        {"case_type": "payout_dispute", "reason": "not_paid", "vendor_id": "V-2", "cases": 1},
+        {"case_type": "payout_dispute", "reason": "paid_less", "vendor_id": "V-1", "cases": 1},
+    ],
+    "weeks": [
+        {
+            "week_start": "2026-01-05",
+            "cases": 5,
+            "orders": 60,
+            "first_response": share(2, 3, 1.0),  # c1 c2 in time, c3 late
+            "resolution": share(2, 5, 0.95),  # c1 c4
+            "dispute_rate": share(2, 60, 0.02, "below"),  # c1 c2
+            # 2 4 50 50: median halfway between 4 and 50; 90th at 2.7, between 50 and 50.
+            "resolution_hours_median": hours(27.0),
+            "resolution_hours_p90": hours(50.0),
+        },
+        {
+            "week_start": "2026-01-12",
+            "cases": 3,
+            "orders": 40,
+            "first_response": share(3, 3, 1.0),
+            "resolution": share(2, 3, 0.95),  # c7 c8
+            "dispute_rate": share(2, 40, 0.02, "below"),  # c6 c8
+            # 6 48: median 27, 90th at 0.9 of the way: 6 + 0.9 x 42 = 43.8.
+            "resolution_hours_median": hours(27.0),
+            "resolution_hours_p90": hours(43.8),
+        },
+    ],
+}
+
+
+@pytest.mark.usefixtures("data_set")
+async def test_the_summary_of_a_known_period(client: AsyncClient, ops: Headers) -> None:
+    response = await client.get("/v1/reports/summary", params=PERIOD, headers=ops)
+    assert response.status_code == 200, response.text
+    assert response.json() == EXPECTED
+
+
+@pytest.mark.usefixtures("data_set")
+async def test_the_csv_has_the_same_figures_one_row_each(
+    client: AsyncClient, service: Headers
+) -> None:
+    response = await client.get("/v1/reports/summary.csv", params=PERIOD, headers=service)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+    rows = list(csv.reader(io.StringIO(response.text)))
+    assert rows[0] == ["section", "name", "value", "target"]
+    figures = {(section, name): (value, target) for section, name, value, target in rows[1:]}
+    assert len(figures) == len(rows) - 1  # each figure once
+    assert figures["cases", "opened"] == ("8", "")
+    assert figures["cases_by_type_and_outcome", "fail_reason/undecided"] == ("1", "")
+    assert figures["clocks", "acknowledged_in_time_share"] == (str(5 / 6), "1.0")
+    assert figures["clocks", "resolved_in_time_count"] == ("4", "")
+    assert figures["clocks", "resolved_in_time_of"] == ("8", "")
+    assert figures["clocks", "resolved_in_time_share"] == ("0.5", "0.95")
+    assert figures["clocks", "resolution_hours_median"] == ("27.0", "48.0")
+    assert figures["clocks", "resolution_hours_p90"] == ("50.0", "48.0")
+    assert figures["dispute_rate", "payout_disputes_per_order_share"] == ("0.04", "0.02")
+    assert figures["satisfaction", "score_4_or_5_share"] == ("0.5", "0.9")
+    assert figures["top_vendors", "V-1"] == ("4", "")
+    assert figures["top_reasons", "payout_dispute/not_paid"] == ("3", "")
+    assert figures["root_causes", "payout_dispute/not_paid/V-1"] == ("2", "")
+    assert figures["week 2026-01-12", "resolution_hours_p90"] == ("43.8", "48.0")
+    assert figures["week 2026-01-05", "orders"] == ("60", "")
+
+
+async def test_targets_and_clocks_follow_the_policy(
+    database_url: str,
+    data_set: None,
+    make_key: KeyMaker,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("POLICY_RESOLUTION_HOURS", "10")
+    monkeypatch.setenv("POLICY_DISPUTE_RATE_TARGET_PERCENT", "5")
+    monkeypatch.setenv("POLICY_SATISFACTION_TARGET_PERCENT", "50")
+    headers = await make_key("ops")
+    async with instance(database_url, NEVER) as (_, client):
+        report = (await client.get("/v1/reports/summary", params=PERIOD, headers=headers)).json()
+    # In 10 h: c1 (2 h), c4 (4 h), c8 (6 h).
+    assert report["resolution"]["count"] == 3 and report["resolution"]["of"] == 8
+    assert report["resolution_hours_median"]["target"] == 10.0
+    assert report["resolution_hours_median"]["met"] is False  # 27 h
+    assert report["dispute_rate"]["share"] == {
+        "value": 0.04,
+        "target": 0.05,
+        "comparison": "below",
+        "met": True,
+        "unit": "share",
+    }
+    assert report["satisfaction"]["share"]["met"] is True  # 0.5, at least 0.5
+
+
+async def test_a_case_still_inside_its_clocks_is_not_counted_against_them(
+    client: AsyncClient, service: Headers, support: Headers
+) -> None:
+    await put_order(client, service, "ORD-1")
+    await open_dispute(client, support, "ORD-1")
+    # The default period: the last four weeks, up to now.
+    report = (await client.get("/v1/reports/summary", headers=service)).json()
+    assert report["cases"] == 1 and report["resolved"] == 0
+    # Acknowledged when it opened: in time. Not resolved, but 48 hours are not over.
+    assert (report["first_response"]["count"], report["first_response"]["of"]) == (1, 1)
+    assert report["resolution"] == {
+        "count": 0,
+        "of": 0,
+        "share": {
+            "value": None,
+            "target": 0.95,
+            "comparison": "at_least",
+            "met": None,
+            "unit": "share",
+        },
+    }
+    assert report["resolution_hours_median"]["value"] is None
+    assert report["dispute_rate"]["count"] == 1 and report["dispute_rate"]["of"] == 1
+    until = datetime.fromisoformat(report["until"])
+    assert until - datetime.fromisoformat(report["since"]) == timedelta(days=28)
+
+
+async def test_an_empty_period_has_no_values_and_no_weeks(
+    client: AsyncClient, service: Headers
+) -> None:
+    report = (await client.get("/v1/reports/summary", params=PERIOD, headers=service)).json()
+    assert (report["cases"], report["weeks"], report["top_vendors"]) == (0, [], [])
+    assert report["satisfaction"]["share"]["value"] is None
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"since": UNTIL, "until": SINCE}, "since"),
+        ({"since": SINCE, "until": SINCE}, "since"),
+        ({"since": "2026-01-05T00:00:00"}, "since"),  # no offset
+        ({"until": "yesterday"}, "until"),
+        ({"since": "0001-01-01T00:00:00+14:00"}, "since"),
+    ],
+)
+async def test_bad_periods_are_refused_naming_the_parameter(
+    client: AsyncClient, service: Headers, params: dict[str, str], field: str
+) -> None:
+    for path in ("/v1/reports/summary", "/v1/reports/summary.csv"):
+        response = await client.get(path, params=params, headers=service)
+        assert response.status_code == 422, response.text
+        [error] = response.json()["errors"]
+        assert (error["field"], error["in"]) == (field, "query")
+
+
+async def test_reports_are_for_ops_and_services(client: AsyncClient, make_key: KeyMaker) -> None:
+    for role in ("support", "vendor"):
+        headers = await make_key(role, "V-1" if role == "vendor" else None)
+        response = await client.get("/v1/reports/summary", headers=headers)
+        assert response.status_code == 403
+    assert (await client.get("/v1/reports/summary.csv")).status_code == 401

@@ -1,0 +1,137 @@
+"""rules/payment_discrepancies.yaml against shared/domain.md section 4 and seed 002, and the
+reconciliation's measurements, without a database."""
+
+import itertools
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.repositories.payment_records import Balance, NewRecord
+from app.rules_engine import RulesEngine, build_engine
+from app.services.reconciliation import SHORTFALL, find
+from tests.domain import DISCREPANCY_TYPES, RESOLUTIONS
+
+RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
+TABLE = "payment_discrepancies"
+# Seed 002's resolution options, and this service's reading for the two it leaves open.
+RESOLUTION = {
+    "transaction_failure": "payment_reprocessing",
+    "partial_payment": "payment_reprocessing",
+    "overpayment": "refund",
+    "chargeback": "refund",
+    "double_charge": "refund",
+    "refund_issue": "invoice_adjustment",
+}
+INVOICE = 150_000
+
+
+@pytest.fixture(scope="module")
+def engine() -> RulesEngine:
+    return build_engine(RULES_DIR, {})
+
+
+def facts(discrepancy_type: str, direction: str) -> dict[str, Any]:
+    return {
+        "discrepancy_type": discrepancy_type,
+        "direction": direction,
+        "invoice_amount": INVOICE,
+        "amount": 10_000,
+        "succeeded_amount": 140_000,
+        "refunded_amount": 0,
+        "references": "P-1",
+    }
+
+
+def test_the_table_speaks_the_domain_vocabulary(engine: RulesEngine) -> None:
+    table = engine.tables[TABLE]
+    assert list(table.codes["discrepancy_type"]) == DISCREPANCY_TYPES
+    assert sorted(table.outcomes) == sorted(RESOLUTIONS)
+
+
+@pytest.mark.parametrize(
+    ("discrepancy_type", "direction"),
+    list(itertools.product(DISCREPANCY_TYPES, ["to_customer", "from_customer"])),
+)
+def test_every_discrepancy_has_exactly_one_resolution(
+    engine: RulesEngine, discrepancy_type: str, direction: str
+) -> None:
+    evaluation = engine.evaluate(TABLE, facts(discrepancy_type, direction))
+    assert evaluation.outcome == RESOLUTION[discrepancy_type]
+    notes = [a for a in evaluation.actions if a["type"] == "ticket_note"]
+    assert len(notes) == 1
+
+
+def records(*specs: tuple[str, int]) -> list[NewRecord]:
+    at = datetime(2026, 11, 21, tzinfo=UTC)
+    return [
+        NewRecord(f"P-{n}", "ORD-1", amount, status, "from_customer", at)
+        for n, (status, amount) in enumerate(specs)
+    ]
+
+
+def balance(
+    new: list[NewRecord], direction: str = "from_customer", known: dict[str, int] | None = None
+) -> Balance:
+    """The order's sums once ``new`` is stored, plus what ``known`` says was there before."""
+    known = known or {}
+    succeeded = [r.amount for r in new if r.status == "succeeded"]
+    return Balance(
+        order_id="ORD-1",
+        direction=direction,
+        invoice=INVOICE,
+        succeeded=sum(succeeded) + known.get("succeeded", 0),
+        refunded=sum(r.amount for r in new if r.status == "refunded") + known.get("refunded", 0),
+        full_payments=succeeded.count(INVOICE) + known.get("full_payments", 0),
+    )
+
+
+@pytest.mark.parametrize(
+    ("specs", "known", "expected"),
+    [
+        ([("succeeded", INVOICE)], {}, []),
+        ([("failed", INVOICE)], {}, [("transaction_failure", INVOICE)]),
+        # Paid already: the failed retry is nothing to reprocess.
+        ([("failed", INVOICE)], {"succeeded": INVOICE, "full_payments": 1}, []),
+        ([("succeeded", 100_000)], {}, [("partial_payment", 50_000)]),
+        ([("succeeded", 50_000)], {"succeeded": 100_000}, []),
+        ([("succeeded", 160_000)], {}, [("overpayment", 10_000)]),
+        (
+            [("succeeded", INVOICE)],
+            {"succeeded": INVOICE, "full_payments": 1},
+            [("double_charge", INVOICE)],
+        ),
+        (
+            [("succeeded", INVOICE), ("refunded", INVOICE)],
+            {"succeeded": INVOICE, "full_payments": 1},
+            [],
+        ),
+        ([("refunded", 10_000)], {"succeeded": 160_000}, []),
+        ([("refunded", 10_000)], {}, [("refund_issue", 10_000)]),
+        (
+            [("refunded", 20_000)],
+            {"succeeded": INVOICE, "refunded": INVOICE, "full_payments": 1},
+            [("refund_issue", 20_000)],
+        ),
+        ([("charged_back", 70_000)], {"succeeded": INVOICE}, [("chargeback", 70_000)]),
+        # Several at once, in a fixed order.
+        (
+            [("charged_back", 1), ("failed", 2), ("succeeded", 3)],
+            {},
+            [("chargeback", 1), ("transaction_failure", 2), ("partial_payment", INVOICE - 3)],
+        ),
+    ],
+)
+def test_what_reconciliation_calls_a_discrepancy(
+    specs: list[tuple[str, int]], known: dict[str, int], expected: list[tuple[str, int]]
+) -> None:
+    new = records(*specs)
+    found = find(balance(new, known=known), new)
+    assert [(d.discrepancy_type, d.amount) for d in found] == expected
+
+
+def test_a_payout_below_the_invoice_is_a_shortfall_not_a_partial_payment() -> None:
+    new = records(("succeeded", 100_000))
+    [found] = find(balance(new, "to_customer"), new)
+    assert (found.discrepancy_type, found.amount) == (SHORTFALL, 50_000)
