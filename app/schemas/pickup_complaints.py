@@ -94,3 +94,12 @@ class PickupComplaintIn(InputModel):
         if model is None or errors:
             raise ValidationError.from_exception_data(cls.__name__, errors)
         return model
+
+
+class ResolveComplaintIn(InputModel):
+    note: str = Field(
+        min_length=1,
+        max_length=2000,
+        description="How CX followed the complaint up; goes on the ticket.",
+        examples=["Called the customer; vendor warned and re-briefed on pickup etiquette"],
+    )

@@ -103,6 +103,25 @@ async def resolve(
         deadline.settle("met", now)
 
 
+async def resolve_by_hand(
+    session: AsyncSession, case: Case, actor: str, note: str, *, template: str
+) -> None:
+    """A person finished the case (ops carried out a discrepancy's resolution, CX followed up
+    a complaint): the note goes on the ticket, the case is resolved and the customer told."""
+    case.notes = [*case.notes, {"text": note, "by": actor}]
+    await resolve(session, case, "resolved")
+    # 002: "Once the issue is resolved, notify the customer immediately and inform them of
+    # the actions taken".
+    await events.emit(
+        session,
+        "notification.requested",
+        case=case,
+        audience="customer",
+        template=template,
+        resolution=case.outcome,
+    )
+
+
 async def resolution_missed(
     session: AsyncSession, _: RulesEngine, deadline: Deadline, watcher: str
 ) -> bool:

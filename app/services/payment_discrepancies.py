@@ -8,11 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.ids import new_id
 from app.models import Case, Vendor
-from app.repositories import clock
 from app.rules_engine.engine import RulesEngine
-from app.services import decisions, effects, events
+from app.services import decisions, effects
 from app.services.cases import get as get_case
-from app.services.cases import open_case, resolve
+from app.services.cases import open_case, resolve_by_hand
 from app.services.errors import Conflict, NotFound
 
 CASE_TYPE = "payment_discrepancy"
@@ -100,16 +99,5 @@ async def resolved(session: AsyncSession, actor: str, case_id: str, note: str) -
         raise NotFound(f"No payment discrepancy {case_id}.")
     if case.status != PENDING:
         raise Conflict(f"Payment discrepancy {case_id} is already {case.status}.")
-    case.notes = [*case.notes, {"text": note, "by": actor}]
-    await resolve(session, case, "resolved", await clock.now(session))
-    # 002: "Once the issue is resolved, notify the customer immediately and inform them of
-    # the actions taken".
-    await events.emit(
-        session,
-        "notification.requested",
-        case=case,
-        audience="customer",
-        template="payment_discrepancy_resolved",
-        resolution=case.outcome,
-    )
+    await resolve_by_hand(session, case, actor, note, template="payment_discrepancy_resolved")
     return case

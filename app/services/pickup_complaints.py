@@ -12,8 +12,9 @@ from app.repositories import cases, clock, orders, vendors
 from app.rules_engine.engine import RulesEngine
 from app.schemas.pickup_complaints import PickupComplaintIn
 from app.services import decisions, effects
-from app.services.cases import open_case
-from app.services.errors import InvalidRequest
+from app.services.cases import get as get_case
+from app.services.cases import open_case, resolve_by_hand
+from app.services.errors import Conflict, InvalidRequest, NotFound
 
 CASE_TYPE = "pickup_complaint"
 TABLE = "pickup_complaints"
@@ -114,4 +115,16 @@ async def file(
     # The ticket stays open for CX to follow up; the rules chose its category, team, priority.
     case.ticket = {**decision.ticket, "status": "open"}
     await effects.apply(session, decision, case, vendor)
+    return case
+
+
+async def resolved(session: AsyncSession, actor: str, case_id: str, note: str) -> Case:
+    """CX followed the complaint up (003: "They'll review and get back to you"); the case is
+    resolved, its resolution clock met if in time, and the customer told."""
+    case = await get_case(session, case_id, for_update=True)
+    if case.case_type != CASE_TYPE:
+        raise NotFound(f"No pickup complaint {case_id}.")
+    if case.resolved_at is not None:
+        raise Conflict(f"Pickup complaint {case_id} is already resolved.")
+    await resolve_by_hand(session, case, actor, note, template="pickup_complaint_resolved")
     return case

@@ -5,8 +5,8 @@ from fastapi import APIRouter, Depends
 from app.api.deps import Engine, Principal, Session, require
 from app.api.transaction import TransactionRoute
 from app.schemas.cases import CaseOut
-from app.schemas.common import PROBLEM_RESPONSES
-from app.schemas.pickup_complaints import PickupComplaintIn
+from app.schemas.common import PROBLEM_RESPONSES, PublicId
+from app.schemas.pickup_complaints import PickupComplaintIn, ResolveComplaintIn
 from app.services import cases, pickup_complaints
 
 router = APIRouter(
@@ -30,4 +30,19 @@ async def post_pickup_complaint(
     principal: Annotated[Principal, Depends(require("support", "ops"))],
 ) -> CaseOut:
     case = await pickup_complaints.file(session, engine, principal.actor, body)
+    return await cases.view(session, case)
+
+
+@router.post(
+    "/{case_id}/resolve",
+    response_model=CaseOut,
+    summary="CX followed the complaint up: the case is resolved and the customer told",
+)
+async def post_resolve(
+    case_id: PublicId,
+    body: ResolveComplaintIn,
+    session: Session,
+    principal: Annotated[Principal, Depends(require("support", "ops"))],
+) -> CaseOut:
+    case = await pickup_complaints.resolved(session, principal.actor, case_id, body.note)
     return await cases.view(session, case)
