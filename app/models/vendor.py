@@ -22,6 +22,3 @@ class Vendor(Base):
     credits_deducted: Mapped[int] = mapped_column(server_default=text("0"))
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
-
-    def as_facts(self) -> dict[str, Any]:
-        return {"vendor_status": self.status, "active_strikes": self.active_strikes}

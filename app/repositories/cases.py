@@ -39,10 +39,6 @@ async def open_of_type_for_order(
     return case
 
 
-async def deadlines(session: AsyncSession, case_id: str) -> Sequence[Deadline]:
-    return await deadlines_of(session, [case_id])
-
-
 async def deadlines_of(session: AsyncSession, case_ids: Sequence[str]) -> Sequence[Deadline]:
     return (
         await session.scalars(

@@ -22,14 +22,13 @@ async def get(
     return entry
 
 
-async def settled_by(session: AsyncSession, entry_id: str, *kinds: str) -> LedgerEntry | None:
-    """The entry that released, approved, rejected or reversed this one (of ``kinds`` when
-    given), if any."""
-    query = select(LedgerEntry).where(LedgerEntry.settles_entry_id == entry_id)
-    if kinds:
-        query = query.where(LedgerEntry.kind.in_(kinds))
+async def settled_by(session: AsyncSession, entry_id: str) -> LedgerEntry | None:
+    """The entry that released, approved, rejected or reversed this one, if any."""
     entry: LedgerEntry | None = await session.scalar(
-        query.order_by(LedgerEntry.created_at).limit(1)
+        select(LedgerEntry)
+        .where(LedgerEntry.settles_entry_id == entry_id)
+        .order_by(LedgerEntry.created_at)
+        .limit(1)
     )
     return entry
 
