@@ -90,3 +90,7 @@ async def page_params(  # async: see app.api.deps
 
 
 Paging = Annotated[PageParams, Depends(page_params)]
+
+# A list's equality filter (an id or a code): its alphabet keeps anything the database cannot
+# compare (a NUL, say) out, with a 422 naming the parameter.
+Filter = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]

@@ -1,3 +1,4 @@
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -60,9 +61,19 @@ def _in_range(value: datetime) -> datetime:
     return value
 
 
+def rfc3339_only(value: Any) -> Any:
+    """Pydantic would read a bare number as seconds since 1970; the API speaks RFC 3339."""
+    if isinstance(value, int | float) or (
+        isinstance(value, str) and re.fullmatch(r"[0-9eE.+-]+", value)
+    ):
+        raise ValueError("must be an RFC 3339 date-time, e.g. 2026-11-21T10:00:00Z")
+    return value
+
+
 # RFC 3339 with an offset: a time without one is ambiguous, and refused.
 Timestamp = Annotated[
     AwareDatetime,
+    BeforeValidator(rfc3339_only),
     AfterValidator(_in_range),
     Field(description="RFC 3339 with a UTC offset.", examples=["2026-11-21T10:00:00Z"]),
 ]

@@ -118,3 +118,11 @@ async def test_bad_filter_is_named(client: AsyncClient, service: Headers) -> Non
     response = await client.get(f"/v1/cases?status={'x' * 65}", headers=service)
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "status"
+
+
+async def test_filters_the_database_cannot_compare_are_refused_by_name(
+    client: AsyncClient, service: Headers
+) -> None:
+    response = await client.get("/v1/cases?vendor_id=V%001", headers=service)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "vendor_id"

@@ -175,3 +175,10 @@ async def test_only_service_and_ops_list(
 ) -> None:
     headers = await make_key(role, "V-1" if role == "vendor" else None)
     assert (await client.get("/v1/decisions", headers=headers)).status_code == 403
+
+
+async def test_times_are_rfc3339_not_bare_numbers(client: AsyncClient, service: Headers) -> None:
+    for path in ("/v1/decisions?until=5.4e-298", "/v1/reports/summary?since=1700000000"):
+        response = await client.get(path, headers=service)
+        assert response.status_code == 422, path
+        assert "RFC 3339" in response.json()["errors"][0]["message"]

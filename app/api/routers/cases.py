@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from app.api.deps import Engine, Principal, Session, require
-from app.api.pagination import Page, Paging, time_key
+from app.api.pagination import Filter, Page, Paging, time_key
 from app.api.transaction import TransactionRoute
 from app.schemas.cases import CaseOut, OverrideIn
 from app.schemas.common import PROBLEM_RESPONSES, PublicId
@@ -14,7 +14,6 @@ router = APIRouter(
 )
 
 Reader = Annotated[Principal, Depends(require("vendor", "support", "ops", "service"))]
-Filter = Annotated[str | None, Query(min_length=1, max_length=64)]
 
 
 @router.get(
