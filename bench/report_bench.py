@@ -7,7 +7,8 @@ one order per case, cases of every type with outcomes, reasons and clock times t
 their type, feedback on a fifth of the resolved customer-facing cases), lets PostgreSQL
 vacuum and analyse them as autovacuum would, and then asks the running app, through HTTP,
 for the summary of the whole year and of the last four weeks, and for the CSV. The
-database is dropped afterwards.
+database is dropped afterwards. The first request of each period rolls the weeks it has not
+rolled yet (app/services/report_rollup.py): that request is the max, the others the median.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from app.models.idempotency import IdempotencyRecord
 from app.models.ledger import LedgerEntry
 from app.models.order import Order
 from app.models.payment_record import PaymentRecord
+from app.models.report import ReportDuration, ReportRefresh, ReportTally, ReportWeek
 from app.models.vendor import Vendor
 
 __all__ = [
@@ -25,5 +26,9 @@ __all__ = [
     "LedgerEntry",
     "Order",
     "PaymentRecord",
+    "ReportDuration",
+    "ReportRefresh",
+    "ReportTally",
+    "ReportWeek",
     "Vendor",
 ]

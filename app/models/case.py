@@ -36,6 +36,8 @@ class Case(Base):
                 "resolved_at",
             ],
         ),
+        # The report's rollup finds the weeks whose cases changed since it last looked.
+        Index("ix_cases_updated_at", "updated_at"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

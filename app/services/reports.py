@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.repositories import clock, reports
-from app.repositories.reports import Clocks, Period
+from app.repositories.reports import ClockRules, Clocks, Period
 from app.rules_engine.policy import Policy
 from app.schemas.reports import (
     Figure,
@@ -25,6 +25,7 @@ from app.schemas.reports import (
     VendorCount,
     Week,
 )
+from app.services import report_rollup
 from app.services.cases import CUSTOMER_FACING
 from app.services.errors import InvalidRequest
 
@@ -88,6 +89,22 @@ def _clock_figures(row: Clocks, targets: Targets) -> _ClockFigures:
     )
 
 
+def _total(weeks: list[Clocks], median: float | None, p90: float | None) -> Clocks:
+    """The whole period: the sum of its weeks, and its own percentiles."""
+    return Clocks(
+        week=None,
+        cases=sum(w.cases for w in weeks),
+        payout_disputes=sum(w.payout_disputes for w in weeks),
+        acknowledged_in_time=sum(w.acknowledged_in_time for w in weeks),
+        acknowledgement_due=sum(w.acknowledgement_due for w in weeks),
+        resolved_in_time=sum(w.resolved_in_time for w in weeks),
+        resolution_due=sum(w.resolution_due for w in weeks),
+        resolved=sum(w.resolved for w in weeks),
+        median_seconds=median,
+        p90_seconds=p90,
+    )
+
+
 def _period(since: datetime | None, until: datetime | None, now: datetime) -> Period:
     until = until or now
     since = since or until - timedelta(days=DEFAULT_DAYS)
@@ -107,18 +124,24 @@ async def summary(
     now = await clock.now(session)
     period = _period(since, until, now)
     targets = _targets(policy)
-    await reports.use_memory_for_sorts(session)
-    total, *weeks = await reports.clocks(
-        session,
-        period,
-        CUSTOMER_FACING,
+    rules = ClockRules(
+        customer_facing=tuple(sorted(CUSTOMER_FACING)),
         first_response=timedelta(hours=policy.first_response_hours),
         resolution=timedelta(hours=policy.resolution_hours),
-        now=now,
     )
-    lists = await reports.counts(session, period, TOP)
-    orders = await reports.orders(session, period)
+    await reports.use_memory_for_sorts(session)
+    split = await report_rollup.prepare(session, period, rules, now)
+    rolled = await reports.rolled_weeks(session, split)
+    live = await reports.live_clocks(session, split, rules, now)
+    median, p90 = await reports.percentiles(session, split)
+    lists = await reports.counts(session, split, TOP)
+    orders = await reports.live_orders(session, split)
+    orders.update((row.week, n) for row, n in rolled)
+    orders[None] = sum(orders.values())
     responses, satisfied = await reports.feedback(session, period, SATISFIED_MIN_SCORE)
+    # Every week of the period with cases: the rolled ones and the live ends never overlap.
+    weeks = {row.week: row for row in [*(row for row, _ in rolled if row.cases), *live]}
+    total = _total([row for row, _ in rolled] + live, median, p90)
 
     def dispute_rate(row: Clocks) -> Share:
         return _rate(row.payout_disputes, orders.get(row.week, 0), targets.dispute_rate)
@@ -172,7 +195,7 @@ async def summary(
             )
             for c in lists["root_cause"]
         ],
-        weeks=[week(row, row.week) for row in weeks if row.week is not None],
+        weeks=[week(row, start) for start, row in sorted(weeks.items()) if start is not None],
     )
 
 

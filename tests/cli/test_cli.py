@@ -1,9 +1,12 @@
 """The dispute-service command, run as a user runs it."""
 
+import asyncio
 from pathlib import Path
 
+import asyncpg
 import httpx
 
+from tests.db import asyncpg_dsn
 from tests.server import env_with, run, serving
 
 
@@ -48,6 +51,24 @@ def test_embedded_database_survives_a_restart(tmp_path: Path) -> None:
         again = httpx.get(f"{server.base}/v1/orders/O-1", headers=headers)
         assert again.status_code == 200 and again.json()["vendor_id"] == "V-1"
     assert (tmp_path / "data" / "pgdata" / "PG_VERSION").exists()
+
+
+def test_reports_prepare_computes_the_finished_weeks_ahead(database_url: str) -> None:
+    env = env_with(DATABASE_URL=database_url)
+    done = run("reports", "prepare", "--weeks", "6", env=env)
+    assert done.returncode == 0, done.stderr
+    weeks = asyncio.run(_scalar(database_url, "SELECT count(*) FROM report_weeks"))
+    assert weeks >= 4  # the whole weeks of the six, less those whose clocks still run
+    assert asyncio.run(_scalar(database_url, "SELECT count(*) FROM report_refresh")) == 1
+
+
+async def _scalar(database_url: str, query: str) -> int:
+    connection = await asyncpg.connect(asyncpg_dsn(database_url))
+    try:
+        value: int = await connection.fetchval(query)
+    finally:
+        await connection.close()
+    return value
 
 
 def test_migrate_is_repeatable(database_url: str) -> None:
