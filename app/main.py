@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from app.api import problems
 from app.api.context import RequestContext
+from app.api.deps import KnownKeys
 from app.api.limits import BodyLimits
 from app.api.routers import (
     cases,
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         description=DESCRIPTION,
         lifespan=lifespan,
     )
+    app.state.known_keys = KnownKeys(settings.api_key_cache_seconds)
     problems.install(app)
     app.add_middleware(
         BodyLimits,

@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     db_pool_timeout_seconds: float = Field(
         default=10.0, gt=0, description="Give up waiting for a free pooled connection after this."
     )
+    api_key_cache_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="How long a process trusts a key it has looked up; a key revoked in the "
+        "database is refused within this time. 0 looks the key up on every request.",
+    )
     max_body_bytes: int = Field(
         default=1_048_576, ge=1024, description="Larger request bodies are refused with 413."
     )

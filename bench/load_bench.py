@@ -5,8 +5,10 @@ driven by wrk at the same fixed concurrency, in the same run, on loopback.
 Run from the project root: ``python bench/load_bench.py [--seconds 10] [--workers 2]``.
 PostgreSQL is a throwaway embedded one unless DATABASE_URL names a server; either way the
 benchmark works in a fresh database it drops afterwards. Each kind is measured with one
-worker process, then with ``--workers``. Orders are put through the API before timing, and
-every timed request files against an order of its own. Machines are shared and noisy: read
+worker process, then with ``--workers``. Orders are put through the API before timing, spread
+over ``--vendors`` vendors (a marketplace's many; ``--vendors 1`` shows one vendor's worst
+case, where every decision that locks the vendor waits for the one before), and every timed
+request files against an order of its own. Machines are shared and noisy: read
 the ratio, which is measured side by side, rather than the absolute figures.
 """
 
@@ -34,6 +36,8 @@ from bench.submissions import ORDER_ID, SUBMISSIONS, Submission  # noqa: E402
 from tests.db import asyncpg_dsn, migrated_database, new_key, postgres_server  # noqa: E402
 from tests.server import COMMAND, Server, env_with, serving  # noqa: E402
 
+# Stands for the vendor in an order's body: the load script puts one of --vendors there.
+VENDOR = "__VENDOR__"
 GOAL = 0.70  # the full path should keep at least this share of the baseline's throughput
 
 # One request per order: thread t of T takes ids t, t+T, t+2T, ... of IDS_FILE; with no file,
@@ -58,8 +62,10 @@ end
 
 function request()
   local id = ids[first + k * NTHREADS + 1] or (PREFIX .. first .. "-" .. k)
+  local vendor = "V-LOAD-" .. ((first + k * NTHREADS) % VENDORS)
   k = k + 1
-  return wrk.format(METHOD, table.concat(PATH, id), HEADERS, table.concat(BODY, id))
+  local body = string.gsub(table.concat(BODY, id), VENDOR, vendor)
+  return wrk.format(METHOD, table.concat(PATH, id), HEADERS, body)
 end
 
 function done(summary, latency, requests)
@@ -106,6 +112,7 @@ def script(
     threads: int,
     prefix: str,
     ids: Path | None = None,
+    vendors: int = 1,
 ) -> Path:
     headers = {**headers, "Content-Type": "application/json"}
     lua_headers = ", ".join(f"[ {_lua_string(k)} ] = {_lua_string(v)}" for k, v in headers.items())
@@ -118,6 +125,8 @@ def script(
             f"NTHREADS = {threads}",
             f"PREFIX = {_lua_string(prefix)}",
             f"IDS_FILE = {_lua_string(str(ids) if ids else '')}",
+            f"VENDOR = {_lua_string(VENDOR)}",
+            f"VENDORS = {vendors}",
         ]
     )
     file = folder / f"{prefix}.lua"
@@ -187,10 +196,11 @@ def put_orders(
         folder,
         method="PUT",
         path="/v1/orders/{order_id}",
-        body=json.dumps(submission.order("V-LOAD")),
+        body=json.dumps(submission.order(VENDOR)),
         headers=headers,
         threads=args.threads,
         prefix=prefix,
+        vendors=args.vendors,
     )
     figures = wrk(service.base, lua, args, args.seconds * args.setup_factor)
     time.sleep(0.5)  # requests cut off when wrk stopped may still be committing
@@ -286,6 +296,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32, help="concurrent connections")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument(
+        "--vendors", type=int, default=1000, help="vendors the orders are spread over"
+    )
+    parser.add_argument(
         "--setup-factor",
         type=float,
         default=1.5,
@@ -299,7 +312,7 @@ def main() -> None:
 
     print(
         f"wrk: {args.threads} threads, {args.connections} connections, "
-        f"{args.seconds:g} s per run; {COMMAND[0]}"
+        f"{args.seconds:g} s per run; orders of {args.vendors:,} vendors; {COMMAND[0]}"
     )
     with (
         postgres_server() as server_url,

@@ -1,6 +1,7 @@
 """What every endpoint may ask for: the request's session, the caller, paging, the engine."""
 
 import hashlib
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -68,18 +69,54 @@ class Principal:
         return self.vendor_id
 
 
+class KnownKeys:
+    """Keys this process looked up lately, by hash: a client's next requests need no lookup.
+
+    Only keys found are kept, each for ``seconds``, so a key revoked in the database is
+    refused again within that time; an unknown key is looked up every time.
+    """
+
+    def __init__(self, seconds: float, size: int = 10_000) -> None:
+        self.seconds = seconds
+        self.size = size
+        self._known: dict[str, tuple[float, Principal]] = {}
+
+    def get(self, key_hash: str) -> Principal | None:
+        found = self._known.get(key_hash)
+        if found is None:
+            return None
+        if found[0] <= time.monotonic():
+            del self._known[key_hash]
+            return None
+        return found[1]
+
+    def put(self, key_hash: str, principal: Principal) -> None:
+        if self.seconds <= 0:
+            return
+        if len(self._known) >= self.size:
+            self._known.pop(next(iter(self._known)))  # the oldest entry
+        self._known[key_hash] = (time.monotonic() + self.seconds, principal)
+
+
 def require(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
     async def principal(
+        request: Request,
         session: Session,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Principal:
         if credentials is None:
             raise Unauthorized("Send 'Authorization: Bearer <api key>'.")
-        key = await api_keys.by_hash(session, token_hash(credentials.credentials))
-        if key is None:
-            raise Unauthorized("This API key is unknown or revoked.")
-        if key.role not in roles:
-            raise Forbidden(f"Role '{key.role}' may not do this; allowed: {', '.join(roles)}.")
-        return Principal(key_id=key.id, role=key.role, vendor_id=key.vendor_id)
+        known: KnownKeys = request.app.state.known_keys
+        key_hash = token_hash(credentials.credentials)
+        caller = known.get(key_hash)
+        if caller is None:
+            key = await api_keys.by_hash(session, key_hash)
+            if key is None:
+                raise Unauthorized("This API key is unknown or revoked.")
+            caller = Principal(key_id=key.id, role=key.role, vendor_id=key.vendor_id)
+            known.put(key_hash, caller)
+        if caller.role not in roles:
+            raise Forbidden(f"Role '{caller.role}' may not do this; allowed: {', '.join(roles)}.")
+        return caller
 
     return principal

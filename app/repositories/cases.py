@@ -6,6 +6,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Case, Deadline
+from app.repositories import fresh
 from app.repositories.keyset import newest_first
 
 
@@ -18,8 +19,13 @@ async def get(session: AsyncSession, case_id: str, *, for_update: bool = False) 
 
 
 async def add(session: AsyncSession, case: Case) -> None:
+    # Written with the next flush, with what the request gave it by then (its decision):
+    # one INSERT, no UPDATE after it.
+    # Until then it reads as stored: the lists the database would default to empty.
+    case.escalations = case.escalations or []
+    case.notes = case.notes or []
     session.add(case)
-    await session.flush()
+    fresh.case_opened(session, case)
 
 
 async def for_order(session: AsyncSession, order_id: str) -> Sequence[Case]:

@@ -3,19 +3,18 @@ from datetime import datetime
 from sqlalchemy import DateTime, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.transaction import kept
+
 
 async def now(session: AsyncSession) -> datetime:
     """The transaction's time on the database: one clock for every instance and host.
 
     It is fixed for the whole transaction, so it is asked for once per transaction.
     """
-    transaction = session.sync_session.get_transaction()
-    cached = session.info.get("now")
-    if cached is not None and cached[0] is transaction:
-        moment: datetime = cached[1]
-        return moment
-    moment = (await session.execute(select(func.now()))).scalar_one()
-    session.info["now"] = (session.sync_session.get_transaction(), moment)
+    values = kept(session)
+    if "now" not in values:
+        values["now"] = (await session.execute(select(func.now()))).scalar_one()
+    moment: datetime = values["now"]
     return moment
 
 

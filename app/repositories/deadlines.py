@@ -4,11 +4,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Case, Deadline
+from app.repositories import fresh
 
 
 async def add(session: AsyncSession, deadline: Deadline) -> None:
     # Written with the next flush (any query autoflushes first): nothing reads it back at once.
     session.add(deadline)
+    fresh.deadline_added(session, deadline)
 
 
 async def claim_due(session: AsyncSession, kinds: Sequence[str], limit: int) -> list[Deadline]:

@@ -6,6 +6,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Decision
+from app.repositories import fresh
 from app.repositories.keyset import newest_first
 
 
@@ -14,8 +15,9 @@ async def get(session: AsyncSession, decision_id: str) -> Decision | None:
 
 
 async def add(session: AsyncSession, decision: Decision) -> None:
+    # Written with the next flush, after its case: the flush orders rows by foreign key.
     session.add(decision)
-    await session.flush()
+    fresh.decision_added(session, decision)
 
 
 async def for_cases(session: AsyncSession, case_ids: Sequence[str]) -> Sequence[Decision]:

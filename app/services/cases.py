@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.ids import new_id
 from app.models import Case, CaseFeedback, Deadline, Decision
-from app.repositories import cases, clock, deadlines, decisions, feedback, vendors
+from app.repositories import cases, clock, deadlines, decisions, feedback, fresh, vendors
 from app.rules_engine.engine import RulesEngine
 from app.rules_engine.policy import Policy
 from app.schemas.cases import CaseOut, DeadlineOut, FeedbackOut
@@ -184,17 +184,28 @@ async def view(session: AsyncSession, case: Case) -> CaseOut:
 
 
 async def view_many(session: AsyncSession, rows: Sequence[Case]) -> list[CaseOut]:
-    """The cases with their deadlines, every decision and feedback: four queries for any
-    number."""
-    ids = [case.id for case in rows]
-    given = {f.case_id: f for f in await feedback.for_cases(session, ids)}
+    """The cases with their deadlines, every decision and feedback: three queries for any
+    number, and none for cases this transaction opened, which hold only what it added."""
+    await session.flush()  # the server's defaults (times) of what this transaction added
     history: dict[str, list[Decision]] = defaultdict(list)
-    for decision in await decisions.for_cases(session, ids):
-        history[decision.case_id].append(decision)
-    deadlines: dict[str, list[Deadline]] = defaultdict(list)
-    for deadline in await cases.deadlines_of(session, ids):
-        deadlines[deadline.case_id].append(deadline)
-    return [_out(case, history[case.id], deadlines[case.id], given.get(case.id)) for case in rows]
+    clocks: dict[str, list[Deadline]] = defaultdict(list)
+    given: dict[str, CaseFeedback] = {}
+    older = []
+    for case in rows:
+        opened = fresh.of(session, case.id)
+        if opened is None:
+            older.append(case.id)
+            continue
+        # In the order the queries below give.
+        history[case.id] = sorted(opened.decisions, key=lambda d: (d.decided_at, d.id))
+        clocks[case.id] = sorted(opened.deadlines, key=lambda d: (d.due_at, d.id))
+    if older:
+        given = {f.case_id: f for f in await feedback.for_cases(session, older)}
+        for decision in await decisions.for_cases(session, older):
+            history[decision.case_id].append(decision)
+        for deadline in await cases.deadlines_of(session, older):
+            clocks[deadline.case_id].append(deadline)
+    return [_out(case, history[case.id], clocks[case.id], given.get(case.id)) for case in rows]
 
 
 def _out(

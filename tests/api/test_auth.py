@@ -1,7 +1,15 @@
+import asyncio
+
 import pytest
 from httpx import AsyncClient
+from sqlalchemy import func, update
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from tests.conftest import Headers, KeyMaker
+from app.api.deps import token_hash
+from app.models import ApiKey
+from app.services import keys
+from app.settings import Settings
+from tests.conftest import Headers, KeyMaker, http_client, running_app
 from tests.factories import order_body, put_order
 
 
@@ -52,3 +60,32 @@ async def test_keys_are_stored_hashed(
     async with db_engine.connect() as connection:
         stored = (await connection.execute(text("SELECT key_hash FROM api_keys"))).scalars().all()
     assert stored and token not in stored and all(len(h) == 64 for h in stored)
+
+
+async def _revoke(sessionmaker: async_sessionmaker, headers: Headers) -> None:  # type: ignore[type-arg]
+    token = headers["Authorization"].removeprefix("Bearer ")
+    async with sessionmaker() as session, session.begin():
+        await session.execute(
+            update(ApiKey).where(ApiKey.key_hash == token_hash(token)).values(revoked_at=func.now())
+        )
+
+
+@pytest.mark.parametrize("seconds", [0.0, 0.5])
+async def test_a_key_revoked_in_the_database_is_refused_once_its_cache_time_is_over(
+    settings: Settings, database_url: str, seconds: float
+) -> None:
+    own = settings.model_copy(update={"api_key_cache_seconds": seconds})
+    async with running_app(own, database_url) as application, http_client(application) as client:
+        sessionmaker = application.state.sessionmaker
+        async with sessionmaker() as session, session.begin():
+            token = await keys.create(session, "service", None)
+        headers = {"Authorization": f"Bearer {token}"}
+        assert (await client.get("/v1/vendors/V-1", headers=headers)).status_code == 404
+        await _revoke(sessionmaker, headers)
+        if seconds:
+            # Still trusted from the first lookup, then looked up again and refused.
+            assert (await client.get("/v1/vendors/V-1", headers=headers)).status_code == 404
+            await asyncio.sleep(seconds + 0.1)
+        response = await client.get("/v1/vendors/V-1", headers=headers)
+        assert response.status_code == 401
+        assert "revoked" in response.json()["detail"]

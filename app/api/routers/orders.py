@@ -17,10 +17,11 @@ router = APIRouter(
 OrderId = Annotated[Id, Path(description="The order system's id.", examples=["ORD-20931"])]
 
 
-async def view(session: Session, order: Order) -> OrderOut:
+async def view(session: Session, order: Order, *, new: bool = False) -> OrderOut:
+    """``new``: the order was created in this request, so it has no cases to look up."""
     links = [
         CaseLink(id=c.id, case_type=c.case_type, status=c.status, url=f"/v1/cases/{c.id}")
-        for c in await cases.for_order(session, order.id)
+        for c in ([] if new else await cases.for_order(session, order.id))
     ]
     return OrderOut.model_validate(
         {
@@ -50,7 +51,7 @@ async def put_order(
 ) -> OrderOut:
     order, created = await orders.upsert(session, order_id, body, engine.policy)
     response.status_code = 201 if created else 200
-    return await view(session, order)
+    return await view(session, order, new=created)
 
 
 @router.get("/{order_id}", response_model=OrderOut, summary="An order, its status and its cases")
