@@ -11,6 +11,7 @@ from app.api.context import RequestContext
 from app.api.deps import KnownKeys
 from app.api.limits import BodyLimits
 from app.api.routers import (
+    api_description,
     cases,
     decisions,
     events,
@@ -64,6 +65,10 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Served with a key by app.api.routers.api_description instead.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.known_keys = KnownKeys(settings.api_key_cache_seconds)
     problems.install(app)
@@ -90,6 +95,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         events,
         rulesets,
         reports,
+        api_description,
     ):
         app.include_router(module.router)
     return app
