@@ -3,10 +3,12 @@
 import argparse
 import asyncio
 import os
+import signal
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING
 
 from app.settings import PROJECT_ROOT, get_settings
@@ -27,9 +29,17 @@ def _migrate(url: str) -> None:
     upgrade(url)
 
 
+def _exit(_signum: int, _frame: FrameType | None) -> None:
+    sys.exit(0)  # the shutdown it ends was graceful
+
+
 def serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    # uvicorn raises SIGTERM again once it has shut down gracefully. Its default action
+    # would end the process before the exit handlers run, leaving the embedded PostgreSQL
+    # this process started running after the service has stopped.
+    signal.signal(signal.SIGTERM, _exit)
     url = _database_url()
     _migrate(url)
     # Worker processes inherit the URL, so they all share the one database just resolved.

@@ -51,6 +51,8 @@ def test_embedded_database_survives_a_restart(tmp_path: Path) -> None:
         again = httpx.get(f"{server.base}/v1/orders/O-1", headers=headers)
         assert again.status_code == 200 and again.json()["vendor_id"] == "V-1"
     assert (tmp_path / "data" / "pgdata" / "PG_VERSION").exists()
+    # Stopping the service (SIGTERM) stops the embedded PostgreSQL it started.
+    assert not (tmp_path / "data" / "pgdata" / "postmaster.pid").exists()
 
 
 def test_reports_prepare_computes_the_finished_weeks_ahead(database_url: str) -> None:
