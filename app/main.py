@@ -29,7 +29,7 @@ from app.api.routers import (
     rulesets,
     vendors,
 )
-from app.db.engine import make_engine, make_sessionmaker
+from app.db.engine import make_engine, make_sessionmaker, make_snapshot_sessionmaker
 from app.observability.logs import configure_logging
 from app.rules_engine.engine import build_engine
 from app.settings import Settings, get_settings
@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         app.state.rules_engine = build_engine(settings.rules_dir, os.environ)
         app.state.db_engine = make_engine(settings, database_url)
         app.state.sessionmaker = make_sessionmaker(app.state.db_engine)
+        app.state.snapshot_sessionmaker = make_snapshot_sessionmaker(app.state.db_engine)
         app.state.watcher = DeadlineWatcher(
             app.state.sessionmaker, app.state.rules_engine, settings.watch_interval_seconds
         )

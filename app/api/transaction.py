@@ -1,6 +1,8 @@
 """One transaction per request, committed once before the response is sent.
 
-The route class, not the endpoint or a helper, opens and commits it. POSTs with an
+The route class, not the endpoint or a helper, opens and commits it. A GET reads in one
+read-only snapshot (app.db.engine.make_snapshot_sessionmaker), so what it shows is the state
+after some commit, never a mix of two. POSTs with an
 Idempotency-Key store their response in the same transaction as their effects, so a replay
 is exactly the first answer and a retry after a crash is a fresh, complete attempt.
 """
@@ -8,7 +10,7 @@ is exactly the first answer and a retry after a crash is a fresh, complete attem
 import hashlib
 import json
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, ClassVar
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
@@ -38,11 +40,18 @@ def _principal(request: Request) -> str:
 
 
 class TransactionRoute(APIRoute):
+    # False for GETs that write as they read (a report keeps the weeks it has summed up).
+    snapshot_reads: ClassVar[bool] = True
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         endpoint = super().get_route_handler()
+        snapshot_reads = self.snapshot_reads
 
         async def handler(request: Request) -> Response:
-            async with transaction(request.app.state.sessionmaker) as session:
+            state = request.app.state
+            reads = snapshot_reads and request.method in ("GET", "HEAD")
+            sessionmaker = state.snapshot_sessionmaker if reads else state.sessionmaker
+            async with transaction(sessionmaker) as session:
                 request.state.session = session
                 return await _run(request, session, endpoint)
 
@@ -90,3 +99,9 @@ async def _run(
         ),
     )
     return response
+
+
+class WritingReadRoute(TransactionRoute):
+    """GETs in a read-write transaction of their own."""
+
+    snapshot_reads = False

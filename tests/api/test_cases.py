@@ -1,11 +1,17 @@
 """GET /v1/cases and GET /v1/cases/{id}: every case type, with every decision it had."""
 
+import asyncio
+import threading
 from typing import Any
 
+import asyncpg
 import pytest
 from httpx import AsyncClient
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import Headers, KeyMaker
+from tests.db import asyncpg_dsn
 from tests.factories import file_complaint, file_fail_reason, put_order, verdict
 
 
@@ -126,3 +132,56 @@ async def test_filters_the_database_cannot_compare_are_refused_by_name(
     response = await client.get("/v1/cases?vendor_id=V%001", headers=service)
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "vendor_id"
+
+
+async def test_a_case_read_while_its_clock_fires_shows_one_moment(
+    client: AsyncClient, service: Headers, ops: Headers, db_engine: AsyncEngine, database_url: str
+) -> None:
+    """The watcher commits a breach (deadline missed, case escalated) between the read of
+    the case's row and the read of its deadlines: the answer shows the case before the
+    breach, whole, not the missed deadline beside a case not yet escalated."""
+    await put_order(client, service, "ORD-1")
+    case_id = (await file_fail_reason(client, ops, "ORD-1", "rude_behaviour"))["id"]
+
+    def breach() -> None:
+        async def commit() -> None:
+            connection = await asyncpg.connect(asyncpg_dsn(database_url))
+            try:
+                async with connection.transaction():
+                    await connection.execute(
+                        "UPDATE deadlines SET outcome = 'missed', settled_at = now()"
+                        " WHERE case_id = $1",
+                        case_id,
+                    )
+                    await connection.execute(
+                        """UPDATE cases SET escalations = '[{"to": "ops_manager"}]'"""
+                        " WHERE id = $1",
+                        case_id,
+                    )
+            finally:
+                await connection.close()
+
+        asyncio.run(commit())
+
+    fired = []
+
+    def after_the_case_row(_c: Any, _k: Any, statement: str, *_: Any) -> None:
+        if not fired and statement.startswith("SELECT cases."):
+            fired.append(True)
+            # Another thread with a loop of its own: this one waits inside the request.
+            worker = threading.Thread(target=breach)
+            worker.start()
+            worker.join()
+
+    event.listen(db_engine.sync_engine, "after_cursor_execute", after_the_case_row)
+    try:
+        during = (await client.get(f"/v1/cases/{case_id}", headers=service)).json()
+    finally:
+        event.remove(db_engine.sync_engine, "after_cursor_execute", after_the_case_row)
+    after = (await client.get(f"/v1/cases/{case_id}", headers=service)).json()
+
+    assert fired
+    assert during["escalations"] == []
+    assert [d["outcome"] for d in during["deadlines"]] == [None]
+    assert after["escalations"] == [{"to": "ops_manager"}]
+    assert [d["outcome"] for d in after["deadlines"]] == ["missed"]

@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 
 from app.api.deps import Engine, Principal, Session, require
-from app.api.transaction import TransactionRoute
+from app.api.transaction import WritingReadRoute
 from app.schemas.common import PROBLEM_RESPONSES, Timestamp
 from app.schemas.reports import Summary
 from app.services import reports
@@ -11,7 +11,8 @@ from app.services import reports
 router = APIRouter(
     prefix="/v1/reports",
     tags=["reports"],
-    route_class=TransactionRoute,
+    # A report rolls up the finished weeks it reads (app.services.report_rollup).
+    route_class=WritingReadRoute,
     responses=PROBLEM_RESPONSES,
 )
 
