@@ -163,7 +163,7 @@ async def test_a_case_read_while_its_clock_fires_shows_one_moment(
 
         asyncio.run(commit())
 
-    fired = []
+    fired: list[bool] = []
 
     def after_the_case_row(_c: Any, _k: Any, statement: str, *_: Any) -> None:
         if not fired and statement.startswith("SELECT cases."):
