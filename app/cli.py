@@ -91,25 +91,27 @@ def keys_create(args: argparse.Namespace) -> None:
     print(token)
 
 
-async def _prepare_reports(url: str, weeks: int) -> None:
-    from datetime import UTC, datetime, timedelta
-
+async def _prepare_reports(url: str, weeks: int) -> int:
     from app.rules_engine.policy import load_policy
     from app.services import reports
 
     policy = load_policy(get_settings().rules_dir, os.environ)
     async with _transaction(url) as session:
-        until = datetime.now(UTC)
-        await reports.summary(session, policy, until - timedelta(weeks=weeks), until)
+        rolled = await reports.roll_ahead(session, policy, weeks, wait=True)
+    assert rolled is not None  # it waited for any other roll
+    return rolled
 
 
 def reports_prepare(args: argparse.Namespace) -> None:
-    """The first summary of a long period computes its finished weeks (about 20 s for a year
-    of a million cases); run once after deploying, it spares the first user that wait."""
+    """Rolls the report's finished weeks now, instead of in the background after the next
+    start (about 20 s for a year of a million cases)."""
     url = _database_url()
     _migrate(url)
-    asyncio.run(_prepare_reports(url, args.weeks))
-    print(f"the report's finished weeks of the last {args.weeks} are ready", file=sys.stderr)
+    rolled = asyncio.run(_prepare_reports(url, args.weeks))
+    print(
+        f"the report's finished weeks of the last {args.weeks} are ready ({rolled} rolled now)",
+        file=sys.stderr,
+    )
 
 
 def openapi(args: argparse.Namespace) -> None:

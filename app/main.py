@@ -1,5 +1,6 @@
 """The application: routers, error handling, and what each process sets up once."""
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -33,7 +34,7 @@ from app.db.engine import make_engine, make_sessionmaker, make_snapshot_sessionm
 from app.observability.logs import configure_logging
 from app.rules_engine.engine import build_engine
 from app.settings import Settings, get_settings
-from app.watcher import DeadlineWatcher
+from app.watcher import DeadlineWatcher, PeriodicTask, ReportRoller
 
 DESCRIPTION = """Decides payout disputes, pickup complaints, vendors' fail reasons and payment
 discrepancies by the operations team's rule tables, and records every decision with its
@@ -54,11 +55,21 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         app.state.watcher = DeadlineWatcher(
             app.state.sessionmaker, app.state.rules_engine, settings.watch_interval_seconds
         )
-        app.state.watcher.start()
+        background: list[PeriodicTask] = [app.state.watcher]
+        if settings.report_roll_interval_seconds:
+            background.append(
+                ReportRoller(
+                    app.state.sessionmaker,
+                    app.state.rules_engine.policy,
+                    settings.report_roll_interval_seconds,
+                )
+            )
+        for task in background:
+            task.start()
         try:
             yield
         finally:
-            await app.state.watcher.stop()
+            await asyncio.gather(*(task.stop() for task in background))
             await app.state.db_engine.dispose()
 
     app = FastAPI(

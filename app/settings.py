@@ -30,6 +30,12 @@ class Settings(BaseSettings):
     watch_interval_seconds: float = Field(
         default=30.0, gt=0, description="How often each instance looks for due deadlines."
     )
+    report_roll_interval_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description="How often each instance rolls up the summary report's finished weeks, "
+        "so that no report waits for them; 0: never (a report then rolls what it needs).",
+    )
     db_pool_size: int = Field(default=10, ge=1, description="Connections each process keeps.")
     db_max_overflow: int = Field(default=10, ge=0, description="Extra connections under load.")
     # Without these a database that stops answering (a hung host, a partition) holds every

@@ -1,8 +1,9 @@
-"""The deadline watcher every app instance runs.
+"""The background work every app instance runs: the deadline watcher and the report roller.
 
-Deadlines are rows, so nothing about them lives in this process: any instance, started at
-any time, fires whatever is due, and a restart loses nothing. Each batch is one transaction
-of its own; a failed tick (the database is away, say) is logged and the next tick retries.
+Both keep nothing in this process: deadlines are rows, and the report's rollup is tables,
+so any instance, started at any time, does whatever is due, and a restart loses nothing.
+Each tick is one transaction (the watcher: one per batch); a failed tick (the database is
+away, say) is logged and the next tick retries.
 """
 
 import asyncio
@@ -15,38 +16,39 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.transaction import transaction
 from app.rules_engine.engine import RulesEngine
-from app.services import deadlines
+from app.rules_engine.policy import Policy
+from app.services import deadlines, reports
 
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 50
-# A tick in progress finishes its batch on shutdown; past this it is cancelled, which rolls
-# its transaction back and leaves the deadlines due for another instance.
+# A tick in progress finishes on shutdown; past this it is cancelled, which rolls its
+# transaction back and leaves the work to the next tick of any instance.
 STOP_TIMEOUT_SECONDS = 10.0
+# The report roller keeps the weeks of a year's summary (and a week more) rolled.
+ROLLED_WEEKS = 53
 
 
-class DeadlineWatcher:
-    def __init__(
-        self,
-        sessionmaker: async_sessionmaker[AsyncSession],
-        engine: RulesEngine,
-        interval_seconds: float,
-    ) -> None:
-        self._sessionmaker = sessionmaker
-        self._engine = engine
+class PeriodicTask:
+    """Runs ``tick`` at start and then every ``interval_seconds``, until stopped."""
+
+    what = "periodic task"
+
+    def __init__(self, interval_seconds: float) -> None:
         self._interval = interval_seconds
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        # Recorded in the decisions it makes, so an escalation says which instance fired it
-        # (a process restarted, or a test, may reuse a pid).
-        self.name = f"watcher:{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
     @property
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
 
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="deadline-watcher")
+        self._task = asyncio.create_task(self._run(), name=self.what)
 
     async def stop(self) -> None:
         self._stopping.set()
@@ -55,12 +57,43 @@ class DeadlineWatcher:
         try:
             await asyncio.wait_for(self._task, STOP_TIMEOUT_SECONDS)
         except TimeoutError:
-            log.warning("deadline watcher did not stop in %ss; cancelled", STOP_TIMEOUT_SECONDS)
+            log.warning("%s did not stop in %ss; cancelled", self.what, STOP_TIMEOUT_SECONDS)
+
+    async def tick(self) -> int:
+        raise NotImplementedError
+
+    async def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("%s: tick failed; retrying in %ss", self.what, self._interval)
+            try:
+                await asyncio.wait_for(self._stopping.wait(), self._interval)
+            except TimeoutError:
+                pass
+
+
+class DeadlineWatcher(PeriodicTask):
+    what = "deadline watcher"
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        engine: RulesEngine,
+        interval_seconds: float,
+    ) -> None:
+        super().__init__(interval_seconds)
+        self._sessionmaker = sessionmaker
+        self._engine = engine
+        # Recorded in the decisions it makes, so an escalation says which instance fired it
+        # (a process restarted, or a test, may reuse a pid).
+        self.name = f"watcher:{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
     async def tick(self) -> int:
         """Fires every due deadline, batch by batch; returns how many fired."""
         fired = 0
-        while not self._stopping.is_set():
+        while not self.stopping:
             async with transaction(self._sessionmaker) as session:
                 batch = await deadlines.fire_due(session, self._engine, self.name, BATCH_SIZE)
             fired += batch
@@ -68,13 +101,28 @@ class DeadlineWatcher:
                 break
         return fired
 
-    async def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await self.tick()
-            except Exception:
-                log.exception("deadline watcher: tick failed; retrying in %ss", self._interval)
-            try:
-                await asyncio.wait_for(self._stopping.wait(), self._interval)
-            except TimeoutError:
-                pass
+
+class ReportRoller(PeriodicTask):
+    """Rolls the summary report's finished weeks (app.services.report_rollup) before any
+    report asks for them, so that a report reads them instead of waiting while they roll.
+    One instance rolls at a time; the others skip their tick."""
+
+    what = "report roller"
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        policy: Policy,
+        interval_seconds: float,
+    ) -> None:
+        super().__init__(interval_seconds)
+        self._sessionmaker = sessionmaker
+        self._policy = policy
+
+    async def tick(self) -> int:
+        """Returns how many weeks it rolled (0 also when another instance was rolling)."""
+        async with transaction(self._sessionmaker) as session:
+            rolled = await reports.roll_ahead(session, self._policy, ROLLED_WEEKS, wait=False)
+        if rolled:
+            log.info("report roller: rolled %d weeks", rolled)
+        return rolled or 0

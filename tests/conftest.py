@@ -5,6 +5,7 @@ The schema is made once by Alembic; each test starts from empty tables.
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -34,11 +35,21 @@ def database_url(server_url: str) -> Iterator[str]:
         yield url
 
 
+def suite_settings(**overrides: Any) -> Settings:
+    """The settings of the apps tests run in process. The watcher sweeps once, at start:
+    tests of the clock give a short interval (and tiny policy hours). No background rolls of
+    the report: its tests see what the reports roll themselves, or run the roller."""
+    values: dict[str, Any] = {
+        "database_url": None,
+        "watch_interval_seconds": 3600,
+        "report_roll_interval_seconds": 0,
+    }
+    return Settings(**{**values, **overrides})
+
+
 @pytest.fixture(scope="session")
 def settings() -> Settings:
-    # The shared app's watcher sweeps once, at start. Tests of the clock run their own app
-    # (running_app) with a short interval and tiny policy hours.
-    return Settings(database_url=None, watch_interval_seconds=3600)
+    return suite_settings()
 
 
 @asynccontextmanager

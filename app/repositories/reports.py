@@ -684,6 +684,14 @@ async def lock_rollup(session: AsyncSession) -> None:
     await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ROLLUP_LOCK})
 
 
+async def try_lock_rollup(session: AsyncSession) -> bool:
+    """As lock_rollup, but False at once when another transaction is rolling."""
+    locked: bool = (
+        await session.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _ROLLUP_LOCK})
+    ).scalar_one()
+    return locked
+
+
 async def watermark(session: AsyncSession) -> datetime | None:
     mark: datetime | None = (await session.execute(_WATERMARK)).scalar_one_or_none()
     return mark

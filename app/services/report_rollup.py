@@ -76,6 +76,26 @@ async def prepare(session: AsyncSession, period: Period, rules: ClockRules, now:
     if not plan.roll and not plan.drop:
         return plan.split
     await reports.lock_rollup(session)
+    return (await _roll(session, period, rules, now)).split
+
+
+async def roll(
+    session: AsyncSession, period: Period, rules: ClockRules, now: datetime, *, wait: bool
+) -> int | None:
+    """What prepare does for the period, ahead of any report: how many weeks it rolled. With
+    ``wait`` false and another transaction rolling, None at once: that one does the work."""
+    plan = await _plan(session, period, rules, now)
+    if not plan.roll and not plan.drop:
+        return 0
+    if wait:
+        await reports.lock_rollup(session)
+    elif not await reports.try_lock_rollup(session):
+        return None
+    return len((await _roll(session, period, rules, now)).roll)
+
+
+async def _roll(session: AsyncSession, period: Period, rules: ClockRules, now: datetime) -> _Plan:
+    """Rolls what the period needs, holding the rollup's lock."""
     # Another report may have rolled them while this one waited.
     plan = await _plan(session, period, rules, now)
     weeks = _outward(sorted({*plan.roll, *plan.drop}), await reports.all_weeks(session))
@@ -88,7 +108,7 @@ async def prepare(session: AsyncSession, period: Period, rules: ClockRules, now:
             now,
         )
     await reports.set_watermark(session, plan.watermark)
-    return plan.split
+    return plan
 
 
 def _outward(weeks: list[datetime], rolled: list[datetime]) -> list[datetime]:

@@ -117,6 +117,26 @@ def _period(since: datetime | None, until: datetime | None, now: datetime) -> Pe
     return Period(since=since, until=until)
 
 
+def _clock_rules(policy: Policy) -> ClockRules:
+    return ClockRules(
+        customer_facing=tuple(sorted(CUSTOMER_FACING)),
+        first_response=timedelta(hours=policy.first_response_hours),
+        resolution=timedelta(hours=policy.resolution_hours),
+    )
+
+
+async def roll_ahead(
+    session: AsyncSession, policy: Policy, weeks: int, *, wait: bool
+) -> int | None:
+    """Rolls the finished weeks of the last ``weeks`` that a summary would roll, so that no
+    request waits for them. Returns how many it rolled; None when, not waiting, it found
+    another transaction rolling them."""
+    now = await clock.now(session)
+    await reports.use_memory_for_sorts(session)
+    period = Period(since=now - timedelta(weeks=weeks), until=now)
+    return await report_rollup.roll(session, period, _clock_rules(policy), now, wait=wait)
+
+
 async def summary(
     session: AsyncSession, policy: Policy, since: datetime | None, until: datetime | None
 ) -> Summary:
@@ -124,11 +144,7 @@ async def summary(
     now = await clock.now(session)
     period = _period(since, until, now)
     targets = _targets(policy)
-    rules = ClockRules(
-        customer_facing=tuple(sorted(CUSTOMER_FACING)),
-        first_response=timedelta(hours=policy.first_response_hours),
-        resolution=timedelta(hours=policy.resolution_hours),
-    )
+    rules = _clock_rules(policy)
     await reports.use_memory_for_sorts(session)
     split = await report_rollup.prepare(session, period, rules, now)
     rolled = await reports.rolled_weeks(session, split)

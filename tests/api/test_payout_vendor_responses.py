@@ -7,8 +7,7 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 
-from app.settings import Settings
-from tests.conftest import Headers, KeyMaker, http_client, running_app
+from tests.conftest import Headers, KeyMaker, http_client, running_app, suite_settings
 from tests.factories import open_dispute, put_order, vendor_response
 
 PROOF = {"kind": "payment_proof", "ref": "UPI-4821-XY"}
@@ -432,7 +431,7 @@ async def test_the_fine_is_the_policy_percent_of_the_unexplained_amount_in_whole
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("POLICY_SHORTFALL_FINE_PERCENT", "50")
-    settings = Settings(database_url=None, watch_interval_seconds=3600)
+    settings = suite_settings()
     async with running_app(settings, database_url) as app, http_client(app) as client:
         case_id = await dispute(
             client, service, support, claim="paid_less", amount_received=INVOICE - 3

@@ -9,20 +9,26 @@ began before a roll and committed after it (one the app's role can see, and one 
 and clocks made longer than the rolled weeks.
 """
 
+import asyncio
 import random
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from httpx import AsyncClient
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from app import watcher
 from app.repositories import reports
 from app.repositories.reports import ClockRules, Period, Split
 from app.services import report_rollup
+from app.settings import Settings
+from app.watcher import ReportRoller
 from tests.api.test_vendor_response_clock import NEVER, instance
-from tests.conftest import Headers, KeyMaker
+from tests.conftest import Headers, KeyMaker, running_app
 from tests.factories import file_complaint, file_fail_reason, put_order, verdict
 
 H = 3600
@@ -415,3 +421,59 @@ async def test_a_case_resolved_after_a_report_changes_the_next_one(
     outcomes = {(o["case_type"], o["outcome"]) for o in second["by_type_and_outcome"]}
     assert ("fail_reason", None) not in outcomes
     assert {r["reason"] for r in second["top_reasons"]} >= {"vendor_not_visiting"}
+
+
+def _back_to_the_history(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The roller's year reaches back to W[0], however long ago the history lies."""
+    weeks = (datetime.now(UTC) - W[0]) // timedelta(weeks=1) + 2
+    monkeypatch.setattr(watcher, "ROLLED_WEEKS", weeks)
+
+
+@pytest.mark.usefixtures("history")
+async def test_the_roller_rolls_finished_weeks_before_any_report_asks(
+    client: AsyncClient,
+    ops: Headers,
+    settings: Settings,
+    database_url: str,
+    db_engine: AsyncEngine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _back_to_the_history(monkeypatch)
+    own = settings.model_copy(update={"report_roll_interval_seconds": 0.1})
+    async with running_app(own, database_url):
+        give_up = time.monotonic() + 20
+        while not set(W[:6]) <= set(await rolled(db_engine)):
+            assert time.monotonic() < give_up, "the roller rolled nothing"
+            await asyncio.sleep(0.05)
+
+    writes: list[str] = []
+
+    def count(_c: Any, _k: Any, statement: str, *_: Any) -> None:
+        if statement.startswith(("INSERT INTO report_", "UPDATE report_", "DELETE FROM report_")):
+            writes.append(statement)
+
+    event.listen(db_engine.sync_engine, "before_cursor_execute", count)
+    try:
+        await same_as_live(client, ops, period(W[0], W[6]), monkeypatch)
+    finally:
+        event.remove(db_engine.sync_engine, "before_cursor_execute", count)
+    # The report read what the roller had rolled, and rolled nothing itself.
+    assert writes == []
+
+
+@pytest.mark.usefixtures("history")
+async def test_the_roller_skips_its_tick_while_another_transaction_rolls(
+    app: FastAPI, db_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _back_to_the_history(monkeypatch)
+    roller = ReportRoller(app.state.sessionmaker, app.state.rules_engine.policy, 3600)
+    async with db_engine.begin() as rolling:
+        await rolling.execute(
+            text("SELECT pg_advisory_xact_lock(:key)"), {"key": reports._ROLLUP_LOCK}
+        )
+        # At once, without waiting for the lock.
+        assert await asyncio.wait_for(roller.tick(), 5) == 0
+        assert await rolled(db_engine) == []
+    assert await roller.tick() >= 6
+    assert set(W[:6]) <= set(await rolled(db_engine))
+    assert await roller.tick() == 0  # nothing changed since

@@ -19,9 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.repositories import deadlines
 from app.services.deadlines import fire_due
-from app.settings import Settings
 from tests.api.test_metrics import sample, scrape
-from tests.conftest import Headers, KeyMaker, http_client, running_app
+from tests.conftest import Headers, KeyMaker, http_client, running_app, suite_settings
 from tests.factories import dispute_body, open_dispute, put_order, vendor_response
 
 HOURS = 0.0002
@@ -46,7 +45,7 @@ async def vendor(make_key: KeyMaker) -> Headers:
 async def instance(
     database_url: str, interval: float
 ) -> AsyncIterator[tuple[FastAPI, AsyncClient]]:
-    settings = Settings(database_url=None, watch_interval_seconds=interval)
+    settings = suite_settings(watch_interval_seconds=interval)
     async with running_app(settings, database_url) as app, http_client(app) as client:
         yield app, client
 
@@ -221,7 +220,7 @@ async def test_the_watcher_stops_cleanly_while_the_database_is_away(
 ) -> None:
     caplog.set_level(logging.ERROR, logger="app.watcher")
     # Nothing listens on port 9 of loopback: every connection is refused at once.
-    settings = Settings(database_url=None, watch_interval_seconds=TICK)
+    settings = suite_settings(watch_interval_seconds=TICK)
 
     def failed_ticks() -> int:
         return len([r for r in caplog.records if "tick failed" in r.getMessage()])
