@@ -104,7 +104,7 @@ async def _prepare_reports(url: str, weeks: int) -> int:
 
 def reports_prepare(args: argparse.Namespace) -> None:
     """Rolls the report's finished weeks now, instead of in the background after the next
-    start (about 20 s for a year of a million cases)."""
+    start (about 30 s for a year of a million cases)."""
     url = _database_url()
     _migrate(url)
     rolled = asyncio.run(_prepare_reports(url, args.weeks))

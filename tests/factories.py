@@ -3,6 +3,7 @@
 from typing import Any
 
 from httpx import AsyncClient
+from sqlalchemy import text
 
 Headers = dict[str, str]
 
@@ -162,3 +163,22 @@ async def post_records(
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+# Rows of the report's data sets, written straight to the tables: cases whose times and
+# outcomes a test chooses, which no request could make.
+ORDER_ROW = text(
+    """
+    INSERT INTO orders (id, vendor_id, customer, device, unlock_credits,
+                        final_invoice_amount, payment, pickup_notes, created_at)
+    VALUES (:id, 'V-1', '{}', '{}', 40, 150000, '{}', '[]', :created_at)
+    """
+)
+CASE_ROW = text(
+    """
+    INSERT INTO cases (id, case_type, vendor_id, status, ticket, details, outcome,
+                       reason, created_at, acknowledged_at, resolved_at)
+    VALUES (:id, :case_type, :vendor_id, :status, '{}', '{}', :outcome, :reason,
+            :created_at, :acknowledged_at, :resolved_at)
+    """
+)

@@ -580,10 +580,9 @@ async def use_memory_for_sorts(session: AsyncSession) -> None:
     await session.execute(text("SET LOCAL jit = off"))
 
 
-def _clocks(row: Row[Any], week: datetime | None) -> Clocks:
-    median, p90 = row.resolution_seconds or (None, None)
+def _clocks(row: Row[Any], median: float | None, p90: float | None) -> Clocks:
     return Clocks(
-        week=week,
+        week=row.week,
         cases=row.cases,
         payout_disputes=row.payout_disputes,
         acknowledged_in_time=row.acknowledged_in_time,
@@ -601,30 +600,13 @@ async def live_clocks(
 ) -> list[Clocks]:
     """The live parts' weeks that have cases."""
     rows = await session.execute(_LIVE_CLOCKS, {**split.params(), **rules.params(now)})
-    return [_clocks(row, row.week) for row in rows]
+    return [_clocks(row, *(row.resolution_seconds or (None, None))) for row in rows]
 
 
 async def rolled_weeks(session: AsyncSession, split: Split) -> list[tuple[Clocks, int]]:
     """The rolled weeks' clocks and orders, in order."""
     rows = await session.execute(_ROLLED_WEEKS, split.params())
-    return [
-        (
-            Clocks(
-                week=row.week,
-                cases=row.cases,
-                payout_disputes=row.payout_disputes,
-                acknowledged_in_time=row.acknowledged_in_time,
-                acknowledgement_due=row.acknowledgement_due,
-                resolved_in_time=row.resolved_in_time,
-                resolution_due=row.resolution_due,
-                resolved=row.resolved,
-                median_seconds=row.median_seconds,
-                p90_seconds=row.p90_seconds,
-            ),
-            row.orders,
-        )
-        for row in rows
-    ]
+    return [(_clocks(row, row.median_seconds, row.p90_seconds), row.orders) for row in rows]
 
 
 async def percentiles(session: AsyncSession, split: Split) -> tuple[float | None, float | None]:

@@ -29,7 +29,14 @@ from app.settings import Settings
 from app.watcher import ReportRoller
 from tests.api.test_vendor_response_clock import NEVER, instance
 from tests.conftest import Headers, KeyMaker, running_app
-from tests.factories import file_complaint, file_fail_reason, put_order, verdict
+from tests.factories import (
+    CASE_ROW,
+    ORDER_ROW,
+    file_complaint,
+    file_fail_reason,
+    put_order,
+    verdict,
+)
 
 H = 3600
 MONDAY = datetime(2026, 2, 2, tzinfo=UTC)  # long before the tests run: every week is final
@@ -71,13 +78,7 @@ async def history(db_engine: AsyncEngine) -> random.Random:
         )
         start, span = W[0] - timedelta(days=2), (W[6] - W[0]).total_seconds() + 4 * 86400
         await connection.execute(
-            text(
-                """
-                INSERT INTO orders (id, vendor_id, customer, device, unlock_credits,
-                                    final_invoice_amount, payment, pickup_notes, created_at)
-                VALUES (:id, 'V-1', '{}', '{}', 40, 150000, '{}', '[]', :created_at)
-                """
-            ),
+            ORDER_ROW,
             [
                 {"id": f"O-{n}", "created_at": start + timedelta(seconds=rng.random() * span)}
                 for n in range(150)
@@ -108,14 +109,7 @@ async def history(db_engine: AsyncEngine) -> random.Random:
                 }
             )
         await connection.execute(
-            text(
-                """
-                INSERT INTO cases (id, case_type, vendor_id, status, ticket, details, outcome,
-                                   reason, created_at, acknowledged_at, resolved_at)
-                VALUES (:id, :case_type, :vendor_id, :status, '{}', '{}', :outcome, :reason,
-                        :created_at, :acknowledged_at, :resolved_at)
-                """
-            ),
+            CASE_ROW,
             cases,
         )
     return rng
@@ -286,6 +280,13 @@ async def test_cases_changed_after_their_week_was_rolled(
     await check_periods(client, ops, db_engine, monkeypatch)
 
 
+# Changes the outcome of the first case of the week [:w, :e).
+FIRST_OF_WEEK = text(
+    "UPDATE cases SET outcome = :outcome, updated_at = now()"
+    " WHERE id = (SELECT min(id) FROM cases WHERE created_at >= :w AND created_at < :e)"
+)
+
+
 @pytest.mark.usefixtures("history")
 async def test_an_update_committed_after_a_roll_it_began_before(
     client: AsyncClient, ops: Headers, db_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
@@ -295,20 +296,9 @@ async def test_an_update_committed_after_a_roll_it_began_before(
     # another changed week; its updated_at (its start) is before that roll.
     async with db_engine.connect() as slow:
         transaction = await slow.begin()
-        await slow.execute(
-            text(
-                "UPDATE cases SET outcome = 'slow_outcome', updated_at = now()"
-                " WHERE id = (SELECT min(id) FROM cases WHERE created_at >= :w AND created_at < :e)"
-            ),
-            {"w": W[1], "e": W[2]},
-        )
-        await touch(
-            db_engine,
-            "UPDATE cases SET outcome = 'quick', updated_at = now()"
-            " WHERE id = (SELECT min(id) FROM cases WHERE created_at >= :w AND created_at < :e)",
-            w=W[3],
-            e=W[4],
-        )
+        await slow.execute(FIRST_OF_WEEK, {"outcome": "slow_outcome", "w": W[1], "e": W[2]})
+        async with db_engine.begin() as quick:
+            await quick.execute(FIRST_OF_WEEK, {"outcome": "quick", "w": W[3], "e": W[4]})
         report = await same_as_live(client, ops, period(W[0], W[6]), monkeypatch)
         assert "slow_outcome" not in {o["outcome"] for o in report["by_type_and_outcome"]}
         await transaction.commit()
@@ -335,20 +325,9 @@ async def test_a_writer_this_role_cannot_see_holds_the_watermark(
     await same_as_live(client, ops, whole, monkeypatch)
     async with db_engine.connect() as hidden:
         transaction = await hidden.begin()
-        await hidden.execute(
-            text(
-                "UPDATE cases SET outcome = 'unseen_outcome', updated_at = now()"
-                " WHERE id = (SELECT min(id) FROM cases WHERE created_at >= :w AND created_at < :e)"
-            ),
-            {"w": W[1], "e": W[2]},
-        )
-        await touch(
-            db_engine,
-            "UPDATE cases SET outcome = 'seen', updated_at = now()"
-            " WHERE id = (SELECT min(id) FROM cases WHERE created_at >= :w AND created_at < :e)",
-            w=W[3],
-            e=W[4],
-        )
+        await hidden.execute(FIRST_OF_WEEK, {"outcome": "unseen_outcome", "w": W[1], "e": W[2]})
+        async with db_engine.begin() as quick:
+            await quick.execute(FIRST_OF_WEEK, {"outcome": "seen", "w": W[3], "e": W[4]})
         with monkeypatch.context() as patch:
             patch.setattr(reports, "activity", unseen)
             await same_as_live(client, ops, whole, monkeypatch)

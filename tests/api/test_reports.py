@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.api.test_vendor_response_clock import NEVER, instance
 from tests.conftest import Headers, KeyMaker
-from tests.factories import open_dispute, put_order
+from tests.factories import CASE_ROW, ORDER_ROW, open_dispute, put_order
 
 SINCE = "2026-01-05T00:00:00Z"
 UNTIL = "2026-01-19T00:00:00Z"
@@ -116,24 +116,11 @@ async def data_set(db_engine: AsyncEngine) -> None:
             for n in range(61, 101)
         ]
         await connection.execute(
-            text(
-                """
-                INSERT INTO orders (id, vendor_id, customer, device, unlock_credits,
-                                    final_invoice_amount, payment, pickup_notes, created_at)
-                VALUES (:id, 'V-1', '{}', '{}', 40, 150000, '{}', '[]', :created_at)
-                """
-            ),
+            ORDER_ROW,
             [{"id": order_id, "created_at": at} for order_id, at in orders],
         )
         await connection.execute(
-            text(
-                """
-                INSERT INTO cases (id, case_type, vendor_id, status, ticket, details, outcome,
-                                   reason, created_at, acknowledged_at, resolved_at)
-                VALUES (:id, :case_type, :vendor_id, :status, '{}', '{}', :outcome, :reason,
-                        :created_at, :acknowledged_at, :resolved_at)
-                """
-            ),
+            CASE_ROW,
             [
                 {
                     "id": case_id,
