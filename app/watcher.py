@@ -34,7 +34,10 @@ class PeriodicTask:
 
     what = "periodic task"
 
-    def __init__(self, interval_seconds: float) -> None:
+    def __init__(
+        self, sessionmaker: async_sessionmaker[AsyncSession], interval_seconds: float
+    ) -> None:
+        self._sessionmaker = sessionmaker
         self._interval = interval_seconds
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -83,8 +86,7 @@ class DeadlineWatcher(PeriodicTask):
         engine: RulesEngine,
         interval_seconds: float,
     ) -> None:
-        super().__init__(interval_seconds)
-        self._sessionmaker = sessionmaker
+        super().__init__(sessionmaker, interval_seconds)
         self._engine = engine
         # Recorded in the decisions it makes, so an escalation says which instance fired it
         # (a process restarted, or a test, may reuse a pid).
@@ -115,8 +117,7 @@ class ReportRoller(PeriodicTask):
         policy: Policy,
         interval_seconds: float,
     ) -> None:
-        super().__init__(interval_seconds)
-        self._sessionmaker = sessionmaker
+        super().__init__(sessionmaker, interval_seconds)
         self._policy = policy
 
     async def tick(self) -> int:

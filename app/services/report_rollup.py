@@ -8,7 +8,8 @@ with a case updated since the last roll (cases.updated_at is the writing transac
 start, and the watermark is the start of the oldest transaction running when that roll
 began, so no update is missed however long its transaction ran).
 
-Reports roll, one at a time; a case's own write touches nothing here. SQLAlchemy sets
+Reports and each instance's report roller (app.watcher) roll, one at a time; a case's own
+write touches nothing here. SQLAlchemy sets
 updated_at on every update the app makes; SQL run by hand or by a migration that changes what
 the report counts must set it too, or empty the report_* tables.
 """
@@ -72,11 +73,9 @@ async def _plan(session: AsyncSession, period: Period, rules: ClockRules, now: d
 
 async def prepare(session: AsyncSession, period: Period, rules: ClockRules, now: datetime) -> Split:
     """The period's split, with its middle weeks rolled and every rolled week up to date."""
-    plan = await _plan(session, period, rules, now)
-    if not plan.roll and not plan.drop:
-        return plan.split
-    await reports.lock_rollup(session)
-    return (await _roll(session, period, rules, now)).split
+    plan = await _up_to_date(session, period, rules, now, wait=True)
+    assert plan is not None  # it waited for any other roll
+    return plan.split
 
 
 async def roll(
@@ -84,19 +83,23 @@ async def roll(
 ) -> int | None:
     """What prepare does for the period, ahead of any report: how many weeks it rolled. With
     ``wait`` false and another transaction rolling, None at once: that one does the work."""
+    plan = await _up_to_date(session, period, rules, now, wait=wait)
+    return None if plan is None else len(plan.roll)
+
+
+async def _up_to_date(
+    session: AsyncSession, period: Period, rules: ClockRules, now: datetime, *, wait: bool
+) -> _Plan | None:
+    """Rolls what the period needs under the rollup's lock; returns the plan carried out
+    (none rolled: nothing was needed), or None when not waiting and the lock was taken."""
     plan = await _plan(session, period, rules, now)
     if not plan.roll and not plan.drop:
-        return 0
+        return plan
     if wait:
         await reports.lock_rollup(session)
     elif not await reports.try_lock_rollup(session):
         return None
-    return len((await _roll(session, period, rules, now)).roll)
-
-
-async def _roll(session: AsyncSession, period: Period, rules: ClockRules, now: datetime) -> _Plan:
-    """Rolls what the period needs, holding the rollup's lock."""
-    # Another report may have rolled them while this one waited.
+    # Another transaction may have rolled them while this one waited.
     plan = await _plan(session, period, rules, now)
     weeks = _outward(sorted({*plan.roll, *plan.drop}), await reports.all_weeks(session))
     for chunk in _chunks(weeks, await reports.cases_by_week(session, plan.roll)):
