@@ -60,6 +60,15 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     errors = []
     for error in exc.errors():
         loc = tuple(error.get("loc", ()))
+        if error["type"] == "json_invalid":
+            # The parser's loc is ("body", <character offset>): the offset is no field.
+            at = loc[1] if len(loc) > 1 else 0
+            reason = error.get("ctx", {}).get("error", "not JSON")
+            message = f"The body is not valid JSON: {reason} (at character {at})."
+            errors.append(
+                {"field": "body", "in": "body", "message": message, "type": "json_invalid"}
+            )
+            continue
         if error["type"] in _TAG_ERRORS and "discriminator" in error.get("ctx", {}):
             loc = (*loc, str(error["ctx"]["discriminator"]).strip("'"))
         where, field = _field(loc)

@@ -182,3 +182,21 @@ async def test_opening_is_in_the_events_feed(
     feed = (await client.get("/v1/events", headers=service)).json()["items"]
     opened = [e for e in feed if e["type"] == "case.opened"]
     assert len(opened) == 1 and opened[0]["case_id"] == case["id"]
+
+
+async def test_a_body_that_is_not_json_is_named_as_the_body(
+    client: AsyncClient, service: Headers, vendor: Headers
+) -> None:
+    await put_order(client, service, "ORD-1", vendor_id="V-1")
+    response = await client.post(
+        "/v1/orders/ORD-1/fail-reasons",
+        content=b'{"reason": "customer_changed_mind",,}',
+        headers={**vendor, "content-type": "application/json"},
+    )
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    [error] = response.json()["errors"]
+    assert error["field"] == "body" and error["type"] == "json_invalid"
+    assert "at character 35" in error["message"]
+    order = (await client.get("/v1/orders/ORD-1", headers=service)).json()
+    assert order["status"] == "open" and order["cases"] == []
