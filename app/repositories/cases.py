@@ -1,5 +1,5 @@
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -82,12 +82,15 @@ async def page(session: AsyncSession, query: Select[Any]) -> Sequence[Case]:
 
 
 async def count_earlier_for_vendor(
-    session: AsyncSession, vendor_id: str, case_type: str, *, since: datetime, before: datetime
+    session: AsyncSession, vendor_id: str, case_type: str, *, window: timedelta
 ) -> int:
-    """A vendor's cases of one type opened in [since, before): its history for repeat rules.
+    """A vendor's cases of one type opened in the ``window`` before this transaction began,
+    and since, up to this statement: its history for repeat rules.
 
-    Every case type reads its vendor's history here, so complaints, disputes and fail reasons
-    count from one place (served by ix_cases_vendor_type_created).
+    Up to the statement, not to the transaction's start, so that a case committed while this
+    transaction waited for the vendor's lock counts (its created_at is its own, earlier,
+    start). Every case type reads its vendor's history here, so complaints, disputes and fail
+    reasons count from one place (served by ix_cases_vendor_type_created).
     """
     count = await session.scalar(
         select(func.count())
@@ -95,8 +98,8 @@ async def count_earlier_for_vendor(
         .where(
             Case.vendor_id == vendor_id,
             Case.case_type == case_type,
-            Case.created_at >= since,
-            Case.created_at < before,
+            Case.created_at >= func.now() - window,
+            Case.created_at < func.statement_timestamp(),
         )
     )
     return int(count or 0)

@@ -1,7 +1,10 @@
-from sqlalchemy import select
+from typing import Literal
+
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Order
+from app.models import Order, Vendor
+from app.repositories import clock
 
 
 async def get(session: AsyncSession, order_id: str, *, for_update: bool = False) -> Order | None:
@@ -10,6 +13,31 @@ async def get(session: AsyncSession, order_id: str, *, for_update: bool = False)
         query = query.with_for_update().execution_options(populate_existing=True)
     order: Order | None = await session.scalar(query)
     return order
+
+
+async def with_vendor(
+    session: AsyncSession, order_id: str, *, lock: Literal["order", "vendor"] | None = None
+) -> tuple[Order, Vendor] | None:
+    """The order and its vendor in one statement, the one ``lock`` names locked until commit.
+
+    Every submission starts here, so the same statement reads the transaction's time too
+    (clock.now then sends nothing).
+    """
+    query = (
+        select(Order, Vendor, func.now())
+        .join(Vendor, Vendor.id == Order.vendor_id)
+        .where(Order.id == order_id)
+    )
+    if lock is not None:
+        query = query.with_for_update(of=Order if lock == "order" else Vendor).execution_options(
+            populate_existing=True
+        )
+    row = (await session.execute(query)).one_or_none()
+    if row is None:
+        return None
+    order, vendor, now = row
+    clock.remember(session, now)
+    return order, vendor
 
 
 async def add(session: AsyncSession, order: Order) -> None:

@@ -57,10 +57,10 @@ def _facts(
     }
 
 
-async def proposal(
-    session: AsyncSession, engine: RulesEngine, order: Order, body: FailReasonIn
+def proposal(
+    engine: RulesEngine, order: Order, vendor: Vendor, body: FailReasonIn
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The filing's details and the facts of its proposed decision; reads, writes nothing."""
+    """The filing's details and the facts of its proposed decision."""
     cls = reason_class(engine, body.reason)
     details = body.model_dump()
     if body.vendor_paid_customer and body.amount_paid_to_customer is None:
@@ -71,8 +71,6 @@ async def proposal(
                 "order records no payment amount.",
                 "amount_paid_to_customer",
             )
-    vendor = await vendors.get(session, order.vendor_id)
-    assert vendor is not None  # orders reference vendors
     facts = _facts(
         reason=body.reason,
         cls=cls,
@@ -85,9 +83,14 @@ async def proposal(
 
 
 async def file(
-    session: AsyncSession, engine: RulesEngine, actor: str, order: Order, body: FailReasonIn
+    session: AsyncSession,
+    engine: RulesEngine,
+    actor: str,
+    order: Order,
+    vendor: Vendor,
+    body: FailReasonIn,
 ) -> Case:
-    details, facts = await proposal(session, engine, order, body)
+    details, facts = proposal(engine, order, vendor, body)
     if order.status != "open":
         raise Conflict(f"Order {order.id} is {order.status}; only an open order can be failed.")
     case = Case(

@@ -5,12 +5,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Order
+from app.models import Order, Vendor
 from app.repositories import cases, clock, orders, vendors
 from app.rules_engine.policy import Policy
 from app.schemas.orders import OrderIn, PickupNote
 from app.services import events
 from app.services.errors import Conflict, NotFound
+
+_NO_ORDER = "No order {}; the order system must PUT it first."
 
 
 def _note_key(note: dict[str, Any]) -> tuple[Any, ...]:
@@ -61,5 +63,13 @@ async def upsert(
 async def get(session: AsyncSession, order_id: str, *, for_update: bool = False) -> Order:
     order = await orders.get(session, order_id, for_update=for_update)
     if order is None:
-        raise NotFound(f"No order {order_id}; the order system must PUT it first.")
+        raise NotFound(_NO_ORDER.format(order_id))
     return order
+
+
+async def with_vendor(session: AsyncSession, order_id: str) -> tuple[Order, Vendor]:
+    """The order, locked until commit, and its vendor (not locked), in one statement."""
+    found = await orders.with_vendor(session, order_id, lock="order")
+    if found is None:
+        raise NotFound(_NO_ORDER.format(order_id))
+    return found

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.ids import new_id
-from app.models import Case, Deadline, Decision, Order
+from app.models import Case, Deadline, Decision, Order, Vendor
 from app.repositories import cases, clock, deadlines, orders, vendors
 from app.rules_engine import RulesError, format_rupees
 from app.rules_engine.engine import RulesEngine
@@ -228,13 +228,15 @@ async def _conclude(session: AsyncSession, case: Case, outcome: str, now: dateti
     case.status = CASE_STATUS[outcome]
 
 
-async def order_of(session: AsyncSession, body: PayoutDisputeIn) -> Order:
-    order = await orders.get(session, body.order_id)
-    if order is None:
+async def order_of(
+    session: AsyncSession, body: PayoutDisputeIn, *, lock_vendor: bool = False
+) -> tuple[Order, Vendor]:
+    found = await orders.with_vendor(session, body.order_id, lock="vendor" if lock_vendor else None)
+    if found is None:
         raise InvalidRequest(
             f"No order {body.order_id}; the order system must PUT it first.", "order_id"
         )
-    return order
+    return found
 
 
 async def opening(
@@ -244,13 +246,11 @@ async def opening(
     history (counted up to this statement: call it under the vendor's lock when the count
     must be exact)."""
     disputed = _disputed_amount(body, order.final_invoice_amount)
-    now = await clock.now(session)
     earlier = await cases.count_earlier_for_vendor(
         session,
         order.vendor_id,
         CASE_TYPE,
-        since=now - timedelta(days=policy.repeat_window_days),
-        before=await clock.current(session),
+        window=timedelta(days=policy.repeat_window_days),
     )
     return {
         **body.model_dump(mode="json"),
@@ -264,10 +264,9 @@ async def open_dispute(
     session: AsyncSession, engine: RulesEngine, actor: str, body: PayoutDisputeIn
 ) -> Case:
     policy = engine.policy
-    order = await order_of(session, body)
-    # Vendor first: its dispute history is counted, and the order's open dispute checked,
-    # under its lock.
-    vendor = await vendors.lock(session, order.vendor_id)
+    # The vendor is locked first: its dispute history is counted, and the order's open
+    # dispute checked, under its lock.
+    order, vendor = await order_of(session, body, lock_vendor=True)
     details = await opening(session, policy, order, body)
     existing = await cases.open_of_type_for_order(session, order.id, CASE_TYPE)
     if existing is not None:

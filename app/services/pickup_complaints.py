@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.ids import new_id
-from app.models import Case
-from app.repositories import cases, clock, orders, vendors
+from app.models import Case, Vendor
+from app.repositories import cases, orders, vendors
 from app.rules_engine.engine import RulesEngine
 from app.schemas.pickup_complaints import PickupComplaintIn
 from app.services import decisions, effects
@@ -25,7 +25,11 @@ class Subject:
     """What the complaint is against: the order if known here, and the vendor if any."""
 
     order_id: str | None
-    vendor_id: str | None
+    vendor: Vendor | None
+
+    @property
+    def vendor_id(self) -> str | None:
+        return self.vendor.id if self.vendor else None
 
 
 def issue_codes(engine: RulesEngine, issues: list[str]) -> list[str]:
@@ -40,24 +44,29 @@ def issue_codes(engine: RulesEngine, issues: list[str]) -> list[str]:
     return list(dict.fromkeys(issues))
 
 
-async def subject(session: AsyncSession, body: PickupComplaintIn) -> Subject:
+async def subject(session: AsyncSession, body: PickupComplaintIn, *, lock: bool = False) -> Subject:
+    """``lock``: the vendor's row is locked until commit."""
     if body.order_id is not None:
-        order = await orders.get(session, body.order_id)
-        if order is None:
+        found = await orders.with_vendor(session, body.order_id, lock="vendor" if lock else None)
+        if found is None:
             raise InvalidRequest(
                 f"No order {body.order_id} here; the order system must PUT it first, or file "
                 "the complaint with lead_id (and vendor_id if known).",
                 "order_id",
             )
+        order, vendor = found
         if body.vendor_id is not None and body.vendor_id != order.vendor_id:
             raise InvalidRequest(
                 f"Order {order.id} belongs to vendor {order.vendor_id}, not {body.vendor_id}.",
                 "vendor_id",
             )
-        return Subject(order_id=order.id, vendor_id=order.vendor_id)
-    if body.vendor_id is not None and await vendors.get(session, body.vendor_id) is None:
+        return Subject(order_id=order.id, vendor=vendor)
+    if body.vendor_id is None:
+        return Subject(order_id=None, vendor=None)
+    named = await vendors.get(session, body.vendor_id)
+    if named is None:
         raise InvalidRequest(f"No vendor {body.vendor_id}.", "vendor_id")
-    return Subject(order_id=None, vendor_id=body.vendor_id)
+    return Subject(order_id=None, vendor=await vendors.lock(session, named.id) if lock else named)
 
 
 async def complaint_facts(
@@ -67,13 +76,11 @@ async def complaint_facts(
     complaint history. Call with the vendor's row locked when the decision is for real."""
     earlier = 0
     if vendor_id is not None:
-        until = await clock.current(session)
         earlier = await cases.count_earlier_for_vendor(
             session,
             vendor_id,
             CASE_TYPE,
-            since=until - timedelta(days=engine.policy.repeat_window_days),
-            before=until,
+            window=timedelta(days=engine.policy.repeat_window_days),
         )
     return {
         **{code: code in issues for code in engine.tables[TABLE].all_codes()},
@@ -86,9 +93,10 @@ async def file(
     session: AsyncSession, engine: RulesEngine, actor: str, body: PickupComplaintIn
 ) -> Case:
     issues = issue_codes(engine, body.issues)
-    against = await subject(session, body)
-    # The vendor's row first: two complaints at once must each count the other exactly once.
-    vendor = await vendors.lock(session, against.vendor_id) if against.vendor_id else None
+    # The vendor's row is locked first: two complaints at once must each count the other
+    # exactly once.
+    against = await subject(session, body, lock=True)
+    vendor = against.vendor
     facts = await complaint_facts(session, engine, issues, against.vendor_id)
     case = Case(
         id=new_id("case"),

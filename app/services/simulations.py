@@ -38,16 +38,17 @@ async def simulate(session: AsyncSession, engine: RulesEngine, body: SimulationI
         table, stage = pickup_complaints.TABLE, "final"
         order_id, vendor_id = against.order_id, against.vendor_id
     elif isinstance(body, SimulatedPayoutDispute):
-        disputed = await payout_disputes.order_of(session, body)
+        disputed, _ = await payout_disputes.order_of(session, body)
         details = await payout_disputes.opening(session, engine.policy, disputed, body)
         facts = payout_disputes.facts_of(details, engine.policy, "opened")
         table, stage = payout_disputes.TABLE, "final"
         order_id, vendor_id = disputed.id, disputed.vendor_id
     else:
-        order = await orders.get(session, body.order_id)
-        if order is None:
+        found = await orders.with_vendor(session, body.order_id)
+        if found is None:
             raise InvalidRequest(f"No order {body.order_id}.", "order_id")
-        _, facts = await fail_reasons.proposal(session, engine, order, body)
+        order, vendor = found
+        _, facts = fail_reasons.proposal(engine, order, vendor, body)
         table, stage = fail_reasons.TABLE, "proposed"
         order_id, vendor_id = order.id, order.vendor_id
     facts = _override(engine.tables[table], facts, body.facts)

@@ -7,25 +7,33 @@ no UPDATE after), nothing written is read back for the answer, and a known key i
 up again. These tests keep it so without timing anything.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from httpx import AsyncClient
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import Headers
-from tests.factories import fail_reason_body, file_fail_reason, put_order, verdict
+from tests.factories import (
+    complaint_body,
+    dispute_body,
+    fail_reason_body,
+    file_fail_reason,
+    put_order,
+    verdict,
+)
 
-# What filing sends: the key (once in API_KEY_CACHE_SECONDS), the order, the vendor, the
-# opening time; then the case, its resolution clock, its decision, its events (one multi-row
-# INSERT each) and the order's new status.
-FILING_STATEMENTS = 9
+# What filing sends: the key (once in API_KEY_CACHE_SECONDS), the order with its vendor and
+# the transaction's time; then the case, its resolution clock, its decision, its events (one
+# multi-row INSERT each) and the order's new status.
+FILING_STATEMENTS = 7
 
 
-async def test_filing_a_fail_reason_sends_few_statements(
-    client: AsyncClient, service: Headers, ops: Headers, db_engine: AsyncEngine
-) -> None:
-    await put_order(client, service, "ORD-1")
+@contextmanager
+def statements(db_engine: AsyncEngine) -> Iterator[list[str]]:
     sent: list[str] = []
 
     def count(_c: Any, _cur: Any, statement: str, _p: Any, _x: Any, _m: bool) -> None:
@@ -33,6 +41,16 @@ async def test_filing_a_fail_reason_sends_few_statements(
 
     event.listen(db_engine.sync_engine, "before_cursor_execute", count)
     try:
+        yield sent
+    finally:
+        event.remove(db_engine.sync_engine, "before_cursor_execute", count)
+
+
+async def test_filing_a_fail_reason_sends_few_statements(
+    client: AsyncClient, service: Headers, ops: Headers, db_engine: AsyncEngine
+) -> None:
+    await put_order(client, service, "ORD-1")
+    with statements(db_engine) as sent:
         response = await client.post(
             "/v1/orders/ORD-1/fail-reasons",
             json=fail_reason_body("customer_not_available"),
@@ -45,8 +63,6 @@ async def test_filing_a_fail_reason_sends_few_statements(
             json=fail_reason_body("customer_not_available"),
             headers=ops,
         )
-    finally:
-        event.remove(db_engine.sync_engine, "before_cursor_execute", count)
     assert response.status_code == 201
     assert len(first) <= FILING_STATEMENTS, "\n".join(s.split("\n")[0] for s in first)
     for table in ("cases", "deadlines", "decisions", "events"):
@@ -56,6 +72,35 @@ async def test_filing_a_fail_reason_sends_few_statements(
     assert not [s for s in first if s.startswith(("SELECT case_feedback", "UPDATE cases"))]
     assert again.status_code == 404  # no such order: only the key's lookup is of interest
     assert not [s for s in sent if s.startswith("SELECT api_keys")]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "reads"),
+    [
+        ("/v1/orders/ORD-1/fail-reasons", fail_reason_body("customer_not_available"), 1),
+        # ... and the vendor's earlier disputes, and the order's open dispute
+        ("/v1/payout-disputes", dispute_body(), 3),
+        # ... and the vendor's earlier complaints
+        ("/v1/pickup-complaints", complaint_body(), 2),
+    ],
+)
+async def test_a_submission_reads_its_order_vendor_and_clock_at_once(
+    client: AsyncClient,
+    service: Headers,
+    ops: Headers,
+    db_engine: AsyncEngine,
+    path: str,
+    body: dict[str, Any],
+    reads: int,
+) -> None:
+    await put_order(client, service, "ORD-1")
+    await client.get("/v1/orders/ORD-1", headers=ops)  # the key is known from here on
+    with statements(db_engine) as sent:
+        response = await client.post(path, json=body, headers=ops)
+    assert response.status_code == 201, response.text
+    selects = [s for s in sent if s.startswith("SELECT")]
+    assert len(selects) == reads, "\n".join(s.split("\n")[0] for s in selects)
+    assert "JOIN vendors" in selects[0] and "now()" in selects[0]
 
 
 async def test_events_keep_the_order_they_were_emitted_in(

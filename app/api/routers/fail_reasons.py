@@ -31,9 +31,9 @@ async def post_fail_reason(
     engine: Engine,
     principal: Annotated[Principal, Depends(require("vendor", "ops"))],
 ) -> CaseOut:
-    order = await orders.get(session, order_id, for_update=True)
+    order, vendor = await orders.with_vendor(session, order_id)
     principal.ensure_vendor(order.vendor_id)
-    case = await fail_reasons.file(session, engine, principal.actor, order, body)
+    case = await fail_reasons.file(session, engine, principal.actor, order, vendor, body)
     return await cases.view(session, case)
 
 
