@@ -31,7 +31,7 @@ TABLE = """CREATE TABLE IF NOT EXISTS bench_baseline (
 
 
 def schema_of(submission: Submission) -> type[BaseModel] | None:
-    """The kind's Pydantic model, or None while its branch is not merged."""
+    """The kind's Pydantic model, or None while the service has none (nor the endpoint)."""
     module, _, name = submission.schema.partition(":")
     try:
         model: type[BaseModel] = getattr(importlib.import_module(module), name)

@@ -4,8 +4,7 @@ An entry names the endpoint (its path holds ``{order_id}`` or its body does, thr
 ``ORDER_ID``), the role that submits, a body factory, the schema that validates that body
 (the baseline app validates with the same one), and the order each submission needs, put
 through the API before timing. A kind whose endpoint the running service answers with
-404 or 405 is skipped, so the entries for kinds still being built start working when their
-branches are merged.
+404 or 405 is skipped, so a kind can be listed here before the service serves it.
 """
 
 from collections.abc import Callable
@@ -39,7 +38,6 @@ SUBMISSIONS = [
         body=lambda _: fail_reason_body("customer_not_available"),
         schema="app.schemas.fail_reasons:FailReasonIn",
     ),
-    # Being built on another branch: skipped until POST /v1/payout-disputes is served.
     Submission(
         name="payout-disputes",
         path="/v1/payout-disputes",
@@ -58,7 +56,6 @@ SUBMISSIONS = [
             payment={"marked": True, "amount": 1_500_000, "method": "upi", "reference": "UPI-1"},
         ),
     ),
-    # Being built on another branch: skipped until POST /v1/pickup-complaints is served.
     Submission(
         name="pickup-complaints",
         path="/v1/pickup-complaints",
