@@ -91,10 +91,12 @@ def keys_create(args: argparse.Namespace) -> None:
     print(token)
 
 
-async def _prepare_reports(url: str, weeks: int) -> int:
+async def _prepare_reports(url: str, weeks: int | None) -> int:
     from app.rules_engine.policy import load_policy
     from app.services import reports
+    from app.watcher import ROLLED_WEEKS
 
+    weeks = ROLLED_WEEKS if weeks is None else weeks
     policy = load_policy(get_settings().rules_dir, os.environ)
     async with _transaction(url) as session:
         rolled = await reports.roll_ahead(session, policy, weeks, wait=True)
@@ -108,10 +110,7 @@ def reports_prepare(args: argparse.Namespace) -> None:
     url = _database_url()
     _migrate(url)
     rolled = asyncio.run(_prepare_reports(url, args.weeks))
-    print(
-        f"the report's finished weeks of the last {args.weeks} are ready ({rolled} rolled now)",
-        file=sys.stderr,
-    )
+    print(f"the report's finished weeks are ready ({rolled} rolled now)", file=sys.stderr)
 
 
 def openapi(args: argparse.Namespace) -> None:
@@ -146,7 +145,11 @@ def main(argv: list[str] | None = None) -> None:
     r = report_commands.add_parser(
         "prepare", help="compute the finished weeks a report reads, ahead of its first request"
     )
-    r.add_argument("--weeks", type=int, default=53, help="how many weeks back (default 53)")
+    r.add_argument(
+        "--weeks",
+        type=int,
+        help="how many weeks back (default: the background roller's, a year and a week)",
+    )
     r.set_defaults(func=reports_prepare)
 
     p = commands.add_parser("openapi", help="write the OpenAPI description")
