@@ -31,8 +31,8 @@ from app.api.routers import (
     vendors,
 )
 from app.db.engine import make_engine, make_sessionmaker, make_snapshot_sessionmaker
+from app.effects import build_rules
 from app.observability.logs import configure_logging
-from app.rules_engine.engine import build_engine
 from app.settings import Settings, get_settings
 from app.watcher import DeadlineWatcher, PeriodicTask, ReportRoller
 
@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Rules are validated before the first request: a bad table stops the start-up.
-        app.state.rules_engine = build_engine(settings.rules_dir, os.environ)
+        app.state.rules_engine = build_rules(settings.rules_dir, os.environ)
         app.state.db_engine = make_engine(settings, database_url)
         app.state.sessionmaker = make_sessionmaker(app.state.db_engine)
         app.state.snapshot_sessionmaker = make_snapshot_sessionmaker(app.state.db_engine)

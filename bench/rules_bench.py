@@ -20,6 +20,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from app.effects.catalogue import VOCABULARY
 from app.rules_engine import Policy, build_engine  # noqa: E402
 
 Decision = tuple[str | None, list[dict[str, Any]], list[str]]
@@ -122,7 +123,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=2.0, help="time per side")
     args = parser.parse_args()
 
-    engine = build_engine(ROOT / "rules", os.environ)
+    engine = build_engine(ROOT / "rules", os.environ, VOCABULARY)
     facts = samples()
     for one in facts:
         evaluation = engine.evaluate("fail_reasons", one)

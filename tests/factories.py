@@ -35,6 +35,14 @@ async def put_order(
     return body
 
 
+async def put_completed_order(
+    client: AsyncClient, headers: Headers, order_id: str = "ORD-1", **overrides: Any
+) -> dict[str, Any]:
+    """An order whose pickup the order system records as completed: one a payout dispute
+    may be opened on."""
+    return await put_order(client, headers, order_id, **{"pickup_status": "completed", **overrides})
+
+
 def fail_reason_body(reason: str, **extra: Any) -> dict[str, Any]:
     return {"reason": reason, "explanation": "could not complete", **extra}
 

@@ -10,11 +10,12 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.cases.deciding import Actor
 from app.repositories import api_keys
 from app.rules_engine.engine import RulesEngine
 from app.services.errors import Forbidden, Unauthorized
 
-ROLES = ("vendor", "support", "ops", "service")
+ROLES = ("vendor", "support", "ops", "ops_manager", "finance_manager", "service")
 
 _bearer = HTTPBearer(
     auto_error=False, description="An API key made by `dispute-service keys create`."
@@ -49,11 +50,18 @@ class Principal:
     key_id: str
     role: str
     vendor_id: str | None
+    # The person or system the key belongs to.
+    name: str | None = None
 
     @property
     def actor(self) -> str:
-        """How decisions and ledger entries name who acted."""
+        """How decisions and ledger entries name the key that acted."""
         return f"{self.role}:{self.key_id}"
+
+    @property
+    def acting(self) -> Actor:
+        """The key and the person behind it, as decisions record them."""
+        return Actor(key=self.actor, name=self.name, role=self.role)
 
     def ensure_vendor(self, vendor_id: str | None) -> None:
         """A vendor key sees only its own orders and cases."""

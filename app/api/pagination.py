@@ -1,6 +1,7 @@
 """Cursor paging for every list: ?limit=1..100 (default 20) and an opaque ?cursor=."""
 
 import base64
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -9,6 +10,7 @@ from typing import Annotated, Generic, TypeVar
 from fastapi import Depends, Query
 from pydantic import BaseModel, Field
 
+from app.schemas.common import in_range
 from app.services.errors import InvalidRequest
 
 T = TypeVar("T")
@@ -22,6 +24,8 @@ class Page(BaseModel, Generic[T]):
 
 
 _CURSOR_PREFIX = "after:"
+# The ids this service makes (case_..., dec_...): what a cursor's last row can be.
+_ROW_ID = re.compile(r"[A-Za-z0-9_]{1,40}")
 
 
 def _not_issued() -> InvalidRequest:
@@ -60,7 +64,8 @@ class PageParams:
         return self.limit + 1
 
     def after_time_key(self) -> tuple[datetime, str] | None:
-        """The (time, id) of :func:`time_key`, or None on the first page."""
+        """The (time, id) of :func:`time_key`, or None on the first page. A cursor is
+        checked as strictly as a filter: one the service could not have issued is a 422."""
         if self.after is None:
             return None
         at, _, row_id = self.after.partition("|")
@@ -68,9 +73,17 @@ class PageParams:
             moment = datetime.fromisoformat(at)
         except ValueError:
             raise _not_issued() from None
-        if not row_id or moment.tzinfo is None:
+        if not _ROW_ID.fullmatch(row_id) or moment.tzinfo is None or not in_range(moment):
             raise _not_issued()
         return moment, row_id
+
+    def after_number(self) -> int | None:
+        """The position of a list ordered by a number (a ledger's seq)."""
+        if self.after is None:
+            return None
+        if not self.after.isdigit() or len(self.after) > 18:
+            raise _not_issued()
+        return int(self.after)
 
     def page(self, items: list[T], key: Callable[[T], str]) -> Page[T]:
         more = len(items) > self.limit

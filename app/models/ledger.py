@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import BigInteger, ForeignKey, Identity, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, created_at_column
@@ -17,8 +17,19 @@ class LedgerEntry(Base):
     __tablename__ = "ledger_entries"
     __table_args__ = (
         UniqueConstraint("decision_id", "action_index", name="uq_ledger_decision_action"),
-        # A vendor's entries in id order: a ledger page reads its rows and stops.
-        Index("ix_ledger_vendor_id", "vendor_id", "id"),
+        # A vendor's entries in ledger order: a ledger page reads its rows and stops, and
+        # folding the standing reads them in the order they were written.
+        Index("ix_ledger_vendor_id", "vendor_id", "seq"),
+        # An order's money (payouts, wallet refunds, credit refunds), checked by every
+        # decision that moves it (app.effects.guard).
+        Index("ix_ledger_order_id", "order_id"),
+        # A vendor's strikes by time: active strikes are those not yet expired.
+        Index(
+            "ix_ledger_strikes",
+            "vendor_id",
+            "created_at",
+            postgresql_where=text("kind = 'sla_strike'"),
+        ),
         # A wallet refund (or any settled entry) is released or reversed at most once.
         Index(
             "uq_ledger_settles_once",
@@ -38,6 +49,10 @@ class LedgerEntry(Base):
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # Insertion order. A vendor's entries are written one transaction at a time (under its
+    # row lock), so this is the order its standing is folded in; ids, made by many
+    # processes, are only ordered to the millisecond.
+    seq: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True)
     vendor_id: Mapped[str] = mapped_column(ForeignKey("vendors.id"))
     decision_id: Mapped[str | None] = mapped_column(ForeignKey("decisions.id"))
     action_index: Mapped[int | None]
@@ -48,4 +63,6 @@ class LedgerEntry(Base):
     details: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
     settles_entry_id: Mapped[str | None] = mapped_column(String(40))
     created_by: Mapped[str] = mapped_column(String(64), server_default="rules")
+    # The person (or system) behind the key that acted; null for the rules' own entries.
+    created_by_name: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = created_at_column()

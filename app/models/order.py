@@ -26,6 +26,10 @@ class Order(Base):
     # Each note carries the time this service first saw it: only notes recorded before a
     # dispute may justify a deduction.
     pickup_notes: Mapped[list[Any]]
+    # The order system's word on the pickup: scheduled | completed | cancelled. Disputes are
+    # taken only on completed pickups, fail reasons only on pickups not completed.
+    pickup_status: Mapped[str] = mapped_column(String(16), server_default="scheduled")
+    # This service's word on the order: open | to_be_failed | failed.
     status: Mapped[str] = mapped_column(String(24), server_default="open")
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()

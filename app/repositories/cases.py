@@ -2,7 +2,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import BigInteger, Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Case, Deadline
@@ -82,7 +82,12 @@ async def page(session: AsyncSession, query: Select[Any]) -> Sequence[Case]:
 
 
 async def count_earlier_for_vendor(
-    session: AsyncSession, vendor_id: str, case_type: str, *, window: timedelta
+    session: AsyncSession,
+    vendor_id: str,
+    case_type: str,
+    *,
+    window: timedelta,
+    excluding: str | None = None,
 ) -> int:
     """A vendor's cases of one type opened in the ``window`` before this transaction began,
     and since, up to this statement: its history for repeat rules.
@@ -100,6 +105,58 @@ async def count_earlier_for_vendor(
             Case.case_type == case_type,
             Case.created_at >= func.now() - window,
             Case.created_at < func.statement_timestamp(),
+            *([Case.id != excluding] if excluding else []),
+        )
+    )
+    return int(count or 0)
+
+
+async def of_type_for_order(session: AsyncSession, order_id: str, case_type: str) -> Sequence[Case]:
+    """An order's cases of one type, oldest first."""
+    return (
+        await session.scalars(
+            select(Case)
+            .where(Case.order_id == order_id, Case.case_type == case_type)
+            .order_by(Case.created_at, Case.id)
+        )
+    ).all()
+
+
+async def admitted_received(session: AsyncSession, order_id: str) -> int:
+    """The most any payout dispute of the order says the customer received: a customer who
+    said it received ₹X is never paid as if it received less."""
+    received = case(
+        (Case.details["claim"].astext == "paid_less", Case.details["amount_received"].astext),
+        else_="0",
+    ).cast(BigInteger)
+    value = await session.scalar(
+        select(func.coalesce(func.max(received), 0)).where(
+            Case.order_id == order_id, Case.case_type == "payout_dispute"
+        )
+    )
+    return int(value or 0)
+
+
+async def count_lost_by_vendor(
+    session: AsyncSession,
+    vendor_id: str,
+    case_type: str,
+    outcomes: Sequence[str],
+    *,
+    window: timedelta,
+    excluding: str,
+) -> int:
+    """A vendor's cases of one type opened in the ``window`` before now whose decision in
+    force has one of ``outcomes`` (the ones it lost), this case aside."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Case)
+        .where(
+            Case.vendor_id == vendor_id,
+            Case.case_type == case_type,
+            Case.created_at >= func.now() - window,
+            Case.id != excluding,
+            Case.outcome.in_(outcomes),
         )
     )
     return int(count or 0)

@@ -9,7 +9,7 @@ from sqlalchemy import String, any_, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Case, Order, PaymentRecord, Vendor
+from app.models import Case, Order, PaymentRecord
 
 # Any constant would do; it only has to be the same in every instance.
 _RECONCILIATION_LOCK = 0x7265636F6E63  # "reconc"
@@ -117,20 +117,6 @@ async def balances(
         )
         for order_id, direction, invoice, succeeded, refunded, full in rows
     }
-
-
-async def lock_vendors(session: AsyncSession, vendor_ids: Collection[str]) -> dict[str, Vendor]:
-    """Locks the vendors in id order, as the deadline watcher does (byte order: Python's
-    sort, whatever the database's collation), so the two never wait on each other in a
-    cycle."""
-    vendors = await session.scalars(
-        select(Vendor)
-        .where(Vendor.id == _ids(vendor_ids))
-        .order_by(Vendor.id.collate("C"))
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return {vendor.id: vendor for vendor in vendors}
 
 
 async def open_cases(

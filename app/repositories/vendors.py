@@ -8,7 +8,9 @@ from app.models import Vendor
 async def ensure(session: AsyncSession, vendor_id: str, max_leads: int) -> None:
     """Creates the vendor the first time the order system names it."""
     await session.execute(
-        insert(Vendor).values(id=vendor_id, max_leads=max_leads).on_conflict_do_nothing()
+        insert(Vendor)
+        .values(id=vendor_id, max_leads=max_leads, base_max_leads=max_leads)
+        .on_conflict_do_nothing()
     )
 
 

@@ -39,9 +39,9 @@ from typing import Any
 from durable.engine import Host, MessageNotHandledException
 
 from app.rules_engine.errors import RulesError
-from app.rules_engine.policy import Policy, PolicyEntry, load_policy, load_policy_entries
-from app.rules_engine.tables import (
-    ACTION_PARAMS,
+from app.rules_engine.loader import load_tables
+from app.rules_engine.model import (
+    AMOUNT_KINDS,
     ESCALATION_TARGETS,
     Action,
     Condition,
@@ -52,9 +52,10 @@ from app.rules_engine.tables import (
     Rule,
     Scalar,
     Table,
-    load_tables,
-    render_template,
+    Vocabulary,
 )
+from app.rules_engine.policy import Policy, PolicyEntry, load_policy, load_policy_entries
+from app.rules_engine.templates import render_template
 
 logger = logging.getLogger(__name__)
 
@@ -257,11 +258,11 @@ class RulesEngine:
         self, table: Table, rule: Rule, action: Action, facts: Mapping[str, Any]
     ) -> dict[str, Any]:
         resolved: dict[str, Any] = {"type": action.type}
-        kinds = ACTION_PARAMS[action.type]
+        kinds = action.kinds
         for name, value in action.params.items():
             resolved[name] = self._resolve_param(value, kinds[name], facts)
             where = f"{table.source}: rule {rule.name!r}: {action.type}.{name}"
-            if kinds[name] == "amount" and resolved[name] < 0:
+            if kinds[name] in AMOUNT_KINDS and resolved[name] < 0:
                 raise RulesError(f"{where}: resolved to {resolved[name]}, below zero")
             if kinds[name] == "target" and resolved[name] not in ESCALATION_TARGETS:
                 raise RulesError(f"{where}: {resolved[name]!r} is not an escalation target")
@@ -283,10 +284,13 @@ class RulesEngine:
         return value
 
 
-def build_engine(rules_dir: Path, environ: Mapping[str, str]) -> RulesEngine:
-    """Load, check and compile everything under ``rules_dir``; RulesError on any problem."""
+def build_engine(
+    rules_dir: Path, environ: Mapping[str, str], vocabulary: Vocabulary
+) -> RulesEngine:
+    """Load, check and compile everything under ``rules_dir`` against the application's
+    action ``vocabulary``; RulesError on any problem."""
     policy = load_policy(rules_dir, environ)
-    tables = load_tables(rules_dir)
+    tables = load_tables(rules_dir, vocabulary)
     if not tables:
         raise RulesError(f"{rules_dir}: no rule tables (*.yaml besides policy.yaml)")
     return RulesEngine(tables, policy, load_policy_entries(rules_dir))

@@ -21,13 +21,13 @@ from app.rules_engine.errors import RulesError
 POLICY_FILE = "policy.yaml"
 ENV_PREFIX = "POLICY_"
 
-Unit = Literal["hours", "days", "count", "paise", "percent"]
-# Money must never be a float, and counts and percents feed integer arithmetic on money
-# (fine = percent of a shortfall), so only durations may be fractional.
-INT_UNITS: frozenset[str] = frozenset({"count", "paise", "percent"})
+Unit = Literal["hours", "days", "count", "paise", "credits", "percent", "text"]
+# Money and credits are whole numbers, never floats; only durations may be fractional.
+INT_UNITS: frozenset[str] = frozenset({"count", "paise", "credits", "percent"})
 FLOAT_UNITS: frozenset[str] = frozenset({"hours", "days"})
+TEXT_UNITS: frozenset[str] = frozenset({"text"})
 
-PolicyValue = int | float
+PolicyValue = int | float | str
 
 
 class Policy(BaseModel):
@@ -42,12 +42,17 @@ class Policy(BaseModel):
     resolution_hours: float
     repeat_window_days: float
     repeat_dispute_count: int
+    repeat_fail_count: int
     repeat_complaint_count: int
     strike_hold_count: int
     strike_deactivate_count: int
     max_leads_reduction: int
     default_max_leads: int
-    shortfall_fine_percent: int
+    short_payment_fine_credits: int
+    no_payment_fine_credits: int
+    strike_expiry_days: float
+    customer_update_hours: float
+    platform_name: str
     dispute_rate_target_percent: int
     resolution_target_percent: int
     satisfaction_target_percent: int
@@ -57,14 +62,52 @@ class Policy(BaseModel):
         return {name: getattr(self, name) for name in type(self).model_fields}
 
 
+# Each value's unit: a rule table may only put a credits value where credits belong, and
+# policy.yaml must say the same unit (checked when it loads).
+UNITS: dict[str, Unit] = {
+    "vendor_response_hours": "hours",
+    "high_value_threshold": "paise",
+    "first_response_hours": "hours",
+    "logging_hours": "hours",
+    "resolution_hours": "hours",
+    "repeat_window_days": "days",
+    "repeat_dispute_count": "count",
+    "repeat_fail_count": "count",
+    "repeat_complaint_count": "count",
+    "strike_hold_count": "count",
+    "strike_deactivate_count": "count",
+    "max_leads_reduction": "count",
+    "default_max_leads": "count",
+    "short_payment_fine_credits": "credits",
+    "no_payment_fine_credits": "credits",
+    "strike_expiry_days": "days",
+    "customer_update_hours": "hours",
+    "platform_name": "text",
+    "dispute_rate_target_percent": "percent",
+    "resolution_target_percent": "percent",
+    "satisfaction_target_percent": "percent",
+}
+
+
+assert set(UNITS) == set(Policy.model_fields), "every policy value has one unit"
+
+
+def policy_unit(name: str) -> Unit:
+    return UNITS[name]
+
+
 def policy_names() -> tuple[str, ...]:
     return tuple(Policy.model_fields)
 
 
-def policy_type(name: str) -> type[int] | type[float]:
+def policy_type(name: str) -> type[int] | type[float] | type[str]:
     """The Python type of a policy value; raises KeyError for an unknown name."""
     annotation = Policy.model_fields[name].annotation
-    return int if annotation is int else float
+    if annotation is int:
+        return int
+    if annotation is str:
+        return str
+    return float
 
 
 class PolicyEntry(BaseModel):
@@ -72,7 +115,7 @@ class PolicyEntry(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    value: StrictInt | StrictFloat
+    value: StrictInt | StrictFloat | str
     unit: Unit
     description: str = Field(min_length=1)
     source: str = Field(min_length=1)
@@ -102,11 +145,9 @@ def load_policy_entries(rules_dir: Path) -> dict[str, PolicyEntry]:
             entry = PolicyEntry.model_validate(raw[name])
         except ValidationError as exc:
             raise RulesError(f"{path}: policy {name!r}: {_first_error(exc)}") from exc
-        expected_int = policy_type(name) is int
-        if expected_int != (entry.unit in INT_UNITS):
+        if entry.unit != UNITS[name]:
             raise RulesError(
-                f"{path}: policy {name!r}: unit {entry.unit!r} does not fit a "
-                f"{'whole-number' if expected_int else 'fractional'} value"
+                f"{path}: policy {name!r}: unit {entry.unit!r}; {name} is in {UNITS[name]}"
             )
         _check_value(entry.value, entry.unit, f"{path}: policy {name!r}")
         entries[name] = entry
@@ -131,7 +172,7 @@ def load_policy(rules_dir: Path, environ: Mapping[str, str]) -> Policy:
 
     # Floats as floats even when written "6", so every decision records one type per name.
     typed = {
-        name: (float(value) if policy_type(name) is float else value)
+        name: (float(value) if policy_type(name) is float and not isinstance(value, str) else value)
         for name, value in values.items()
     }
     return Policy.model_validate(typed)
@@ -144,6 +185,10 @@ _FLOAT_TEXT = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 def parse_policy_value(variable: str, text: str, unit: str) -> PolicyValue:
     """Parse one environment value for a policy with this unit; RulesError names the variable."""
     stripped = text.strip()
+    if unit in TEXT_UNITS:
+        if not stripped:
+            raise RulesError(f"{variable}: empty; {unit} values must not be blank")
+        return stripped
     if unit in INT_UNITS:
         if not _INT_TEXT.fullmatch(stripped):
             kind = "a fraction" if _FLOAT_TEXT.fullmatch(stripped) else "not a number"
@@ -158,6 +203,10 @@ def parse_policy_value(variable: str, text: str, unit: str) -> PolicyValue:
 
 
 def _check_value(value: PolicyValue, unit: str, where: str) -> None:
+    if isinstance(value, str) or unit in TEXT_UNITS:
+        if not isinstance(value, str) or not value.strip():
+            raise RulesError(f"{where}: {value!r} is not a non-empty text")
+        return
     if isinstance(value, float) and not math.isfinite(value):
         raise RulesError(f"{where}: {value!r} is not a finite number")
     if value < 0:

@@ -3,10 +3,11 @@ OpenAPI description: a code the rules do not know is refused at the door, by nam
 
 from enum import StrEnum
 
-from app.rules_engine.tables import load_tables
+from app.effects.catalogue import VOCABULARY
+from app.rules_engine.loader import load_tables
 from app.settings import get_settings
 
-_TABLES = load_tables(get_settings().rules_dir)
+_TABLES = load_tables(get_settings().rules_dir, VOCABULARY)
 
 
 def _codes(table: str) -> dict[str, str]:

@@ -49,15 +49,19 @@ PublicId = Annotated[
 ]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 
-_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-_LATEST = datetime(9999, 1, 1, tzinfo=UTC)
+# Every time the API takes (bodies, filters, cursors) lies in these years: anything else is a
+# typo, and far years in a far offset would overflow when the database converts them.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2101, 1, 1, tzinfo=UTC)
+
+
+def in_range(value: datetime) -> bool:
+    return value.tzinfo is not None and EARLIEST <= value < LATEST
 
 
 def _in_range(value: datetime) -> datetime:
-    # Far years in a far offset overflow when the database converts them to UTC: refuse
-    # them by field name instead.
-    if not _EARLIEST <= value < _LATEST:
-        raise ValueError("must be between 1970-01-01 and 9999-01-01")
+    if not in_range(value):
+        raise ValueError("must be in the years 2000 to 2100")
     return value
 
 
@@ -69,6 +73,19 @@ def rfc3339_only(value: Any) -> Any:
         raise ValueError("must be an RFC 3339 date-time, e.g. 2026-11-21T10:00:00Z")
     return value
 
+
+def _utc(value: datetime) -> datetime:
+    # A filter time written without an offset is read as UTC, as documented.
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+# A list filter's time: RFC 3339, an offset optional (UTC when left out), in range.
+FilterTime = Annotated[
+    datetime,
+    BeforeValidator(rfc3339_only),
+    AfterValidator(_utc),
+    AfterValidator(_in_range),
+]
 
 # RFC 3339 with an offset: a time without one is ambiguous, and refused.
 Timestamp = Annotated[

@@ -1,6 +1,6 @@
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from app.schemas.codes import FailReasonCode
 from app.schemas.common import InputModel, Paise
@@ -21,7 +21,7 @@ class FailReasonIn(InputModel):
         description="The vendor's short explanation.",
         examples=["Waited 40 minutes at the door; customer did not answer calls."],
     )
-    vendor_paid_customer: bool = Field(
+    vendor_paid_customer: StrictBool = Field(
         default=False, description="The vendor had already paid the customer before failing."
     )
     amount_paid_to_customer: Paise | None = Field(
@@ -42,6 +42,16 @@ class VerdictIn(InputModel):
         min_length=1,
         description="What ops verified before deciding (procedure step 2).",
         examples=[["call_logs", "vendor_gps"]],
+    )
+    vendor_paid_customer: StrictBool | None = Field(
+        default=None,
+        description="What ops confirmed: the vendor had paid the customer before failing. "
+        "Required when the vendor said it had; the vendor's word alone makes no wallet refund "
+        "eligible.",
+    )
+    amount_paid_to_customer: Paise | None = Field(
+        default=None,
+        description="How much ops confirmed the vendor paid (defaults to the vendor's figure).",
     )
     note: str | None = Field(default=None, max_length=2000)
 

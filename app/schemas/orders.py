@@ -1,10 +1,11 @@
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from app.schemas.common import Credits, Id, InputModel, OutputModel, Paise
 
+PickupStatus = Literal["scheduled", "completed", "cancelled"]
 Phone = Annotated[
     str,
     Field(
@@ -56,6 +57,11 @@ class OrderIn(InputModel):
     final_invoice_amount: Paise
     payment: Payment = Field(default_factory=Payment)
     pickup_notes: list[PickupNote] = Field(default_factory=list, max_length=50)
+    pickup_status: PickupStatus = Field(
+        default="scheduled",
+        description="The order system's word on the pickup. Payout disputes are taken only on "
+        "a completed pickup; fail reasons only on one not completed.",
+    )
 
 
 class PickupNoteOut(OutputModel):
@@ -83,6 +89,7 @@ class OrderOut(OutputModel):
     final_invoice_amount: int
     payment: Payment
     pickup_notes: list[PickupNoteOut]
+    pickup_status: PickupStatus
     status: str = Field(description="open, to_be_failed, failed, …", examples=["open"])
     cases: list[CaseLink]
     links: dict[str, str]

@@ -1,6 +1,6 @@
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from app.schemas.common import Id, InputModel, Paise, Text
 from app.schemas.orders import Customer
@@ -10,7 +10,8 @@ Claim = Literal["not_paid", "paid_less"]
 # invoice (POST /v1/payment-records).
 Channel = Literal["app", "whatsapp", "support", "reconciliation"]
 EvidenceKind = Literal["payment_proof", "bill_screenshot", "app_screen", "other"]
-VendorAnswer = Literal["paid_full", "paid_partial", "not_paid"]
+VendorAnswer = Literal["paid_full", "paid_partial", "not_paid", "denies"]
+Finding = Literal["vendor_paid_full", "valid_deduction", "vendor_at_fault"]
 
 
 class Evidence(InputModel):
@@ -43,7 +44,10 @@ class PayoutDisputeIn(InputModel):
 
 
 class VendorResponseIn(InputModel):
-    response: VendorAnswer
+    response: VendorAnswer = Field(
+        description="paid_full, paid_partial (amount_paid below the invoice), not_paid, or "
+        "denies (the vendor denies the claim: the dispute goes to the ops manager at once)."
+    )
     amount_paid: Paise | None = Field(
         default=None,
         description="What the vendor paid the customer. Required for paid_partial (below the "
@@ -62,3 +66,21 @@ class VendorResponseIn(InputModel):
         "notes recorded before the dispute justify a deduction.",
         examples=["screen_damage"],
     )
+
+
+class ManagerDecisionIn(InputModel):
+    """The ops manager ends an escalated dispute; decided by the same table."""
+
+    finding: Finding = Field(
+        description="What the manager found: the vendor paid in full, the deduction is valid, "
+        "or the vendor is at fault (the platform pays what the customer is owed)."
+    )
+    amount_received: Paise = Field(
+        description="What the customer received from the vendor, paise. Never below what the "
+        "customer itself said it received.",
+        examples=[0],
+    )
+    lift_block: StrictBool = Field(
+        description="Lift the block on new leads the escalation put on the vendor."
+    )
+    note: Text | None = Field(default=None, examples=["Called the vendor; no payment made."])

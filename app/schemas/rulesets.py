@@ -33,8 +33,8 @@ class TableOut(OutputModel):
 
 class PolicyValueOut(OutputModel):
     name: str
-    value: int | float = Field(description="The value in force (POLICY_<NAME> may override).")
-    default: int | float = Field(description="The value in rules/policy.yaml.")
+    value: int | float | str = Field(description="The value in force (POLICY_<NAME> may override).")
+    default: int | float | str = Field(description="The value in rules/policy.yaml.")
     unit: str
     description: str
     source: str = Field(description="Where the value comes from in the procedures.")

@@ -1,7 +1,6 @@
 """Runs the rules on a case's facts and records the decision, superseding the case's last one."""
 
-import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,30 +11,9 @@ from app.models import Case, Decision
 from app.observability import metrics
 from app.observability.context import on_commit
 from app.repositories import decisions
-from app.rules_engine.engine import Evaluation, RulesEngine
+from app.rules_engine.engine import Evaluation
 from app.services import events
 from app.services.errors import InvalidRequest, NotFound
-
-
-async def decide(
-    session: AsyncSession,
-    engine: RulesEngine,
-    case: Case,
-    *,
-    table: str,
-    facts: Mapping[str, Any],
-    stage: str,
-    decided_by: dict[str, Any],
-    waiting_outcomes: Collection[str] = (),
-) -> Decision:
-    """``waiting_outcomes``: outcomes that leave the case waiting (a payout dispute's
-    awaiting_vendor); a decision with one is recorded as interim, not as ``stage``."""
-    started = time.perf_counter()
-    evaluation = engine.evaluate(table, facts)
-    metrics.RULE_SECONDS.labels(table).observe(time.perf_counter() - started)
-    if evaluation.outcome in waiting_outcomes:
-        stage = "interim"
-    return await record(session, case, evaluation, facts=facts, stage=stage, decided_by=decided_by)
 
 
 async def record(

@@ -3,18 +3,18 @@ dispute resolution"), once per case."""
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.cases import locks
 from app.models import Case, CaseFeedback
 from app.repositories import feedback
 from app.schemas.feedback import FeedbackIn
 from app.services import events
 from app.services.cases import CUSTOMER_FACING
-from app.services.cases import get as get_case
 from app.services.errors import Conflict, InvalidRequest
 
 
 async def give(session: AsyncSession, actor: str, case_id: str, body: FeedbackIn) -> Case:
     # Locked: of two simultaneous answers, the second sees the first and is refused.
-    case = await get_case(session, case_id, for_update=True)
+    case = (await locks.lock_case(session, case_id)).case
     if case.case_type not in CUSTOMER_FACING:
         raise InvalidRequest(
             f"Case {case_id} is a {case.case_type}, which no customer raised; only "

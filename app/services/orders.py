@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.cases import locks
 from app.models import Order, Vendor
 from app.repositories import cases, clock, orders, vendors
 from app.rules_engine.policy import Policy
@@ -13,6 +14,9 @@ from app.services import events
 from app.services.errors import Conflict, NotFound
 
 _NO_ORDER = "No order {}; the order system must PUT it first."
+# What decisions were made on: once an order has a case, these no longer change (a payout
+# checked against one invoice cannot be measured against another).
+FIXED_ONCE_CASES_EXIST = ("vendor_id", "final_invoice_amount", "unlock_credits")
 
 
 def _note_key(note: dict[str, Any]) -> tuple[Any, ...]:
@@ -35,9 +39,15 @@ def _merge_notes(
 async def upsert(
     session: AsyncSession, order_id: str, body: OrderIn, policy: Policy
 ) -> tuple[Order, bool]:
-    """Creates or replaces the snapshot; returns the order and whether it was created."""
+    """Creates or replaces the snapshot; returns the order and whether it was created.
+
+    Locks in the one order (vendor, then order): a snapshot never changes under a decision
+    that is reading it.
+    """
     await vendors.ensure(session, body.vendor_id, policy.default_max_leads)
     now = await clock.now(session)
+    known = await orders.get(session, order_id)
+    await locks.lock_vendors(session, {body.vendor_id} | ({known.vendor_id} if known else set()))
     order = await orders.get(session, order_id, for_update=True)
     snapshot = body.model_dump(exclude={"pickup_notes"})
     if order is None:
@@ -47,11 +57,14 @@ async def upsert(
         await orders.add(session, order)
         await events.emit(session, "order.created", order_id=order_id, vendor_id=order.vendor_id)
         return order, True
-    if order.vendor_id != body.vendor_id and await cases.for_order(session, order_id):
-        raise Conflict(
-            f"Order {order_id} has cases against vendor {order.vendor_id}; "
-            "its vendor cannot change."
-        )
+    opened = await cases.for_order(session, order_id)
+    for name in FIXED_ONCE_CASES_EXIST:
+        if opened and getattr(order, name) != snapshot[name]:
+            raise Conflict(
+                f"Order {order_id} has case {opened[0].id}: its {name} "
+                f"({getattr(order, name)}) is what that case was decided on and cannot change.",
+                [{"field": name, "in": "body", "message": "fixed once the order has cases"}],
+            )
     for name, value in snapshot.items():
         setattr(order, name, value)
     order.pickup_notes = _merge_notes(order.pickup_notes, body.pickup_notes, now)

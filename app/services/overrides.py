@@ -1,74 +1,59 @@
 """Ops replaces a case's decision with its own; the decision it replaces stays on record.
 
-The override is a final decision. If the decision it supersedes was final, everything that
-one applied is reversed first by new ledger entries; then the override's own actions are
-applied like any decision's. If it supersedes only a proposal (a fail reason awaiting the
-verdict), nothing was applied, and the override decides the case as a verdict would: the
-case is resolved (and for a fail reason the order fails).
+An override is a final decision like any other (app.cases.deciding): it may only choose an
+outcome that ends the case, its money passes the same gate and approvals as the rules',
+whatever the superseded decision applied is reversed first, and the case is resolved (or
+waits for finance's approval of a payout) with its clocks settled.
 """
-
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.cases import locks
+from app.cases.case_type import Status
+from app.cases.deciding import Actor, decide
+from app.cases.registry import case_type_of
+from app.effects.guard import Decider
 from app.models import Case
-from app.repositories import vendors
 from app.rules_engine.engine import Evaluation, RulesEngine
 from app.schemas.cases import OverrideIn
-from app.services import decisions, effects, fail_reasons
-from app.services.cases import get as get_case
-from app.services.cases import resolve as resolve_case
-from app.services.errors import Conflict, InvalidRequest
+from app.services import decisions
+from app.services.errors import Conflict, Forbidden, InvalidRequest
 
-Closer = Callable[[AsyncSession, Case, str | None], Awaitable[None]]
-
-# How a case type is closed when its first final decision comes from an override.
-CLOSERS: dict[str, Closer] = {fail_reasons.CASE_TYPE: fail_reasons.close}
-
-
-def _table_name(engine: RulesEngine, case: Case) -> str:
-    return next(
-        (name for name, table in engine.tables.items() if table.case_type == case.case_type), ""
-    )
-
-
-def _check(engine: RulesEngine, case: Case, outcome: str, actions: list[dict[str, Any]]) -> None:
-    table = engine.tables.get(_table_name(engine, case))
-    if table is not None and outcome not in table.outcomes:
-        raise InvalidRequest(
-            f"'{outcome}' is not an outcome of {case.case_type} cases; "
-            f"known: {', '.join(table.outcomes)}.",
-            "outcome",
-        )
-    if case.vendor_id is None:
-        for index, action in enumerate(actions):
-            if action["type"] in effects.LEDGER_ACTIONS:
-                raise InvalidRequest(
-                    f"Case {case.id} names no vendor; a {action['type']} action needs one.",
-                    f"actions[{index}]",
-                )
+# Who may override a case that waits for the ops manager's own decision.
+ESCALATED_OVERRIDER = "ops_manager"
 
 
 async def override(
-    session: AsyncSession, engine: RulesEngine, actor: str, case_id: str, body: OverrideIn
+    session: AsyncSession, engine: RulesEngine, actor: Actor, case_id: str, body: OverrideIn
 ) -> Case:
-    unlocked = await get_case(session, case_id)
-    actions = [action.model_dump() for action in body.actions]
-    _check(engine, unlocked, body.outcome, actions)
-    # Vendor first, then the case, as every decision that changes a vendor's standing.
-    vendor = await vendors.lock(session, unlocked.vendor_id) if unlocked.vendor_id else None
-    case = await get_case(session, case_id, for_update=True)
+    locked = await locks.lock_case(session, case_id)
+    case = locked.case
+    case_type = case_type_of(case.case_type)
+    final = case_type.final_outcomes(engine.tables[case_type.table])
+    if body.outcome not in final:
+        raise InvalidRequest(
+            f"'{body.outcome}' is not an outcome that ends a {case.case_type} case; an "
+            f"override is a final decision: {', '.join(final)}.",
+            "outcome",
+        )
     if case.current_decision_id is None:
         raise Conflict(f"Case {case_id} has no decision to override.")
+    if case.status == Status.ESCALATED and actor.role != ESCALATED_OVERRIDER:
+        raise Forbidden(
+            f"Case {case_id} is escalated: it waits for the ops manager, who alone may "
+            "override it (or decide it with a manager decision)."
+        )
     superseded = await decisions.get(session, case.current_decision_id)
-    decision = await decisions.record(
+    verdict = case.details.get("verdict") or {}
+    await decide(
         session,
-        case,
+        engine,
+        locked,
+        case_type,
         Evaluation(
-            table=_table_name(engine, case),
+            table=case_type.table,
             outcome=body.outcome,
-            actions=actions,
+            actions=[action.model_dump() for action in body.actions],
             rules_fired=[],
             ruleset_version=engine.version,
             policy=engine.policy.as_dict(),
@@ -76,14 +61,9 @@ async def override(
         ),
         # What the superseded decision saw: the override answers the same situation.
         facts=superseded.facts,
-        stage="final",
-        decided_by={"kind": "ops_override", "actor": actor, "reason": body.reason},
+        decided_by={"kind": "ops_override", **actor.recorded(), "reason": body.reason},
+        decider=Decider("override", actor.role),
+        actor=actor,
+        wallet_confirmed=verdict.get("amount_paid_to_customer"),
     )
-    if superseded.stage == "final" and vendor is not None:
-        await effects.reverse(session, superseded, decision, case, vendor, actor)
-    await effects.apply(session, decision, case, vendor, actor)
-    if superseded.stage == "proposed":
-        await CLOSERS.get(case.case_type, resolve_case)(session, case, decision.outcome)
-    elif case.resolved_at is not None:
-        case.ticket = {**case.ticket, "status": decision.outcome}
     return case

@@ -1,22 +1,43 @@
 """Payment discrepancies: opened by reconciliation, resolved by rules/payment_discrepancies.yaml
-(which resolution), carried out by the dispute resolution team, confirmed by ops."""
+(which resolution), carried out by the dispute resolution team, confirmed by ops. One case
+type (docs/payment-discrepancies.md).
+
+    pending_resolution --ops confirms it was carried out, or an override--> resolved
+"""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.cases import locks
+from app.cases.case_type import CaseType, Status
+from app.cases.deciding import Actor, decide, evaluate
+from app.cases.lifecycle import open_case, resolve_by_hand, ticket
+from app.cases.locks import Locked
+from app.effects.guard import Decider
 from app.ids import new_id
-from app.models import Case, Vendor
+from app.models import Case, Order, Vendor
 from app.rules_engine.engine import RulesEngine
-from app.services import decisions, effects
-from app.services.cases import get as get_case
-from app.services.cases import open_case, resolve_by_hand
-from app.services.errors import Conflict, NotFound
+from app.services.errors import Conflict
 
-CASE_TYPE = "payment_discrepancy"
 TABLE = "payment_discrepancies"
-PENDING = "pending_resolution"
+
+
+class PaymentDiscrepancies(CaseType):
+    name = "payment_discrepancy"
+    table = TABLE
+    customer_facing = True
+    opens_as = Status.PENDING_RESOLUTION
+    # The rules decide the resolution; the case is resolved once the team carried it out.
+    carried_out_in = Status.PENDING_RESOLUTION
+    waits_for = {
+        Status.PENDING_RESOLUTION: "the dispute resolution team carrying the resolution out"
+    }
+
+
+CASE = PaymentDiscrepancies()
+CASE_TYPE = CASE.name
 
 
 @dataclass(frozen=True)
@@ -35,7 +56,12 @@ class Discrepancy:
 
 
 async def open_discrepancy(
-    session: AsyncSession, engine: RulesEngine, actor: str, found: Discrepancy, vendor: Vendor
+    session: AsyncSession,
+    engine: RulesEngine,
+    actor: Actor,
+    found: Discrepancy,
+    vendor: Vendor,
+    order: Order,
 ) -> Case:
     """Opens the case and decides its resolution; the caller holds ``vendor``'s lock."""
     case = Case(
@@ -43,14 +69,15 @@ async def open_discrepancy(
         case_type=CASE_TYPE,
         order_id=found.order_id,
         vendor_id=vendor.id,
-        status=PENDING,
-        ticket={
-            "type": CASE_TYPE,
-            "status": PENDING,
-            "priority": "normal",
-            # 002: "logged and assigned to a dispute resolution team".
-            "assignee_team": "dispute_resolution",
-        },
+        status=CASE.opens_as.value,
+        ticket=ticket(
+            CASE_TYPE,
+            category=found.discrepancy_type,
+            priority="normal",
+            # Discrepancies are "logged and assigned to a dispute resolution team".
+            team="dispute_resolution",
+            status=CASE.opens_as.value,
+        ),
         details={
             "discrepancy_type": found.discrepancy_type,
             "direction": found.direction,
@@ -59,45 +86,48 @@ async def open_discrepancy(
             "succeeded_amount": found.succeeded,
             "refunded_amount": found.refunded,
             "references": list(found.references),
-            "opened_by": actor,
+            "opened_by": actor.key,
         },
         reason=found.discrepancy_type,
     )
     await open_case(
         session,
         case,
+        CASE,
         engine.policy,
         discrepancy_type=found.discrepancy_type,
         amount=found.amount,
         references=list(found.references),
     )
-    decision = await decisions.decide(
+    facts = {
+        "discrepancy_type": found.discrepancy_type,
+        "direction": found.direction,
+        "invoice_amount": found.invoice,
+        "amount": found.amount,
+        "succeeded_amount": found.succeeded,
+        "refunded_amount": found.refunded,
+        "references": ", ".join(found.references),
+    }
+    await decide(
         session,
         engine,
-        case,
-        table=TABLE,
-        stage="final",
-        decided_by={"kind": "rules", "opened_by": actor},
-        facts={
-            "discrepancy_type": found.discrepancy_type,
-            "direction": found.direction,
-            "invoice_amount": found.invoice,
-            "amount": found.amount,
-            "succeeded_amount": found.succeeded,
-            "refunded_amount": found.refunded,
-            "references": ", ".join(found.references),
-        },
+        Locked(case, vendor, order),
+        CASE,
+        evaluate(engine, TABLE, facts),
+        facts=facts,
+        decided_by={"kind": "rules", **actor.recorded()},
+        decider=Decider("rules"),
     )
-    await effects.apply(session, decision, case, vendor)
     return case
 
 
-async def resolved(session: AsyncSession, actor: str, case_id: str, note: str) -> Case:
+async def resolved(session: AsyncSession, actor: Actor, case_id: str, note: str) -> Case:
     """Ops confirms the decided resolution was carried out; the customer is told."""
-    case = await get_case(session, case_id, for_update=True)
-    if case.case_type != CASE_TYPE:
-        raise NotFound(f"No payment discrepancy {case_id}.")
-    if case.status != PENDING:
+    locked = await locks.lock_case(session, case_id, case_type=CASE_TYPE)
+    case = locked.case
+    if case.status != Status.PENDING_RESOLUTION:
         raise Conflict(f"Payment discrepancy {case_id} is already {case.status}.")
-    await resolve_by_hand(session, case, actor, note, template="payment_discrepancy_resolved")
+    await resolve_by_hand(
+        session, case, actor.key, actor.name, note, template="payment_discrepancy_resolved"
+    )
     return case

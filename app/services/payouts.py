@@ -1,28 +1,38 @@
-"""Platform payouts: released with their decision, or held for finance to approve or reject.
+"""Money leaving: a platform payout approved or rejected by finance, a wallet refund released
+by ops. Each is a ledger entry that settles the entry it releases, so a payout's status is
+read from the pair, never stored twice (docs/money.md).
 
-A payout is the decision's ``platform_payout`` ledger entry; approving or rejecting it is a
-second entry that settles the first. The ledger is append-only, so a payout's status is
-read from the pair, never stored twice.
+Both take the case's locks in the one order first (app.cases.locks), like every decision,
+so an approval never races an override of the same case.
 """
+
+from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.cases import lifecycle, locks
+from app.cases.case_type import Status
+from app.cases.deciding import Actor
+from app.cases.registry import case_type_of
+from app.effects.guard import PAYOUT, WALLET
 from app.ids import new_id
 from app.models import LedgerEntry
 from app.repositories import ledger
+from app.rules_engine.engine import RulesEngine
+from app.rules_engine.templates import format_rupees
 from app.schemas.payouts import PayoutOut
 from app.services import events
-from app.services.errors import Conflict, NotFound
+from app.services.errors import Conflict, Forbidden, NotFound
 
-PAYOUT = "platform_payout"
 APPROVED = "payout_approved"
 REJECTED = "payout_rejected"
+RELEASED = "wallet_refund_released"
 # What the entry that settles a payout makes of it.
 SETTLED_STATUS = {APPROVED: "released", REJECTED: "rejected", "reversal": "cancelled"}
 
 
-async def get(session: AsyncSession, payout_id: str, *, for_update: bool = False) -> LedgerEntry:
-    entry = await ledger.get(session, payout_id, for_update=for_update)
+async def get(session: AsyncSession, payout_id: str) -> LedgerEntry:
+    entry = await ledger.get(session, payout_id)
     if entry is None or entry.kind != PAYOUT:
         raise NotFound(f"No payout {payout_id}.")
     return entry
@@ -47,22 +57,50 @@ async def view(session: AsyncSession, payout: LedgerEntry) -> PayoutOut:
     )
 
 
-async def settle(
-    session: AsyncSession, actor: str, payout_id: str, *, approve: bool, text: str | None
-) -> LedgerEntry:
-    """Approves or rejects a payout waiting for finance, once.
+async def _locked_entry(
+    session: AsyncSession, entry_id: str, kind: str, what: str
+) -> tuple[locks.Locked, LedgerEntry]:
+    """The entry's case locked in the one order, then the entry itself."""
+    unlocked = await ledger.get(session, entry_id)
+    if unlocked is None or unlocked.kind != kind or unlocked.case_id is None:
+        raise NotFound(f"No {what} {entry_id}.")
+    locked = await locks.lock_case(session, unlocked.case_id)
+    entry = await ledger.get(session, entry_id, for_update=True)
+    assert entry is not None  # ledger entries are never deleted
+    return locked, entry
 
-    The payout's row lock makes a second answer wait and then see the first;
-    uq_ledger_payout_settled_once refuses a second settlement even without it.
-    """
-    payout = await get(session, payout_id, for_update=True)
+
+def _four_eyes(entry: LedgerEntry, actor: Actor, what: str) -> None:
+    """Nobody releases money that their own decision made. A person is their name: one
+    person's keys of different roles are still one person."""
+    decided_by = entry.details.get("decided_by_name")
+    same_person = actor.name is not None and decided_by == actor.name
+    if same_person or entry.created_by == actor.key:
+        raise Forbidden(
+            f"{what} {entry.id} was made by {decided_by or entry.created_by}'s own decision; "
+            "someone else must approve it (four eyes)."
+        )
+
+
+async def settle(
+    session: AsyncSession,
+    engine: RulesEngine,
+    actor: Actor,
+    payout_id: str,
+    *,
+    approve: bool,
+    text: str | None,
+) -> LedgerEntry:
+    """Approves or rejects a payout waiting for finance, once."""
+    locked, payout = await _locked_entry(session, payout_id, PAYOUT, "payout")
     if not payout.details["requires_approval"]:
         raise Conflict(f"Payout {payout_id} needed no approval; it was released with its decision.")
-    # Any settlement ends it: approved, rejected, or cancelled by an override's reversal.
+    # Any settlement ends it: approved, rejected, or cancelled by a later decision.
     settled = await ledger.settled_by(session, payout.id)
     if settled is not None:
         verb = {APPROVED: "approved", REJECTED: "rejected"}.get(settled.kind, "cancelled")
         raise Conflict(f"Payout {payout_id} was already {verb} by {settled.created_by}.")
+    _four_eyes(payout, actor, "Payout")
     entry = LedgerEntry(
         id=new_id("le"),
         vendor_id=payout.vendor_id,
@@ -72,7 +110,8 @@ async def settle(
         amount=payout.amount,
         details={"note" if approve else "reason": text} if text else {},
         settles_entry_id=payout.id,
-        created_by=actor,
+        created_by=actor.key,
+        created_by_name=actor.name,
     )
     await ledger.add(session, entry)
     await events.emit(
@@ -84,6 +123,74 @@ async def settle(
         case_id=payout.case_id,
         payout_id=payout.id,
         amount=payout.amount,
-        by=actor,
+        by=actor.key,
     )
+    case = locked.case
+    if payout.decision_id != case.current_decision_id or case.status != Status.AWAITING_APPROVAL:
+        return payout
+    if approve:
+        await session.flush()
+        if not await _still_pending(session, payout.decision_id):
+            await lifecycle.resolve(session, case, case.outcome)
+    else:
+        await case_type_of(case.case_type).payout_rejected(
+            session, engine, locked, payout, text, actor
+        )
     return payout
+
+
+async def _still_pending(session: AsyncSession, decision_id: str | None) -> Sequence[str]:
+    """Payouts of the decision that still wait for finance."""
+    if decision_id is None:
+        return []
+    return [
+        made.entry.id
+        for made in await ledger.made_by(session, decision_id)
+        if made.entry.kind == PAYOUT
+        and made.entry.details.get("requires_approval")
+        and made.settlement is None
+    ]
+
+
+async def release_wallet_refund(
+    session: AsyncSession, actor: Actor, entry_id: str, note: str | None
+) -> LedgerEntry:
+    """Ops releases a wallet refund a decision marked eligible: never automatic."""
+    locked, eligible = await _locked_entry(session, entry_id, WALLET, "wallet refund")
+    # Released, or withdrawn by a later decision that reversed the one which made it.
+    settled = await ledger.settled_by(session, entry_id)
+    if settled is not None:
+        done = "released" if settled.kind == RELEASED else "reversed"
+        raise Conflict(f"Wallet refund {entry_id} was already {done} ({settled.id}).")
+    order = locked.order
+    recorded = order.payment.get("amount") if order is not None else None
+    assert eligible.amount is not None
+    if order is not None and eligible.amount > min(
+        order.final_invoice_amount, recorded if isinstance(recorded, int) else eligible.amount
+    ):
+        raise Conflict(
+            f"Wallet refund {entry_id} of {format_rupees(eligible.amount)} is more than the order "
+            "now records as paid to the customer; a new decision must set the amount."
+        )
+    released = LedgerEntry(
+        id=new_id("le"),
+        vendor_id=eligible.vendor_id,
+        case_id=eligible.case_id,
+        order_id=eligible.order_id,
+        kind=RELEASED,
+        amount=eligible.amount,
+        details={"note": note} if note else {},
+        settles_entry_id=eligible.id,
+        created_by=actor.key,
+        created_by_name=actor.name,
+    )
+    await ledger.add(session, released)
+    await events.emit(
+        session,
+        "wallet_refund.released",
+        vendor_id=eligible.vendor_id,
+        order_id=eligible.order_id,
+        amount=eligible.amount,
+        entry_id=released.id,
+    )
+    return released

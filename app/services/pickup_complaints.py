@@ -1,4 +1,8 @@
-"""Pickup complaints: a customer's bad pickup experience, escalated to the CX team."""
+"""Pickup complaints: a customer's bad pickup experience, escalated to the CX team. One case
+type (docs/pickup-complaints.md).
+
+    open (with CX) --CX follows it up, or an override--> resolved
+"""
 
 from dataclasses import dataclass
 from datetime import timedelta
@@ -6,26 +10,46 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.cases import locks
+from app.cases.case_type import CaseType, Status
+from app.cases.deciding import Actor, decide, evaluate
+from app.cases.lifecycle import open_case, resolve_by_hand, ticket
+from app.cases.locks import Locked
+from app.effects.guard import Decider
 from app.ids import new_id
-from app.models import Case, Vendor
+from app.models import Case, Order, Vendor
 from app.repositories import cases, orders, vendors
 from app.rules_engine.engine import RulesEngine
 from app.schemas.pickup_complaints import PickupComplaintIn
-from app.services import decisions, effects
-from app.services.cases import get as get_case
-from app.services.cases import open_case, resolve_by_hand
-from app.services.errors import Conflict, InvalidRequest, NotFound
+from app.services.errors import Conflict, InvalidRequest
 
-CASE_TYPE = "pickup_complaint"
 TABLE = "pickup_complaints"
+
+
+class PickupComplaints(CaseType):
+    name = "pickup_complaint"
+    table = TABLE
+    customer_facing = True
+    opens_as = Status.OPEN
+    # The rules' decision opens the CX ticket; CX resolves the case once it followed it up.
+    carried_out_in = Status.OPEN
+    waits_for = {Status.OPEN: "the CX team's follow-up"}
+
+
+CASE = PickupComplaints()
+CASE_TYPE = CASE.name
 
 
 @dataclass(frozen=True)
 class Subject:
     """What the complaint is against: the order if known here, and the vendor if any."""
 
-    order_id: str | None
+    order: Order | None
     vendor: Vendor | None
+
+    @property
+    def order_id(self) -> str | None:
+        return self.order.id if self.order else None
 
     @property
     def vendor_id(self) -> str | None:
@@ -47,7 +71,11 @@ def issue_codes(engine: RulesEngine, issues: list[str]) -> list[str]:
 async def subject(session: AsyncSession, body: PickupComplaintIn, *, lock: bool = False) -> Subject:
     """``lock``: the vendor's row is locked until commit."""
     if body.order_id is not None:
-        found = await orders.with_vendor(session, body.order_id, lock="vendor" if lock else None)
+        found = await (
+            locks.lock_order(session, body.order_id)
+            if lock
+            else orders.with_vendor(session, body.order_id)
+        )
         if found is None:
             raise InvalidRequest(
                 f"No order {body.order_id} here; the order system must PUT it first, or file "
@@ -60,13 +88,13 @@ async def subject(session: AsyncSession, body: PickupComplaintIn, *, lock: bool 
                 f"Order {order.id} belongs to vendor {order.vendor_id}, not {body.vendor_id}.",
                 "vendor_id",
             )
-        return Subject(order_id=order.id, vendor=vendor)
+        return Subject(order=order, vendor=vendor)
     if body.vendor_id is None:
-        return Subject(order_id=None, vendor=None)
-    named = await vendors.get(session, body.vendor_id)
+        return Subject(order=None, vendor=None)
+    named = await (locks.lock_vendor if lock else vendors.get)(session, body.vendor_id)
     if named is None:
         raise InvalidRequest(f"No vendor {body.vendor_id}.", "vendor_id")
-    return Subject(order_id=None, vendor=await vendors.lock(session, named.id) if lock else named)
+    return Subject(order=None, vendor=named)
 
 
 async def complaint_facts(
@@ -90,49 +118,59 @@ async def complaint_facts(
 
 
 async def file(
-    session: AsyncSession, engine: RulesEngine, actor: str, body: PickupComplaintIn
+    session: AsyncSession, engine: RulesEngine, actor: Actor, body: PickupComplaintIn
 ) -> Case:
     issues = issue_codes(engine, body.issues)
     # The vendor's row is locked first: two complaints at once must each count the other
     # exactly once.
     against = await subject(session, body, lock=True)
-    vendor = against.vendor
     facts = await complaint_facts(session, engine, issues, against.vendor_id)
     case = Case(
         id=new_id("case"),
         case_type=CASE_TYPE,
         order_id=against.order_id,
         vendor_id=against.vendor_id,
-        status="open",
-        ticket={"status": "open"},
-        details={**body.model_dump(mode="json"), "issues": issues, "filed_by": actor},
+        status=CASE.opens_as.value,
+        ticket=ticket(
+            CASE_TYPE,
+            category="customer_pickup_complaint",
+            priority="normal",
+            team="cx_team",
+            status=CASE.opens_as.value,
+        ),
+        details={
+            **body.model_dump(mode="json"),
+            "issues": issues,
+            "filed_by": actor.key,
+            "filed_by_name": actor.name,
+        },
         # Reports count root causes by one code per case: the first issue the customer named.
         reason=issues[0],
     )
     # The table's own acknowledgement (notify, customer) goes out with the decision below.
-    await open_case(session, case, engine.policy, rules_acknowledge=True, issues=issues)
-    decision = await decisions.decide(
+    await open_case(session, case, CASE, engine.policy, rules_acknowledge=True, issues=issues)
+    # The rules choose the ticket's category, team and priority; the case stays open for CX.
+    await decide(
         session,
         engine,
-        case,
-        table=TABLE,
-        stage="final",
-        decided_by={"kind": "rules"},
+        Locked(case, against.vendor, against.order),
+        CASE,
+        evaluate(engine, TABLE, facts),
         facts=facts,
+        decided_by={"kind": "rules", **actor.recorded()},
+        decider=Decider("rules"),
     )
-    # The ticket stays open for CX to follow up; the rules chose its category, team, priority.
-    case.ticket = {**decision.ticket, "status": "open"}
-    await effects.apply(session, decision, case, vendor)
     return case
 
 
-async def resolved(session: AsyncSession, actor: str, case_id: str, note: str) -> Case:
-    """CX followed the complaint up (003: "They'll review and get back to you"); the case is
-    resolved, its resolution clock met if in time, and the customer told."""
-    case = await get_case(session, case_id, for_update=True)
-    if case.case_type != CASE_TYPE:
-        raise NotFound(f"No pickup complaint {case_id}.")
+async def resolved(session: AsyncSession, actor: Actor, case_id: str, note: str) -> Case:
+    """CX followed the complaint up (they review it and get back to the customer); the case
+    is resolved, its resolution clock met if in time, and the customer told."""
+    locked = await locks.lock_case(session, case_id, case_type=CASE_TYPE)
+    case = locked.case
     if case.resolved_at is not None:
         raise Conflict(f"Pickup complaint {case_id} is already resolved.")
-    await resolve_by_hand(session, case, actor, note, template="pickup_complaint_resolved")
+    await resolve_by_hand(
+        session, case, actor.key, actor.name, note, template="pickup_complaint_resolved"
+    )
     return case

@@ -31,6 +31,8 @@ from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.cases import locks
+from app.cases.deciding import Actor
 from app.models import Case, Order
 from app.repositories import clock, payment_records
 from app.repositories.payment_records import Balance, NewRecord
@@ -47,8 +49,9 @@ from app.schemas.payment_records import (
 from app.schemas.payout_disputes import Evidence, PayoutDisputeIn
 from app.services import orders as order_service
 from app.services import payment_discrepancies, payout_disputes
-from app.services.errors import InvalidRequest
+from app.services.errors import Conflict, InvalidRequest
 from app.services.payment_discrepancies import Discrepancy
+from app.services.payout_dispute_facts import justify
 
 # What find() names a payment to the customer below the invoice: a payout dispute, not a
 # payment discrepancy.
@@ -96,6 +99,16 @@ def find(balance: Balance, new: Sequence[NewRecord]) -> list[Discrepancy]:
     ]
 
 
+async def _disputable(session: AsyncSession, order: Order) -> bool:
+    """A payout below the invoice opens a dispute only where a customer's own dispute would
+    be taken (a completed pickup, not failed, not made whole yet)."""
+    try:
+        await payout_disputes.admit(session, order)
+    except Conflict:
+        return False
+    return True
+
+
 def _unique_references(body: PaymentRecordsIn) -> None:
     seen: dict[str, int] = {}
     for index, record in enumerate(body.records):
@@ -128,7 +141,7 @@ def _dispute(order: Order, found: Discrepancy) -> PayoutDisputeIn:
 
 
 async def reconcile(
-    session: AsyncSession, engine: RulesEngine, actor: str, body: PaymentRecordsIn
+    session: AsyncSession, engine: RulesEngine, actor: Actor, body: PaymentRecordsIn
 ) -> ReconciliationOut:
     _unique_references(body)
     await payment_records.lock_reconciliation(session)
@@ -152,9 +165,7 @@ async def reconcile(
         order_ids = {d.order_id for d in found}
         # Vendors first (one statement, in a fixed order): an order's open dispute is checked
         # under its vendor's lock, as opening a dispute by hand checks it.
-        vendors = await payment_records.lock_vendors(
-            session, {orders[order_id] for order_id in order_ids}
-        )
+        vendors = await locks.lock_vendors(session, {orders[order_id] for order_id in order_ids})
         open_now = await payment_records.open_cases(
             session, order_ids, (payment_discrepancies.CASE_TYPE, payout_disputes.CASE_TYPE)
         )
@@ -162,13 +173,11 @@ async def reconcile(
         now = await clock.now(session)
         for discrepancy in found:
             order_id = discrepancy.order_id
+            order = await order_service.get(session, order_id)
             if discrepancy.discrepancy_type == SHORTFALL:
-                if order_id in disputed:
+                if order_id in disputed or not await _disputable(session, order):
                     continue
-                order = await order_service.get(session, order_id)
-                justified = payout_disputes.justify(
-                    engine, order.pickup_notes, discrepancy.amount, before=now
-                )
+                justified = justify(engine, order.pickup_notes, discrepancy.amount, before=now)
                 if justified.whole:
                     continue
                 case = await payout_disputes.open_dispute(
@@ -180,7 +189,7 @@ async def reconcile(
                 if key in open_now:
                     continue
                 case = await payment_discrepancies.open_discrepancy(
-                    session, engine, actor, discrepancy, vendors[orders[order_id]]
+                    session, engine, actor, discrepancy, vendors[orders[order_id]], order
                 )
                 open_now.add(key)
             opened.append((case, discrepancy))

@@ -7,7 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.repositories import orders
 from app.rules_engine.engine import RulesEngine, fact_fits
-from app.rules_engine.tables import Table
+from app.rules_engine.errors import RulesError
+from app.rules_engine.model import Table
 from app.schemas.simulations import (
     SimulatedPayoutDispute,
     SimulatedPickupComplaint,
@@ -16,6 +17,7 @@ from app.schemas.simulations import (
 )
 from app.services import fail_reasons, payout_disputes, pickup_complaints
 from app.services.errors import InvalidRequest
+from app.services.payout_dispute_facts import opening_facts
 
 
 def _override(table: Table, facts: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
@@ -35,24 +37,35 @@ async def simulate(session: AsyncSession, engine: RulesEngine, body: SimulationI
         issues = pickup_complaints.issue_codes(engine, body.issues)
         against = await pickup_complaints.subject(session, body)
         facts = await pickup_complaints.complaint_facts(session, engine, issues, against.vendor_id)
-        table, stage = pickup_complaints.TABLE, "final"
+        table, stage = pickup_complaints.CASE.table, "final"
         order_id, vendor_id = against.order_id, against.vendor_id
     elif isinstance(body, SimulatedPayoutDispute):
-        disputed, _ = await payout_disputes.order_of(session, body)
-        details = await payout_disputes.opening(session, engine.policy, disputed, body)
-        facts = payout_disputes.facts_of(details, engine.policy, "opened")
-        table, stage = payout_disputes.TABLE, "final"
-        order_id, vendor_id = disputed.id, disputed.vendor_id
+        found = await orders.with_vendor(session, body.order_id)
+        if found is None:
+            raise InvalidRequest(f"No order {body.order_id}.", "order_id")
+        order, _ = found
+        details = await payout_disputes.opening(session, order, body)
+        facts = opening_facts(details, engine.policy, "opened")
+        table, stage = payout_disputes.CASE.table, "interim"
+        order_id, vendor_id = order.id, order.vendor_id
     else:
         found = await orders.with_vendor(session, body.order_id)
         if found is None:
             raise InvalidRequest(f"No order {body.order_id}.", "order_id")
         order, vendor = found
-        _, facts = fail_reasons.proposal(engine, order, vendor, body)
-        table, stage = fail_reasons.TABLE, "proposed"
+        _, facts = await fail_reasons.proposal(session, engine, order, vendor, body)
+        table, stage = fail_reasons.CASE.table, "proposed"
         order_id, vendor_id = order.id, order.vendor_id
     facts = _override(engine.tables[table], facts, body.facts)
-    evaluation = engine.evaluate(table, facts)
+    try:
+        evaluation = engine.evaluate(table, facts)
+    except RulesError as exc:
+        # Facts a real case could never have (two rows deciding at once, an amount below
+        # zero): the caller's facts are at fault, not the service.
+        raise InvalidRequest(
+            f"These facts are not a situation the table can decide: {exc}",
+            "facts",
+        ) from exc
     return SimulationOut(
         case_type=body.case_type,
         order_id=order_id,

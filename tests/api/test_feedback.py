@@ -10,6 +10,7 @@ from tests.conftest import Headers, KeyMaker
 from tests.factories import (
     file_fail_reason,
     open_dispute,
+    put_completed_order,
     put_order,
     vendor_response,
 )
@@ -25,7 +26,7 @@ async def vendor(make_key: KeyMaker) -> Headers:
 async def resolved_dispute(
     client: AsyncClient, service: Headers, support: Headers, vendor: Headers
 ) -> dict[str, Any]:
-    await put_order(client, service, "ORD-1", final_invoice_amount=150_000)
+    await put_completed_order(client, service, "ORD-1", final_invoice_amount=150_000)
     case = await open_dispute(client, support, "ORD-1")
     return await vendor_response(client, vendor, case["id"], "paid_full", proof=PROOF)
 
@@ -61,7 +62,7 @@ async def test_feedback_after_resolution_is_stored_once_and_shown_on_the_case(
 async def test_no_feedback_before_resolution(
     client: AsyncClient, service: Headers, support: Headers
 ) -> None:
-    await put_order(client, service, "ORD-1")
+    await put_completed_order(client, service, "ORD-1")
     case = await open_dispute(client, support, "ORD-1")
     response = await client.post(url(case), json={"score": 5}, headers=support)
     assert response.status_code == 409

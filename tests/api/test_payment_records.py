@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import Headers, KeyMaker
-from tests.factories import payment_record, post_records, put_order
+from tests.factories import payment_record, post_records, put_completed_order
 
 INVOICE = 1_500_000
 Record = dict[str, Any]
@@ -118,7 +118,7 @@ async def test_each_discrepancy_opens_a_case_with_its_resolution_and_clocks(
     rules: list[str],
     notices: list[tuple[str, str]],
 ) -> None:
-    await put_order(client, service, "ORD-1", final_invoice_amount=INVOICE)
+    await put_completed_order(client, service, "ORD-1", final_invoice_amount=INVOICE)
     answer = await post_records(client, service, *records)
     references = [r["reference"] for r in records]
     [opened] = answer["cases"]
@@ -141,9 +141,11 @@ async def test_each_discrepancy_opens_a_case_with_its_resolution_and_clocks(
     assert case["status"] == "pending_resolution" and case["vendor_id"] == "V-1"
     assert case["ticket"] == {
         "type": "payment_discrepancy",
+        "category": discrepancy,
         "status": "pending_resolution",
         "priority": "normal",
         "assignee_team": "dispute_resolution",
+        "assignee": None,
     }
     assert case["details"]["discrepancy_type"] == discrepancy
     assert case["details"]["amount"] == amount
@@ -191,7 +193,7 @@ async def test_each_discrepancy_opens_a_case_with_its_resolution_and_clocks(
 async def test_records_that_add_up_open_nothing(
     client: AsyncClient, service: Headers, records: list[Record]
 ) -> None:
-    await put_order(client, service, "ORD-1", final_invoice_amount=INVOICE)
+    await put_completed_order(client, service, "ORD-1", final_invoice_amount=INVOICE)
     answer = await post_records(client, service, *records)
     assert answer["cases"] == [] and answer["new"] == len(records)
     order = (await client.get("/v1/orders/ORD-1", headers=service)).json()
@@ -201,7 +203,7 @@ async def test_records_that_add_up_open_nothing(
 async def test_a_double_charge_split_across_batches_is_found(
     client: AsyncClient, service: Headers
 ) -> None:
-    await put_order(client, service, "ORD-1", final_invoice_amount=INVOICE)
+    await put_completed_order(client, service, "ORD-1", final_invoice_amount=INVOICE)
     assert (await post_records(client, service, pay("P-1")))["cases"] == []
     [opened] = (await post_records(client, service, pay("P-2")))["cases"]
     assert opened["discrepancy_type"] == "double_charge" and opened["references"] == ["P-2"]
@@ -210,7 +212,7 @@ async def test_a_double_charge_split_across_batches_is_found(
 async def test_a_payout_below_the_invoice_opens_a_payout_dispute_before_the_customer_complains(
     client: AsyncClient, service: Headers
 ) -> None:
-    await put_order(
+    await put_completed_order(
         client,
         service,
         "ORD-1",
@@ -260,7 +262,9 @@ async def test_a_payout_below_the_invoice_opens_a_payout_dispute_before_the_cust
 async def test_pickup_notes_that_justify_the_whole_shortfall_open_no_dispute(
     client: AsyncClient, service: Headers, notes: list[dict[str, Any]], disputed: bool
 ) -> None:
-    await put_order(client, service, "ORD-1", final_invoice_amount=INVOICE, pickup_notes=notes)
+    await put_completed_order(
+        client, service, "ORD-1", final_invoice_amount=INVOICE, pickup_notes=notes
+    )
     answer = await post_records(client, service, pay("P-1", 1_200_000, direction="to_customer"))
     assert [c["case_type"] for c in answer["cases"]] == (["payout_dispute"] if disputed else [])
 
@@ -268,7 +272,7 @@ async def test_pickup_notes_that_justify_the_whole_shortfall_open_no_dispute(
 async def test_an_order_with_an_open_case_of_the_kind_gets_no_second(
     client: AsyncClient, service: Headers, support: Headers
 ) -> None:
-    await put_order(client, service, "ORD-1", final_invoice_amount=INVOICE)
+    await put_completed_order(client, service, "ORD-1", final_invoice_amount=INVOICE)
     first = await post_records(client, service, pay("P-1", status="failed"))
     again = await post_records(client, service, pay("P-2", status="failed"))
     assert len(first["cases"]) == 1 and again["cases"] == []
@@ -277,7 +281,7 @@ async def test_an_order_with_an_open_case_of_the_kind_gets_no_second(
     assert chargeback["discrepancy_type"] == "chargeback"
 
     # A payout dispute the customer already opened is not opened twice.
-    await put_order(client, service, "ORD-2", final_invoice_amount=INVOICE)
+    await put_completed_order(client, service, "ORD-2", final_invoice_amount=INVOICE)
     opened = await client.post(
         "/v1/payout-disputes",
         json={
@@ -297,7 +301,7 @@ async def test_an_order_with_an_open_case_of_the_kind_gets_no_second(
 async def test_resending_a_batch_opens_nothing_and_counts_it_known(
     client: AsyncClient, service: Headers
 ) -> None:
-    await put_order(client, service, "ORD-1", final_invoice_amount=INVOICE)
+    await put_completed_order(client, service, "ORD-1", final_invoice_amount=INVOICE)
     batch = [pay("P-1"), pay("P-2"), pay("P-3", status="charged_back")]
     first = await post_records(client, service, *batch)
     assert [c["discrepancy_type"] for c in first["cases"]] == ["chargeback", "double_charge"]
@@ -318,7 +322,7 @@ async def test_resending_a_batch_opens_nothing_and_counts_it_known(
 async def test_records_of_unknown_orders_are_reported_and_reconciled_once_the_order_exists(
     client: AsyncClient, service: Headers
 ) -> None:
-    await put_order(client, service, "ORD-1", final_invoice_amount=INVOICE)
+    await put_completed_order(client, service, "ORD-1", final_invoice_amount=INVOICE)
     batch = [
         pay("P-1"),
         payment_record("ORD-404", "P-2", status="charged_back"),
@@ -333,7 +337,7 @@ async def test_records_of_unknown_orders_are_reported_and_reconciled_once_the_or
     assert answer["unmatched_records"] == [{"reference": "P-2", "order_id": "ORD-404"}]
     assert answer["cases"] == []
 
-    await put_order(client, service, "ORD-404", final_invoice_amount=INVOICE)
+    await put_completed_order(client, service, "ORD-404", final_invoice_amount=INVOICE)
     later = await post_records(client, service, *batch)
     assert (later["new"], later["already_known"], later["unmatched"]) == (1, 1, 0)
     assert [c["discrepancy_type"] for c in later["cases"]] == ["chargeback"]
@@ -359,7 +363,7 @@ async def test_records_of_unknown_orders_are_reported_and_reconciled_once_the_or
 async def test_bad_records_refuse_the_whole_batch_naming_the_field(
     client: AsyncClient, service: Headers, records: list[Record], field: str
 ) -> None:
-    await put_order(client, service, "ORD-1", final_invoice_amount=INVOICE)
+    await put_completed_order(client, service, "ORD-1", final_invoice_amount=INVOICE)
     response = await client.post("/v1/payment-records", json={"records": records}, headers=service)
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"
@@ -393,7 +397,7 @@ async def test_only_the_service_role_sends_payment_records(
 async def test_ops_confirms_the_resolution_once_and_the_customer_is_told(
     client: AsyncClient, service: Headers, ops: Headers, support: Headers
 ) -> None:
-    await put_order(client, service, "ORD-1", final_invoice_amount=INVOICE)
+    await put_completed_order(client, service, "ORD-1", final_invoice_amount=INVOICE)
     [opened] = (await post_records(client, service, pay("P-1", INVOICE + 5_000)))["cases"]
     url = f"/v1/payment-discrepancies/{opened['id']}/resolve"
     note = {"note": "Refunded ₹50 by UPI, ref RF-1"}
@@ -425,7 +429,7 @@ async def test_ops_confirms_the_resolution_once_and_the_customer_is_told(
 async def test_only_payment_discrepancies_are_resolved_here(
     client: AsyncClient, service: Headers, ops: Headers
 ) -> None:
-    await put_order(client, service, "ORD-1", final_invoice_amount=INVOICE)
+    await put_completed_order(client, service, "ORD-1", final_invoice_amount=INVOICE)
     [dispute] = (await post_records(client, service, pay("P-1", 1, direction="to_customer")))[
         "cases"
     ]
@@ -454,11 +458,12 @@ async def test_a_batch_of_ten_thousand_records_is_reconciled_once(
             text(
                 """
                 INSERT INTO orders (id, vendor_id, customer, device, unlock_credits,
-                                    final_invoice_amount, payment, pickup_notes)
+                                    final_invoice_amount, payment, pickup_notes,
+                                    pickup_status)
                 SELECT 'ORD-' || n, 'V-' || (n % 50 + 1),
                        '{"name": "Asha Rao", "phone": "+919812345678"}',
                        '{"model": "iPhone XR", "variant": "128GB"}',
-                       40, :invoice, '{"marked": false}', '[]'
+                       40, :invoice, '{"marked": false}', '[]', 'completed'
                 FROM generate_series(1, :count) n
                 """
             ),

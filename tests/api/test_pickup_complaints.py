@@ -42,10 +42,12 @@ async def test_complaint_about_a_known_order_is_a_cx_ticket(
     assert (case["order_id"], case["vendor_id"]) == ("ORD-1", "V-1")
     assert case["status"] == "open"
     assert case["ticket"] == {
+        "type": "pickup_complaint",
         "category": "customer_pickup_complaint",
         "assignee_team": "cx_team",
         "priority": "normal",
         "status": "open",
+        "assignee": None,
     }
     assert case["escalations"] == [{"to": "cx_team"}]
     decision = case["decision"]

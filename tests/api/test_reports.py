@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.api.test_vendor_response_clock import NEVER, instance
 from tests.conftest import Headers, KeyMaker
-from tests.factories import CASE_ROW, ORDER_ROW, open_dispute, put_order
+from tests.factories import CASE_ROW, ORDER_ROW, open_dispute, put_completed_order
 
 SINCE = "2026-01-05T00:00:00Z"
 UNTIL = "2026-01-19T00:00:00Z"
@@ -339,7 +339,7 @@ async def test_targets_and_clocks_follow_the_policy(
 async def test_a_case_still_inside_its_clocks_is_not_counted_against_them(
     client: AsyncClient, service: Headers, support: Headers
 ) -> None:
-    await put_order(client, service, "ORD-1")
+    await put_completed_order(client, service, "ORD-1")
     await open_dispute(client, support, "ORD-1")
     # The default period: the last four weeks, up to now.
     report = (await client.get("/v1/reports/summary", headers=service)).json()

@@ -20,7 +20,7 @@ from app.services.deadlines import fire_due
 from tests.api.test_metrics import sample, scrape
 from tests.api.test_vendor_response_clock import NEVER, TICK, WAIT_SECONDS, events, instance
 from tests.conftest import Headers, http_client
-from tests.factories import file_fail_reason, open_dispute, put_order, verdict
+from tests.factories import file_fail_reason, open_dispute, put_completed_order, put_order, verdict
 
 HOURS = 0.0002
 DUE_AFTER = timedelta(hours=HOURS)
@@ -137,7 +137,9 @@ async def test_a_dispute_already_with_the_ops_manager_breaches_without_a_second_
     # The vendor's clock runs out first (escalated_pending_manager), the resolution clock next.
     monkeypatch.setenv("POLICY_VENDOR_RESPONSE_HOURS", str(HOURS / 2))
     async with instance(database_url, TICK) as (_, client):
-        await put_order(client, service, "ORD-1", vendor_id="V-1", final_invoice_amount=INVOICE)
+        await put_completed_order(
+            client, service, "ORD-1", vendor_id="V-1", final_invoice_amount=INVOICE
+        )
         opened = await open_dispute(client, support, "ORD-1")
         case = await wait_for(client, service, opened["id"], breached)
         assert clock(case, "vendor_response")["outcome"] == "missed"

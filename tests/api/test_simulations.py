@@ -8,7 +8,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import Headers, KeyMaker
 from tests.db import row_counts
-from tests.factories import complaint_body, dispute_body, file_complaint, open_dispute, put_order
+from tests.factories import (
+    complaint_body,
+    dispute_body,
+    file_complaint,
+    open_dispute,
+    put_completed_order,
+    put_order,
+)
 
 DECISION_FIELDS = ("outcome", "actions", "ticket", "rules_fired", "ruleset_version", "facts")
 
@@ -161,7 +168,9 @@ async def test_only_ops_and_service_simulate(
 async def test_a_payout_dispute_shows_the_decision_it_would_open_with(
     client: AsyncClient, service: Headers, support: Headers, db_engine: AsyncEngine
 ) -> None:
-    await put_order(client, service, "ORD-1", vendor_id="V-1", final_invoice_amount=500_000)
+    await put_completed_order(
+        client, service, "ORD-1", vendor_id="V-1", final_invoice_amount=500_000
+    )
     before = await row_counts(db_engine)
     body = dispute_body("ORD-1", "not_paid")
     result = await simulate(client, service, case_type="payout_dispute", **body)

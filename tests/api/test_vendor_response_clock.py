@@ -21,7 +21,7 @@ from app.repositories import deadlines
 from app.services.deadlines import fire_due
 from tests.api.test_metrics import sample, scrape
 from tests.conftest import Headers, KeyMaker, http_client, running_app, suite_settings
-from tests.factories import dispute_body, open_dispute, put_order, vendor_response
+from tests.factories import dispute_body, open_dispute, put_completed_order, vendor_response
 
 HOURS = 0.0002
 DUE_AFTER = timedelta(hours=HOURS)
@@ -73,7 +73,9 @@ async def test_a_missed_answer_escalates_to_the_ops_manager_and_blocks_new_leads
 ) -> None:
     async with instance(database_url, TICK) as (app, client):
         before = await scrape(client, service)
-        await put_order(client, service, "ORD-1", vendor_id="V-1", final_invoice_amount=INVOICE)
+        await put_completed_order(
+            client, service, "ORD-1", vendor_id="V-1", final_invoice_amount=INVOICE
+        )
         opened = await open_dispute(client, support, "ORD-1")
         due = datetime.fromisoformat(opened["vendor_response_due_at"])
         assert due - datetime.fromisoformat(opened["created_at"]) == DUE_AFTER
@@ -130,7 +132,9 @@ async def test_paid_without_proof_keeps_the_clock_running_until_it_fires(
     database_url: str, service: Headers, support: Headers, vendor: Headers
 ) -> None:
     async with instance(database_url, TICK) as (_, client):
-        await put_order(client, service, "ORD-1", vendor_id="V-1", final_invoice_amount=INVOICE)
+        await put_completed_order(
+            client, service, "ORD-1", vendor_id="V-1", final_invoice_amount=INVOICE
+        )
         opened = await open_dispute(client, support, "ORD-1")
         waiting = await vendor_response(client, vendor, opened["id"], "paid_full")
         assert waiting["status"] == "awaiting_vendor"
@@ -143,7 +147,9 @@ async def test_an_answer_in_time_settles_the_clock_and_it_never_fires(
     database_url: str, service: Headers, support: Headers, vendor: Headers
 ) -> None:
     async with instance(database_url, TICK) as (_, client):
-        await put_order(client, service, "ORD-1", vendor_id="V-1", final_invoice_amount=INVOICE)
+        await put_completed_order(
+            client, service, "ORD-1", vendor_id="V-1", final_invoice_amount=INVOICE
+        )
         opened = await open_dispute(client, support, "ORD-1")
         decided = await vendor_response(client, vendor, opened["id"], "not_paid")
         assert decided["deadlines"][0]["outcome"] == "met"
@@ -159,7 +165,9 @@ async def test_an_answer_after_the_due_time_is_refused_before_the_watcher_gets_t
     database_url: str, service: Headers, support: Headers, vendor: Headers
 ) -> None:
     async with instance(database_url, NEVER) as (_, client):
-        await put_order(client, service, "ORD-1", vendor_id="V-1", final_invoice_amount=INVOICE)
+        await put_completed_order(
+            client, service, "ORD-1", vendor_id="V-1", final_invoice_amount=INVOICE
+        )
         opened = await open_dispute(client, support, "ORD-1")
         await asyncio.sleep(DUE_AFTER.total_seconds() + TICK)
         late = await client.post(
@@ -177,7 +185,9 @@ async def test_the_clock_fires_after_a_restart(
     database_url: str, client: AsyncClient, service: Headers, support: Headers
 ) -> None:
     async with instance(database_url, NEVER) as (_, first):
-        await put_order(first, service, "ORD-1", vendor_id="V-1", final_invoice_amount=INVOICE)
+        await put_completed_order(
+            first, service, "ORD-1", vendor_id="V-1", final_invoice_amount=INVOICE
+        )
         opened = await open_dispute(first, support, "ORD-1")
     # The first instance is gone; the dispute's clock is only a row now.
     case = (await client.get(f"/v1/cases/{opened['id']}", headers=service)).json()
@@ -207,7 +217,9 @@ async def test_the_watcher_survives_database_errors_and_retries(
     monkeypatch.setattr(deadlines, "claim_due", flaky)
     caplog.set_level(logging.ERROR, logger="app.watcher")
     async with instance(database_url, TICK) as (app, client):
-        await put_order(client, service, "ORD-1", vendor_id="V-1", final_invoice_amount=INVOICE)
+        await put_completed_order(
+            client, service, "ORD-1", vendor_id="V-1", final_invoice_amount=INVOICE
+        )
         opened = await open_dispute(client, support, "ORD-1")
         await wait_for_status(client, service, opened["id"], "escalated")
         assert app.state.watcher.running
@@ -251,7 +263,9 @@ async def test_policy_hours_come_from_the_environment_when_the_app_starts(
 ) -> None:
     monkeypatch.setenv("POLICY_VENDOR_RESPONSE_HOURS", "0.5")
     async with instance(database_url, NEVER) as (_, client):
-        await put_order(client, service, "ORD-1", vendor_id="V-1", final_invoice_amount=INVOICE)
+        await put_completed_order(
+            client, service, "ORD-1", vendor_id="V-1", final_invoice_amount=INVOICE
+        )
         response = await client.post(
             "/v1/payout-disputes", json=dispute_body("ORD-1"), headers=support
         )
@@ -272,7 +286,7 @@ async def test_instances_sweeping_at_once_lock_vendors_in_one_order(
     each fired them in due order, each would hold one vendor and wait for the other."""
     async with instance(database_url, NEVER) as (_, client):
         for n, vendor_id in enumerate(["V-2", "V-1", "V-1", "V-2"]):
-            await put_order(
+            await put_completed_order(
                 client, service, f"ORD-{n}", vendor_id=vendor_id, final_invoice_amount=INVOICE
             )
             await open_dispute(client, support, f"ORD-{n}")

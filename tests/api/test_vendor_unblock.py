@@ -5,7 +5,7 @@ from typing import Any
 from httpx import AsyncClient
 
 from tests.conftest import Headers, KeyMaker
-from tests.factories import open_dispute, put_order, vendor_response
+from tests.factories import open_dispute, put_completed_order, vendor_response
 
 
 async def block_repeat_vendor(
@@ -14,7 +14,7 @@ async def block_repeat_vendor(
     """Three disputes; the vendor admits it did not pay the third: blocked from new leads."""
     case: dict[str, Any] = {}
     for order_id in ("ORD-1", "ORD-2", "ORD-3"):
-        await put_order(client, service, order_id, vendor_id="V-1")
+        await put_completed_order(client, service, order_id, vendor_id="V-1")
         case = await open_dispute(client, support, order_id)
     decided = await vendor_response(client, ops, case["id"], "not_paid")
     standing = (await client.get("/v1/vendors/V-1", headers=service)).json()

@@ -6,7 +6,7 @@ from typing import Any
 
 import asyncpg
 
-from app.services.effects import LEDGER_ACTIONS
+from app.effects.catalogue import LEDGER_KINDS as LEDGER_ACTIONS
 from tests.db import asyncpg_dsn
 from tests.reliability.load import Answer
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from app.effects.catalogue import VOCABULARY
 from app.rules_engine import (
     Policy,
     RulesEngine,
@@ -82,13 +83,13 @@ def payout_facts(**overrides: Any) -> dict[str, Any]:
 
 def engine_with(rules_dir: Path, *rules: str, **kwargs: Any) -> RulesEngine:
     write_table(rules_dir, *rules, **kwargs)
-    return build_engine(rules_dir, {})
+    return build_engine(rules_dir, {}, VOCABULARY)
 
 
 def rules_error(rules_dir: Path, rules: str) -> str:
     write_table(rules_dir, rules)
     with pytest.raises(RulesError) as caught:
-        load_tables(rules_dir)
+        load_tables(rules_dir, VOCABULARY)
     return str(caught.value)
 
 
@@ -185,7 +186,14 @@ def test_unknown_action_type(rules_dir: Path) -> None:
         ("{type: credit_fine, amount: -5}", "whole number >= 0"),
         ("{type: credit_fine, amount: 1.5}", "whole number >= 0"),
         ("{type: credit_fine, amount: {fact: vendor}}", "fact 'vendor' is str"),
-        ("{type: reduce_max_leads, by: {policy: logging_hours}}", "does not fit"),
+        ("{type: reduce_max_leads, by: {policy: logging_hours}}", "is in hours"),
+        # Credits and paise never mix: a credit fine cannot be a money threshold.
+        ("{type: credit_fine, amount: {policy: high_value_threshold}}", "is in paise"),
+        (
+            "{type: platform_payout, amount: {policy: no_payment_fine_credits}, "
+            "requires_approval: false}",
+            "is in credits",
+        ),
     ],
 )
 def test_bad_action_params(rules_dir: Path, action: str, expected: str) -> None:
@@ -286,7 +294,7 @@ def test_codes_in_two_classes(rules_dir: Path) -> None:
         encoding="utf-8",
     )
     with pytest.raises(RulesError, match=r"'not_paid' appears in both 'claim' and 'other'"):
-        load_tables(rules_dir)
+        load_tables(rules_dir, VOCABULARY)
 
 
 def test_shape_errors_name_the_rule_and_field(rules_dir: Path) -> None:
@@ -307,15 +315,15 @@ def test_table_name_must_match_file(rules_dir: Path) -> None:
     path = write_table(rules_dir, UNJUSTIFIED, name="elsewhere")
     path.write_text(path.read_text().replace("table: elsewhere", "table: payouts"))
     with pytest.raises(RulesError, match="must match the file name"):
-        load_tables(rules_dir)
+        load_tables(rules_dir, VOCABULARY)
 
 
 def test_only_policy_yaml_is_skipped(rules_dir: Path) -> None:
     write_table(rules_dir, UNJUSTIFIED)
     write_table(rules_dir, UNJUSTIFIED, name="second")
-    assert sorted(load_tables(rules_dir)) == ["payouts", "second"]
+    assert sorted(load_tables(rules_dir, VOCABULARY)) == ["payouts", "second"]
     tables = sorted(path.stem for path in RULES_DIR.glob("*.yaml") if path.stem != "policy")
-    assert sorted(load_tables(RULES_DIR)) == tables
+    assert sorted(load_tables(RULES_DIR, VOCABULARY)) == tables
     assert {"fail_reasons", "payment_discrepancies", "payout_disputes", "pickup_complaints"} <= set(
         tables
     )
@@ -333,13 +341,18 @@ def test_policy_defaults_match_the_domain() -> None:
         "logging_hours": 1.0,
         "resolution_hours": 48.0,
         "repeat_window_days": 30.0,
-        "repeat_dispute_count": 2,
+        "repeat_dispute_count": 1,
+        "repeat_fail_count": 3,
         "repeat_complaint_count": 1,
         "strike_hold_count": 3,
         "strike_deactivate_count": 5,
         "max_leads_reduction": 1,
         "default_max_leads": 10,
-        "shortfall_fine_percent": 100,
+        "short_payment_fine_credits": 50,
+        "no_payment_fine_credits": 100,
+        "strike_expiry_days": 90.0,
+        "customer_update_hours": 24.0,
+        "platform_name": "Cashkr",
         "dispute_rate_target_percent": 2,
         "resolution_target_percent": 95,
         "satisfaction_target_percent": 90,
@@ -500,7 +513,7 @@ def test_operators(rules_dir: Path) -> None:
     ).rules_fired
     assert fired == ["not_equal", "below_threshold"]
 
-    lowered = build_engine(rules_dir, {"POLICY_HIGH_VALUE_THRESHOLD": "100"})
+    lowered = build_engine(rules_dir, {"POLICY_HIGH_VALUE_THRESHOLD": "100"}, VOCABULARY)
     assert (
         "at_least_threshold" in lowered.evaluate("payouts", payout_facts(shortfall=100)).rules_fired
     )
@@ -704,7 +717,9 @@ def test_notify_carries_the_tables_text(rules_dir: Path) -> None:
           actions: [{type: notify, audience: customer, template: ack}]
         """,
     )
-    result = build_engine(rules_dir, {}).evaluate("payouts", payout_facts(shortfall=150000))
+    result = build_engine(rules_dir, {}, VOCABULARY).evaluate(
+        "payouts", payout_facts(shortfall=150000)
+    )
     assert result.actions == [
         {
             "type": "notify",
@@ -726,7 +741,7 @@ def test_a_table_with_messages_must_own_every_template_it_sends(rules_dir: Path)
         """,
     )
     with pytest.raises(RulesError, match="'akc' is not one of the table's messages"):
-        load_tables(rules_dir)
+        load_tables(rules_dir, VOCABULARY)
 
 
 def test_message_placeholders_are_checked(rules_dir: Path) -> None:
@@ -740,7 +755,7 @@ def test_message_placeholders_are_checked(rules_dir: Path) -> None:
         """,
     )
     with pytest.raises(RulesError, match=r"messages\.ack: placeholder"):
-        load_tables(rules_dir)
+        load_tables(rules_dir, VOCABULARY)
 
 
 def test_notify_without_messages_has_no_text(rules_dir: Path) -> None:
@@ -765,7 +780,10 @@ def test_notify_without_messages_has_no_text(rules_dir: Path) -> None:
         (12345, "₹123.45"),
         (150000, "₹1,500"),
         (500000, "₹5,000"),
-        (123456789, "₹1,234,567.89"),
+        (123456789, "₹12,34,567.89"),
+        (10_000_000, "₹1,00,000"),
+        (99_999, "₹999.99"),
+        (100_000_000_000, "₹1,00,00,00,000"),
         (-150050, "-₹1,500.50"),
     ],
 )
@@ -881,7 +899,7 @@ def test_engine_calls_are_serialised(rules_dir: Path, monkeypatch: pytest.Monkey
 def test_engine_starts_no_threads(rules_dir: Path) -> None:
     before = threading.active_count()
     write_table(rules_dir, UNJUSTIFIED)
-    engine = build_engine(rules_dir, {})
+    engine = build_engine(rules_dir, {}, VOCABULARY)
     for _ in range(50):
         engine.evaluate("payouts", payout_facts())
     assert threading.active_count() == before
@@ -889,11 +907,11 @@ def test_engine_starts_no_threads(rules_dir: Path) -> None:
 
 def test_new_content_is_a_new_version_and_old_engine_keeps_working(rules_dir: Path) -> None:
     old = engine_with(rules_dir, UNJUSTIFIED)
-    again = build_engine(rules_dir, {})
+    again = build_engine(rules_dir, {}, VOCABULARY)
     assert again.version == old.version
 
     write_table(rules_dir, UNJUSTIFIED.replace("payout_shortfall", "short_paid"))
-    new = build_engine(rules_dir, {})
+    new = build_engine(rules_dir, {}, VOCABULARY)
     assert new.version != old.version
     assert new.evaluate("payouts", payout_facts()).actions[1]["reason"] == "short_paid"
     assert old.evaluate("payouts", payout_facts()).actions[1]["reason"] == "payout_shortfall"
@@ -901,4 +919,4 @@ def test_new_content_is_a_new_version_and_old_engine_keeps_working(rules_dir: Pa
 
 def test_build_engine_needs_a_table(rules_dir: Path) -> None:
     with pytest.raises(RulesError, match="no rule tables"):
-        build_engine(rules_dir, {})
+        build_engine(rules_dir, {}, VOCABULARY)

@@ -1,4 +1,5 @@
-"""rules/fail_reasons.yaml against shared/domain.md section 3, code by code."""
+"""rules/fail_reasons.yaml against the fail-reason procedure (docs/fail-reasons.md), code by
+code."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from app.effects.catalogue import VOCABULARY
 from app.rules_engine import RulesEngine, build_engine
 from tests.domain import CUSTOMER_CODES, DISPUTED_CODES, FRAUD_CODES, VENDOR_CODES
 
@@ -36,7 +38,7 @@ REVIEW = {"type": "deactivation_review"}
 
 @pytest.fixture(scope="module")
 def engine() -> RulesEngine:
-    return build_engine(RULES_DIR, {})
+    return build_engine(RULES_DIR, {}, VOCABULARY)
 
 
 def facts(code: str, fault: str, **overrides: Any) -> dict[str, Any]:
@@ -51,6 +53,9 @@ def facts(code: str, fault: str, **overrides: Any) -> dict[str, Any]:
         "active_strikes": 0,
         "strikes_if_vendor_fault": 1,
         "vendor_status": "active",
+        "earlier_fail_reasons": 0,
+        "complaint_vendor_rude_late_unprofessional": False,
+        "complaint_vendor_asked_extra_money_or_documents": False,
     }
     base.update(overrides)
     return base
@@ -105,10 +110,11 @@ def test_ops_verdicts(engine: RulesEngine, code_class: str, code: str) -> None:
             assert result.outcome == "failed_customer_fault"
             assert result.actions == [REFUND, NOTIFY]
             assert result.rules_fired == [
+                "customer_fault",
                 "customer_fault_refunds_credits",
                 "notify_vendor_of_final_decision",
             ]
-        elif code_class == "fraud":
+        elif code_class == "fraud" or code == "fraud_suspicion":
             assert result.outcome == "failed_vendor_fault"
             assert result.actions == [STRIKE, HOLD, REVIEW, NOTIFY]
         else:
@@ -129,6 +135,45 @@ def test_customer_fault_refunds_the_exact_unlock_credits(engine: RulesEngine) ->
 def test_vendor_fault_never_refunds_credits(engine: RulesEngine) -> None:
     result = engine.evaluate(TABLE, facts("rude_behaviour", "vendor"))
     assert all(action["type"] != "credit_refund" for action in result.actions)
+
+
+@pytest.mark.parametrize("code", CUSTOMER_CODES)
+def test_a_vendor_that_repeatedly_fails_orders_keeps_no_refund(
+    engine: RulesEngine, code: str
+) -> None:
+    # repeat_fail_count (3) earlier fail reasons in the window: credits always deducted.
+    result = engine.evaluate(TABLE, facts(code, "customer", earlier_fail_reasons=3))
+    assert result.outcome == "failed_customer_fault"
+    assert REFUND not in result.actions and STRIKE not in result.actions
+    assert "repeated_failures_keep_credits" in result.rules_fired
+    [note] = [a for a in result.actions if a["type"] == "ticket_note"]
+    assert "3 earlier fail reasons" in note["text"]
+    below = engine.evaluate(TABLE, facts(code, "customer", earlier_fail_reasons=2))
+    assert REFUND in below.actions and "repeated_failures_keep_credits" not in below.rules_fired
+
+
+@pytest.mark.parametrize(
+    ("fact", "rule"),
+    [
+        ("complaint_vendor_rude_late_unprofessional", "rude_or_late_complaint_keeps_credits"),
+        ("complaint_vendor_asked_extra_money_or_documents", "extra_money_complaint_keeps_credits"),
+    ],
+)
+def test_a_behaviour_complaint_on_the_order_keeps_the_credits(
+    engine: RulesEngine, fact: str, rule: str
+) -> None:
+    result = engine.evaluate(TABLE, facts("customer_changed_mind", "customer", **{fact: True}))
+    assert result.outcome == "failed_customer_fault"
+    assert REFUND not in result.actions
+    assert rule in result.rules_fired and "customer_fault_refunds_credits" not in result.rules_fired
+
+
+def test_confirmed_fraud_suspicion_is_fraud(engine: RulesEngine) -> None:
+    result = engine.evaluate(TABLE, facts("fraud_suspicion", "vendor"))
+    assert result.actions == [STRIKE, HOLD, REVIEW, NOTIFY]
+    assert "confirmed_fraud_suspicion_holds_vendor_at_once" in result.rules_fired
+    cleared = engine.evaluate(TABLE, facts("fraud_suspicion", "customer"))
+    assert HOLD not in cleared.actions and REFUND in cleared.actions
 
 
 # --- strikes: hold and deactivation review --------------------------------------------------
@@ -197,17 +242,6 @@ def test_fraud_by_vendor_already_on_hold_opens_review_only(engine: RulesEngine) 
     assert result.actions == [STRIKE, REVIEW, NOTIFY]
 
 
-def test_disputed_code_found_to_be_fraud_is_not_treated_as_fraud_class(
-    engine: RulesEngine,
-) -> None:
-    # fraud_suspicion is a disputed code: a vendor verdict is a plain vendor fault unless
-    # ops changes the reason to a fraud code.
-    plain = engine.evaluate(TABLE, facts("fraud_suspicion", "vendor"))
-    assert plain.actions == [STRIKE, NOTIFY]
-    recoded = engine.evaluate(TABLE, facts("offline_payment_attempt", "vendor"))
-    assert recoded.actions == [STRIKE, HOLD, REVIEW, NOTIFY]
-
-
 # --- wallet and notification -----------------------------------------------------------------
 
 
@@ -253,7 +287,7 @@ def test_vendor_notified_of_every_final_decision_only(
 
 
 def test_policy_override_moves_the_hold_threshold_and_the_version(engine: RulesEngine) -> None:
-    lowered = build_engine(RULES_DIR, {"POLICY_STRIKE_HOLD_COUNT": "2"})
+    lowered = build_engine(RULES_DIR, {"POLICY_STRIKE_HOLD_COUNT": "2"}, VOCABULARY)
     two_strikes = facts("intentional_delay", "vendor", strikes_if_vendor_fault=2)
 
     assert HOLD not in engine.evaluate(TABLE, two_strikes).actions
@@ -265,7 +299,7 @@ def test_policy_override_moves_the_hold_threshold_and_the_version(engine: RulesE
 
 
 def test_policy_override_moves_the_deactivation_threshold() -> None:
-    raised = build_engine(RULES_DIR, {"POLICY_STRIKE_DEACTIVATE_COUNT": "6"})
+    raised = build_engine(RULES_DIR, {"POLICY_STRIKE_DEACTIVATE_COUNT": "6"}, VOCABULARY)
     five = facts("imei_mixing", "vendor", strikes_if_vendor_fault=5)
     assert raised.evaluate(TABLE, five).actions == [STRIKE, HOLD, NOTIFY]
     six = facts("imei_mixing", "vendor", strikes_if_vendor_fault=6)
@@ -273,10 +307,15 @@ def test_policy_override_moves_the_deactivation_threshold() -> None:
 
 
 def test_same_rules_and_policy_give_the_same_version(engine: RulesEngine) -> None:
-    assert build_engine(RULES_DIR, {}).version == engine.version
-    assert build_engine(RULES_DIR, {"POLICY_STRIKE_HOLD_COUNT": "3"}).version == engine.version
+    assert build_engine(RULES_DIR, {}, VOCABULARY).version == engine.version
+    assert (
+        build_engine(RULES_DIR, {"POLICY_STRIKE_HOLD_COUNT": "3"}, VOCABULARY).version
+        == engine.version
+    )
     # Any recorded policy value is part of the version, used by this table or not.
-    assert build_engine(RULES_DIR, {"POLICY_LOGGING_HOURS": "2"}).version != engine.version
+    assert (
+        build_engine(RULES_DIR, {"POLICY_LOGGING_HOURS": "2"}, VOCABULARY).version != engine.version
+    )
 
 
 def test_decision_records_the_policy_values(engine: RulesEngine) -> None:

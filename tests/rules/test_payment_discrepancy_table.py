@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from app.effects.catalogue import VOCABULARY
 from app.repositories.payment_records import Balance, NewRecord
 from app.rules_engine import RulesEngine, build_engine
 from app.services.reconciliation import SHORTFALL, find
@@ -29,7 +30,7 @@ INVOICE = 150_000
 
 @pytest.fixture(scope="module")
 def engine() -> RulesEngine:
-    return build_engine(RULES_DIR, {})
+    return build_engine(RULES_DIR, {}, VOCABULARY)
 
 
 def facts(discrepancy_type: str, direction: str) -> dict[str, Any]:

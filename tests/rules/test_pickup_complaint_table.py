@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from app.effects.catalogue import VOCABULARY
 from app.rules_engine import RulesEngine, build_engine
 
 RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
@@ -33,7 +34,7 @@ PROMISES = re.compile(r"refund|compensat|reimburs|money back|cashback|pay you", 
 
 @pytest.fixture(scope="module")
 def engine() -> RulesEngine:
-    return build_engine(RULES_DIR, {})
+    return build_engine(RULES_DIR, {}, VOCABULARY)
 
 
 def facts(*issues: str, **overrides: Any) -> dict[str, Any]:
@@ -117,7 +118,7 @@ def test_no_vendor_no_flag(engine: RulesEngine) -> None:
 
 
 def test_the_repeat_threshold_is_the_policy_value() -> None:
-    engine = build_engine(RULES_DIR, {"POLICY_REPEAT_COMPLAINT_COUNT": "3"})
+    engine = build_engine(RULES_DIR, {"POLICY_REPEAT_COMPLAINT_COUNT": "3"}, VOCABULARY)
     below = engine.evaluate(TABLE, facts("no_show_or_unreachable", earlier_complaints=2))
     at = engine.evaluate(TABLE, facts("no_show_or_unreachable", earlier_complaints=3))
     assert FLAG not in below.actions and FLAG in at.actions

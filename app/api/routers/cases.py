@@ -72,7 +72,7 @@ async def post_override(
     body: OverrideIn,
     session: Session,
     engine: Engine,
-    principal: Annotated[Principal, Depends(require("ops"))],
+    principal: Annotated[Principal, Depends(require("ops", "ops_manager"))],
 ) -> CaseOut:
-    case = await overrides.override(session, engine, principal.actor, case_id, body)
+    case = await overrides.override(session, engine, principal.acting, case_id, body)
     return await cases.view(session, case)

@@ -1,13 +1,11 @@
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BeforeValidator
 
 from app.api.deps import Engine, Principal, Session, require
 from app.api.pagination import Filter, Page, Paging, time_key
 from app.api.transaction import TransactionRoute
-from app.schemas.common import PROBLEM_RESPONSES, PublicId, rfc3339_only
+from app.schemas.common import PROBLEM_RESPONSES, FilterTime, PublicId
 from app.schemas.decisions import DecisionOut
 from app.schemas.simulations import SimulationIn, SimulationOut
 from app.services import decisions, simulations
@@ -36,12 +34,8 @@ async def list_decisions(
     vendor_id: Annotated[Filter, Query(examples=["V-1001"])] = None,
     case_type: Annotated[Filter, Query(examples=["fail_reason"])] = None,
     outcome: Annotated[Filter, Query(examples=["failed_vendor_fault"])] = None,
-    since: Annotated[
-        datetime | None, BeforeValidator(rfc3339_only), Query(examples=["2026-11-01T00:00:00Z"])
-    ] = None,
-    until: Annotated[
-        datetime | None, BeforeValidator(rfc3339_only), Query(examples=["2026-12-01T00:00:00Z"])
-    ] = None,
+    since: Annotated[FilterTime | None, Query(examples=["2026-11-01T00:00:00Z"])] = None,
+    until: Annotated[FilterTime | None, Query(examples=["2026-12-01T00:00:00Z"])] = None,
 ) -> Page[DecisionOut]:
     rows = await decisions.find(
         session,

@@ -9,7 +9,7 @@ from app.schemas.cases import CaseOut
 from app.schemas.common import PROBLEM_RESPONSES, PublicId
 from app.schemas.fail_reasons import FailReasonIn, VerdictIn, WalletReleaseIn
 from app.schemas.vendors import LedgerEntryOut
-from app.services import cases, fail_reasons, orders
+from app.services import cases, fail_reasons, orders, payouts
 
 router = APIRouter(
     prefix="/v1", tags=["fail reasons"], route_class=TransactionRoute, responses=PROBLEM_RESPONSES
@@ -31,9 +31,8 @@ async def post_fail_reason(
     engine: Engine,
     principal: Annotated[Principal, Depends(require("vendor", "ops"))],
 ) -> CaseOut:
-    order, vendor = await orders.with_vendor(session, order_id)
-    principal.ensure_vendor(order.vendor_id)
-    case = await fail_reasons.file(session, engine, principal.actor, order, vendor, body)
+    principal.ensure_vendor((await orders.get(session, order_id)).vendor_id)
+    case = await fail_reasons.file(session, engine, principal.acting, order_id, body)
     return await cases.view(session, case)
 
 
@@ -49,7 +48,7 @@ async def post_verdict(
     engine: Engine,
     principal: Ops,
 ) -> CaseOut:
-    case = await fail_reasons.verdict(session, engine, principal.actor, case_id, body)
+    case = await fail_reasons.verdict(session, engine, principal.acting, case_id, body)
     return await cases.view(session, case)
 
 
@@ -64,5 +63,5 @@ async def post_wallet_release(
     session: Session,
     principal: Ops,
 ) -> LedgerEntryOut:
-    entry = await fail_reasons.release_wallet_refund(session, principal.actor, entry_id, body.note)
+    entry = await payouts.release_wallet_refund(session, principal.acting, entry_id, body.note)
     return LedgerEntryOut.model_validate(entry)

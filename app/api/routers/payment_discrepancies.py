@@ -28,5 +28,5 @@ async def post_resolve(
     session: Session,
     principal: Annotated[Principal, Depends(require("ops"))],
 ) -> CaseOut:
-    case = await payment_discrepancies.resolved(session, principal.actor, case_id, body.note)
+    case = await payment_discrepancies.resolved(session, principal.acting, case_id, body.note)
     return await cases.view(session, case)

@@ -28,4 +28,4 @@ async def post_payment_records(
     engine: Engine,
     principal: Annotated[Principal, Depends(require("service"))],
 ) -> ReconciliationOut:
-    return await reconciliation.reconcile(session, engine, principal.actor, body)
+    return await reconciliation.reconcile(session, engine, principal.acting, body)

@@ -1,12 +1,12 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Response
 
 from app.api.deps import Engine, Principal, Session, require
 from app.api.transaction import TransactionRoute
 from app.schemas.cases import CaseOut
-from app.schemas.common import PROBLEM_RESPONSES
-from app.schemas.payout_disputes import PayoutDisputeIn, VendorResponseIn
+from app.schemas.common import PROBLEM_RESPONSES, PublicId
+from app.schemas.payout_disputes import ManagerDecisionIn, PayoutDisputeIn, VendorResponseIn
 from app.services import cases, payout_disputes
 
 router = APIRouter(
@@ -29,23 +29,48 @@ async def post_payout_dispute(
     engine: Engine,
     principal: Annotated[Principal, Depends(require("support", "ops"))],
 ) -> CaseOut:
-    case = await payout_disputes.open_dispute(session, engine, principal.actor, body)
+    case = await payout_disputes.open_dispute(session, engine, principal.acting, body)
     return await cases.view(session, case)
 
 
 @router.post(
     "/{case_id}/vendor-response",
     response_model=CaseOut,
-    summary="The vendor's answer: paid in full, paid less, or not paid; decided by the table",
+    summary="The vendor's answer: paid in full, paid less, not paid, or denies; decided by "
+    "the table",
+    description="200 with the decision. On a dispute already with the ops manager (escalated) "
+    "the answer decides nothing: it is kept on the case for the manager, 202.",
+    responses={202: {"model": CaseOut, "description": "Kept on the case for the ops manager"}},
 )
 async def post_vendor_response(
-    case_id: Annotated[str, Path(max_length=40)],
+    case_id: PublicId,
     body: VendorResponseIn,
     session: Session,
     engine: Engine,
+    response: Response,
     principal: Annotated[Principal, Depends(require("vendor", "ops"))],
 ) -> CaseOut:
-    case = await cases.get(session, case_id)
-    principal.ensure_vendor(case.vendor_id)
-    case = await payout_disputes.respond(session, engine, principal.actor, case, body)
+    principal.ensure_vendor((await cases.get(session, case_id)).vendor_id)
+    answered = await payout_disputes.respond(session, engine, principal.acting, case_id, body)
+    if not answered.decided:
+        response.status_code = 202
+    return await cases.view(session, answered.case)
+
+
+@router.post(
+    "/{case_id}/manager-decision",
+    response_model=CaseOut,
+    summary="The ops manager ends an escalated dispute with a finding; decided by the table",
+    description="Only for an escalated dispute. The finding, what the customer received and "
+    "whether the vendor's block lifts are decided by the payout-dispute table: the dispute "
+    "resolves, or waits for finance's approval of a payout.",
+)
+async def post_manager_decision(
+    case_id: PublicId,
+    body: ManagerDecisionIn,
+    session: Session,
+    engine: Engine,
+    principal: Annotated[Principal, Depends(require("ops_manager"))],
+) -> CaseOut:
+    case = await payout_disputes.manager_decision(session, engine, principal.acting, case_id, body)
     return await cases.view(session, case)

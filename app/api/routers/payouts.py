@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
 
-from app.api.deps import Principal, Session, require
+from app.api.deps import Engine, Principal, Session, require
 from app.api.transaction import TransactionRoute
 from app.schemas.common import PROBLEM_RESPONSES
 from app.schemas.payouts import PayoutApprovalIn, PayoutOut, PayoutRejectionIn
@@ -16,7 +16,8 @@ router = APIRouter(
 )
 
 PayoutId = Annotated[str, Path(max_length=40, description="The platform_payout ledger entry's id.")]
-Ops = Annotated[Principal, Depends(require("ops"))]
+# Payouts waiting for approval are finance's to approve or reject.
+Ops = Annotated[Principal, Depends(require("finance_manager"))]
 
 
 @router.get("/{payout_id}", response_model=PayoutOut, summary="A platform payout and its status")
@@ -36,9 +37,11 @@ async def get_payout(
     summary="Finance approves a payout that waits for approval; it is released (once)",
 )
 async def post_approve(
-    payout_id: PayoutId, body: PayoutApprovalIn, session: Session, principal: Ops
+    payout_id: PayoutId, body: PayoutApprovalIn, session: Session, engine: Engine, principal: Ops
 ) -> PayoutOut:
-    payout = await payouts.settle(session, principal.actor, payout_id, approve=True, text=body.note)
+    payout = await payouts.settle(
+        session, engine, principal.acting, payout_id, approve=True, text=body.note
+    )
     return await payouts.view(session, payout)
 
 
@@ -48,9 +51,9 @@ async def post_approve(
     summary="Finance rejects a payout that waits for approval (once)",
 )
 async def post_reject(
-    payout_id: PayoutId, body: PayoutRejectionIn, session: Session, principal: Ops
+    payout_id: PayoutId, body: PayoutRejectionIn, session: Session, engine: Engine, principal: Ops
 ) -> PayoutOut:
     payout = await payouts.settle(
-        session, principal.actor, payout_id, approve=False, text=body.reason
+        session, engine, principal.acting, payout_id, approve=False, text=body.reason
     )
     return await payouts.view(session, payout)

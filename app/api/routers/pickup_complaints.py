@@ -29,7 +29,7 @@ async def post_pickup_complaint(
     engine: Engine,
     principal: Annotated[Principal, Depends(require("support", "ops"))],
 ) -> CaseOut:
-    case = await pickup_complaints.file(session, engine, principal.actor, body)
+    case = await pickup_complaints.file(session, engine, principal.acting, body)
     return await cases.view(session, case)
 
 
@@ -44,5 +44,5 @@ async def post_resolve(
     session: Session,
     principal: Annotated[Principal, Depends(require("support", "ops"))],
 ) -> CaseOut:
-    case = await pickup_complaints.resolved(session, principal.actor, case_id, body.note)
+    case = await pickup_complaints.resolved(session, principal.acting, case_id, body.note)
     return await cases.view(session, case)

@@ -2,12 +2,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
 
-from app.api.deps import Principal, Session, require
+from app.api.deps import Engine, Principal, Session, require
 from app.api.pagination import Page, Paging
 from app.api.transaction import TransactionRoute
 from app.repositories import ledger, vendors
 from app.schemas.common import PROBLEM_RESPONSES, Id
-from app.schemas.vendors import LedgerEntryOut, UnblockIn, VendorOut
+from app.schemas.vendors import LedgerEntryOut, StandingIn, VendorOut
 from app.services import vendors as vendor_standing
 from app.services.errors import NotFound
 
@@ -23,12 +23,14 @@ Reader = Annotated[Principal, Depends(require("vendor", "support", "ops", "servi
 
 
 @router.get("/{vendor_id}", response_model=VendorOut, summary="A vendor's standing")
-async def get_vendor(vendor_id: VendorId, session: Session, principal: Reader) -> VendorOut:
+async def get_vendor(
+    vendor_id: VendorId, session: Session, engine: Engine, principal: Reader
+) -> VendorOut:
     principal.ensure_vendor(vendor_id)
     vendor = await vendors.get(session, vendor_id)
     if vendor is None:
         raise NotFound(f"No vendor {vendor_id}.")
-    return VendorOut.model_validate(vendor)
+    return await vendor_standing.view(session, vendor, engine.policy)
 
 
 @router.get(
@@ -42,22 +44,29 @@ async def get_ledger(
     principal.ensure_vendor(vendor_id)
     if await vendors.get(session, vendor_id) is None:
         raise NotFound(f"No vendor {vendor_id}.")
-    rows = await ledger.for_vendor(session, vendor_id, after=paging.after, limit=paging.fetch)
-    return paging.page([LedgerEntryOut.model_validate(r) for r in rows], key=lambda e: e.id)
+    rows = await ledger.for_vendor(
+        session, vendor_id, after=paging.after_number(), limit=paging.fetch
+    )
+    return paging.page([LedgerEntryOut.model_validate(r) for r in rows], key=lambda e: str(e.seq))
 
 
 @router.post(
-    "/{vendor_id}/unblock",
+    "/{vendor_id}/standing",
     response_model=VendorOut,
-    summary="A manager clears the vendor's block on new leads",
+    summary="The ops manager changes the vendor's standing: unblock, release a hold, "
+    "conclude a deactivation review, restore max leads, clear flags",
+    description="Each is an entry of the vendor's ledger with the manager's name and reason. "
+    "An action that does not apply to the vendor's standing (releasing a hold of a vendor not "
+    "on hold, say) is a 409 saying why.",
 )
-async def post_unblock(
+async def post_standing(
     vendor_id: VendorId,
-    body: UnblockIn,
+    body: StandingIn,
     session: Session,
-    principal: Annotated[Principal, Depends(require("ops"))],
+    engine: Engine,
+    principal: Annotated[Principal, Depends(require("ops_manager"))],
 ) -> VendorOut:
-    vendor = await vendor_standing.unblock_new_leads(
-        session, principal.actor, vendor_id, body.reason
+    vendor = await vendor_standing.change(
+        session, principal.acting, vendor_id, body.action, body.reason
     )
-    return VendorOut.model_validate(vendor)
+    return await vendor_standing.view(session, vendor, engine.policy)

@@ -1,32 +1,46 @@
-"""Rule tables: YAML files under rules/ that ops can read, checked before anything runs.
+"""Loading rule tables: YAML files under rules/ that ops can read, checked before anything runs.
 
 Loading is two passes. Pydantic checks the shape of each file; then every rule is checked
-against the table's declared facts, the action vocabulary of the API and the policy names,
-and turned into plain frozen objects the engine compiles. Every error names the file, the
-rule and the field, because the person fixing it is reading the YAML, not a traceback.
+against the table's declared facts, the action vocabulary it is given (app.effects) and the
+policy names, and turned into the frozen objects of app.rules_engine.model that the engine
+compiles. Every error names the file, the rule and the field, because the person fixing it
+is reading the YAML, not a traceback.
 """
 
 from __future__ import annotations
 
 import re
-import string
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.rules_engine.errors import RulesError
-from app.rules_engine.policy import POLICY_FILE, policy_names, policy_type
+from app.rules_engine.model import (
+    AMOUNT_KINDS,
+    ESCALATION_TARGETS,
+    TICKET_FIELDS,
+    TICKET_PRIORITIES,
+    Action,
+    Condition,
+    FactRef,
+    FactType,
+    Mode,
+    Operand,
+    Operator,
+    ParamKind,
+    ParamValue,
+    PolicyRef,
+    Rule,
+    Scalar,
+    Table,
+    Vocabulary,
+)
+from app.rules_engine.policy import POLICY_FILE, policy_names, policy_type, policy_unit
+from app.rules_engine.templates import check_template
 
-FactType = Literal["str", "int", "bool", "float"]
-Scalar = str | int | float | bool
-Mode = Literal["collect", "first_hit"]
-Operator = Literal["eq", "ne", "in", "not_in", "gte", "gt", "lte", "lt"]
-
-FACT_PYTHON_TYPES: dict[str, type] = {"str": str, "int": int, "bool": bool, "float": float}
 # durable-rules adds these keys to every message and state; a fact with one of these
 # names would be silently overwritten.
 RESERVED_FACT_NAMES = frozenset({"sid", "id"})
@@ -34,114 +48,15 @@ ORDER_OPERATORS = frozenset({"gte", "gt", "lte", "lt"})
 LIST_OPERATORS = frozenset({"in", "not_in"})
 OPERATORS = frozenset({"ne", "gte", "gt", "lte", "lt"}) | LIST_OPERATORS
 
-ESCALATION_TARGETS = ("ops_manager", "finance_manager", "vendor_manager", "cx_team")
-
-# Param kinds: "amount" is a non-negative int (money or a count), "target" an escalation
-# target; the others are plain types. This is the action list of the API contract.
-ParamKind = Literal["amount", "bool", "str", "target", "text"]
-ACTION_PARAMS: dict[str, dict[str, ParamKind]] = {
-    "platform_payout": {"amount": "amount", "requires_approval": "bool"},
-    "credit_refund": {"amount": "amount"},
-    "credit_fine": {"amount": "amount"},
-    "sla_strike": {},
-    "flag_vendor": {"reason": "str"},
-    "block_new_leads": {},
-    "reduce_max_leads": {"by": "amount"},
-    "hold_vendor": {},
-    "deactivation_review": {},
-    "escalate": {"to": "target"},
-    "wallet_refund_eligible": {"amount": "amount"},
-    "notify": {"audience": "str", "template": "str"},
-    "ticket_note": {"text": "text"},
-}
 _KIND_FACT_TYPE: dict[ParamKind, FactType] = {
-    "amount": "int",
+    "paise": "int",
+    "credits": "int",
+    "count": "int",
     "bool": "bool",
-    "str": "str",
+    "code": "str",
     "target": "str",
     "text": "str",
 }
-RUPEES_FORMAT = "rupees"
-
-# What a rule may set on the case's ticket. Several fired rules may set the same field only
-# to the same value, so the file order never silently decides (as with outcomes).
-TICKET_FIELDS = ("category", "priority", "assignee_team")
-TICKET_PRIORITIES = ("low", "normal", "high", "urgent")
-
-
-@dataclass(frozen=True)
-class PolicyRef:
-    """``{policy: name}``: replaced by the policy value when the engine is built."""
-
-    name: str
-
-
-@dataclass(frozen=True)
-class FactRef:
-    """``{fact: name}`` in an action param: replaced by the fact's value when the rule fires."""
-
-    name: str
-
-
-Operand = Scalar | PolicyRef
-ParamValue = Scalar | FactRef | PolicyRef
-
-
-@dataclass(frozen=True)
-class Condition:
-    fact: str
-    op: Operator
-    # A tuple for in / not_in, a single operand otherwise.
-    operand: Operand | tuple[Operand, ...]
-
-
-@dataclass(frozen=True)
-class Action:
-    type: str
-    params: Mapping[str, ParamValue]
-
-
-@dataclass(frozen=True)
-class Rule:
-    name: str
-    description: str
-    conditions: tuple[Condition, ...]
-    outcome: str | None
-    actions: tuple[Action, ...]
-    ticket: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Table:
-    name: str
-    case_type: str
-    description: str
-    mode: Mode
-    facts: Mapping[str, FactType]
-    outcomes: tuple[str, ...]
-    codes: Mapping[str, tuple[str, ...]]
-    rules: tuple[Rule, ...]
-    source: str
-    # The validated file content, normalised; what the ruleset version hashes.
-    definition: Mapping[str, Any] = field(repr=False, compare=False)
-    # Texts of the notify templates this table owns (placeholders as in ticket notes).
-    messages: Mapping[str, str] = field(default_factory=dict)
-
-    def class_of(self, code: str) -> str | None:
-        """The class ("customer", "vendor", ...) a code belongs to, None if unknown."""
-        for code_class, codes in self.codes.items():
-            if code in codes:
-                return code_class
-        return None
-
-    def all_codes(self) -> tuple[str, ...]:
-        return tuple(code for codes in self.codes.values() for code in codes)
-
-    def rule(self, name: str) -> Rule:
-        for rule in self.rules:
-            if rule.name == name:
-                return rule
-        raise KeyError(name)
 
 
 # --- first pass: shape -------------------------------------------------------------------
@@ -178,7 +93,7 @@ class _RawTable(BaseModel):
 # --- loading -----------------------------------------------------------------------------
 
 
-def load_tables(rules_dir: Path) -> dict[str, Table]:
+def load_tables(rules_dir: Path, vocabulary: Vocabulary) -> dict[str, Table]:
     """Every ``*.yaml`` in ``rules_dir`` except policy.yaml, keyed by table name."""
     if not rules_dir.is_dir():
         raise RulesError(f"{rules_dir}: rules directory not found")
@@ -186,12 +101,12 @@ def load_tables(rules_dir: Path) -> dict[str, Table]:
     for path in sorted(rules_dir.glob("*.yaml")):
         if path.name == POLICY_FILE:
             continue
-        table = load_table(path)
+        table = load_table(path, vocabulary)
         tables[table.name] = table
     return tables
 
 
-def load_table(path: Path) -> Table:
+def load_table(path: Path, vocabulary: Vocabulary) -> Table:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
@@ -202,7 +117,7 @@ def load_table(path: Path) -> Table:
         parsed = _RawTable.model_validate(raw)
     except ValidationError as exc:
         raise RulesError(_describe_validation_error(path, raw, exc)) from exc
-    return _build_table(path, parsed)
+    return _build_table(path, parsed, vocabulary)
 
 
 def _describe_validation_error(path: Path, raw: Mapping[str, Any], exc: ValidationError) -> str:
@@ -223,7 +138,7 @@ def _describe_validation_error(path: Path, raw: Mapping[str, Any], exc: Validati
     return f"{path}: " + "; ".join(messages)
 
 
-def _build_table(path: Path, raw: _RawTable) -> Table:
+def _build_table(path: Path, raw: _RawTable, vocabulary: Vocabulary) -> Table:
     source = str(path)
     if raw.table != path.stem:
         raise RulesError(f"{source}: table: {raw.table!r} must match the file name ({path.stem!r})")
@@ -277,7 +192,7 @@ def _build_table(path: Path, raw: _RawTable) -> Table:
             for fact_name, value in raw_rule.when.items()
         )
         actions = tuple(
-            _parse_action(raw_action, facts, f"{where}: actions[{index}]")
+            _parse_action(raw_action, facts, vocabulary, f"{where}: actions[{index}]")
             for index, raw_action in enumerate(raw_rule.actions)
         )
         for index, action in enumerate(actions):
@@ -370,7 +285,10 @@ def _parse_operand(raw: Any, fact_type: FactType, where: str) -> Operand:
             raise RulesError(f"{where}: expected a value or {{policy: name}}; got {raw!r}")
         if fact_type not in ("int", "float"):
             raise RulesError(f"{where}: policy values are numbers; the fact is {fact_type}")
-        return PolicyRef(_policy_name(raw["policy"], where))
+        name = _policy_name(raw["policy"], where)
+        if policy_type(name) is str:
+            raise RulesError(f"{where}: policy {name!r} is text, not a number")
+        return PolicyRef(name)
     if not _fits(raw, fact_type):
         raise RulesError(f"{where}: {raw!r} is not a {fact_type} value")
     value: Scalar = raw
@@ -395,14 +313,16 @@ def _policy_name(raw: Any, where: str) -> str:
 # --- actions -----------------------------------------------------------------------------
 
 
-def _parse_action(raw: Mapping[str, Any], facts: Mapping[str, FactType], where: str) -> Action:
+def _parse_action(
+    raw: Mapping[str, Any], facts: Mapping[str, FactType], vocabulary: Vocabulary, where: str
+) -> Action:
     action_type = raw.get("type")
-    if not isinstance(action_type, str) or action_type not in ACTION_PARAMS:
+    if not isinstance(action_type, str) or action_type not in vocabulary:
         raise RulesError(
-            f"{where}.type: unknown action type {action_type!r}; known: {sorted(ACTION_PARAMS)}"
+            f"{where}.type: unknown action type {action_type!r}; known: {sorted(vocabulary)}"
         )
     where = f"{where} ({action_type})"
-    spec = ACTION_PARAMS[action_type]
+    spec = vocabulary[action_type]
     given = {key: value for key, value in raw.items() if key != "type"}
     extra = sorted(set(given) - set(spec))
     if extra:
@@ -414,7 +334,7 @@ def _parse_action(raw: Mapping[str, Any], facts: Mapping[str, FactType], where: 
         name: _parse_param(given[name], kind, facts, f"{where}.{name}")
         for name, kind in spec.items()
     }
-    return Action(type=action_type, params=params)
+    return Action(type=action_type, params=params, kinds=dict(spec))
 
 
 def _parse_param(
@@ -435,12 +355,16 @@ def _parse_param(
             return FactRef(fact_name)
         if set(raw) == {"policy"}:
             name = _policy_name(raw["policy"], where)
-            if kind != "amount" or policy_type(name) is not int:
-                raise RulesError(f"{where}: policy {name!r} does not fit a {kind} param")
+            # A credits param takes a credits policy, a paise param a paise one: the units
+            # never mix.
+            if kind not in AMOUNT_KINDS or policy_unit(name) != kind:
+                raise RulesError(
+                    f"{where}: policy {name!r} is in {policy_unit(name)}; this param is {kind}"
+                )
             return PolicyRef(name)
         raise RulesError(f"{where}: expected a value, {{fact: name}} or {{policy: name}}")
 
-    if kind == "amount":
+    if kind in AMOUNT_KINDS:
         if not isinstance(raw, int) or isinstance(raw, bool) or raw < 0:
             raise RulesError(f"{where}: {raw!r} is not a whole number >= 0")
     elif kind == "bool":
@@ -456,64 +380,6 @@ def _parse_param(
             check_template(raw, facts, where)
     value: Scalar = raw
     return value
-
-
-# --- ticket note text --------------------------------------------------------------------
-
-
-def _template_fields(
-    template: str, where: str
-) -> list[tuple[str, str | None, str | None, str | None]]:
-    try:
-        return list(string.Formatter().parse(template))
-    except ValueError as exc:
-        raise RulesError(f"{where}: bad placeholder in {template!r}: {exc}") from exc
-
-
-def check_template(template: str, facts: Mapping[str, FactType], where: str) -> None:
-    """``{fact}`` and ``{fact:rupees}`` (int facts only); ``{{`` and ``}}`` are literal braces."""
-    for _literal, fact_name, format_spec, conversion in _template_fields(template, where):
-        if fact_name is None:
-            continue
-        if fact_name not in facts:
-            raise RulesError(
-                f"{where}: placeholder {{{fact_name}}} names an unknown fact; "
-                f"declared facts: {sorted(facts)}"
-            )
-        if conversion is not None or format_spec not in ("", RUPEES_FORMAT):
-            raise RulesError(
-                f"{where}: placeholder {{{fact_name}}}: only {{name}} and "
-                f"{{name:{RUPEES_FORMAT}}} are supported"
-            )
-        if format_spec == RUPEES_FORMAT and facts[fact_name] != "int":
-            raise RulesError(
-                f"{where}: placeholder {{{fact_name}:{RUPEES_FORMAT}}} needs an int fact (paise)"
-            )
-
-
-def render_template(template: str, facts: Mapping[str, Any]) -> str:
-    """Fill a checked template from facts."""
-    parts: list[str] = []
-    for literal, fact_name, format_spec, _conversion in _template_fields(template, template):
-        parts.append(literal)
-        if fact_name is None:
-            continue
-        value = facts[fact_name]
-        if format_spec == RUPEES_FORMAT:
-            parts.append(format_rupees(value))
-        elif isinstance(value, bool):
-            parts.append("yes" if value else "no")
-        else:
-            parts.append(str(value))
-    return "".join(parts)
-
-
-def format_rupees(paise: int) -> str:
-    """150000 -> "₹1,500"; 12345 -> "₹123.45"; whole rupees drop the paise."""
-    sign = "-" if paise < 0 else ""
-    rupees, rest = divmod(abs(paise), 100)
-    text = f"₹{rupees:,}" if rest == 0 else f"₹{rupees:,}.{rest:02d}"
-    return sign + text
 
 
 # --- helpers -----------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""What every case type shares: the lock order, the registry of case types, the lifecycle."""

@@ -1,0 +1,202 @@
+"""A case's life, the same for every case type: it opens with its clocks, each decision
+moves it, it is resolved (by a decision, or by a person carrying one out), and a clock it
+misses is recorded as a breach.
+
+    opened -> waiting (for the vendor, ops's verdict, CX) -> decided
+           -> awaiting_approval while a payout waits for finance -> resolved
+    or     -> escalated (to a manager) -> the manager's decision -> resolved
+
+A case is never left in a state its decision in force contradicts: after every decision
+:func:`after_decision` sets the status, the ticket's status and the clocks from it. The
+service-level clocks (acknowledge within first_response_hours, resolve within
+resolution_hours) hold for every case alike, so reports can count them.
+"""
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.cases.case_type import CaseType, Stage, Status
+from app.cases.escalations import escalate
+from app.cases.locks import Locked
+from app.ids import new_id
+from app.models import Case, Deadline, Decision
+from app.repositories import cases, clock, deadlines
+from app.rules_engine.policy import Policy
+from app.services import events
+
+VENDOR_RESPONSE = "vendor_response"
+RESOLUTION = "resolution"
+# Who hears of a case that breached its resolution clock.
+BREACH_ESCALATION = "ops_manager"
+
+
+def ticket(
+    case_type: str, *, category: str, priority: str, team: str, status: str
+) -> dict[str, Any]:
+    """The one ticket shape every case type has (the procedures' ticketing fields)."""
+    return {
+        "type": case_type,
+        "category": category,
+        "status": status,
+        "priority": priority,
+        "assignee_team": team,
+        "assignee": None,
+    }
+
+
+async def open_case(
+    session: AsyncSession,
+    case: Case,
+    case_type: CaseType,
+    policy: Policy,
+    *,
+    rules_acknowledge: bool = False,
+    **opened: Any,
+) -> datetime:
+    """Stores a new case and starts what every case has: the ``case.opened`` event (with
+    ``opened`` as its data), the resolution deadline, and, for a customer-facing case, the
+    customer's acknowledgement through the outbox, recorded as ``acknowledged_at``.
+    ``rules_acknowledge``: the case type's rule table sends its own worded acknowledgement
+    in this transaction (pickup complaints), so none is sent here; its time is still recorded.
+
+    Returns the opening time (the transaction's database time), which the case type's own
+    clocks count from.
+    """
+    now = await clock.now(session)
+    if case_type.customer_facing:
+        # Sent in the transaction that opens the case: acknowledged when it is logged, far
+        # inside first_response_hours.
+        case.acknowledged_at = now
+    await cases.add(session, case)
+    await events.emit(session, "case.opened", case=case, case_type=case.case_type, **opened)
+    due = now + timedelta(hours=policy.resolution_hours)
+    await deadlines.add(
+        session, Deadline(id=new_id("dl"), case_id=case.id, kind=RESOLUTION, due_at=due)
+    )
+    if case_type.customer_facing and not rules_acknowledge:
+        await events.emit(
+            session,
+            "notification.requested",
+            case=case,
+            audience="customer",
+            template=f"{case.case_type}_acknowledged",
+            # The acknowledgement gives an estimated time of resolution.
+            resolution_due_at=due.isoformat(),
+        )
+    return now
+
+
+def pending_payouts(decision: Decision) -> list[dict[str, Any]]:
+    return [
+        action
+        for action in decision.actions
+        if action["type"] == "platform_payout" and action.get("requires_approval")
+    ]
+
+
+async def after_decision(
+    session: AsyncSession, locked: Locked, case_type: CaseType, decision: Decision
+) -> None:
+    """Moves the case to where its new decision leaves it, and its clocks with it."""
+    case = locked.case
+    status = case_type.status_after(decision)
+    if status == Status.RESOLVED and pending_payouts(decision):
+        status = Status.AWAITING_APPROVAL
+    if decision.stage == Stage.PROPOSED or status in (
+        Status.OPEN,
+        Status.PENDING_RESOLUTION,
+        Status.PENDING_REVIEW,
+    ):
+        ticket_status = status.value
+    elif status == Status.AWAITING_APPROVAL:
+        ticket_status = status.value
+    else:
+        ticket_status = str(decision.outcome)
+    if decision.ticket:
+        case.ticket = {**case.ticket, **decision.ticket}
+    if decision.stage != Stage.PROPOSED:
+        case.outcome = decision.outcome
+    if status != Status.AWAITING_VENDOR:
+        # Nothing more is awaited of the vendor; an answer in time settled it as met.
+        await settle_running(session, case, VENDOR_RESPONSE, "cancelled")
+    if status == Status.RESOLVED:
+        await resolve(session, case, ticket_status)
+        await case_type.on_resolved(session, locked, decision)
+        return
+    case.status = status.value
+    case.ticket = {**case.ticket, "status": ticket_status}
+
+
+async def settle_running(session: AsyncSession, case: Case, kind: str, outcome: str) -> None:
+    deadline = await deadlines.running(session, case.id, kind)
+    if deadline is not None:
+        deadline.settle(outcome, await clock.now(session))
+
+
+async def resolve(
+    session: AsyncSession, case: Case, ticket_status: str | None, now: datetime | None = None
+) -> None:
+    """The case is resolved (the ticket shows ``ticket_status``); a resolution in time
+    settles the resolution clock as met.
+
+    A late one leaves the clock to the watcher, which records the breach: a breach is
+    recorded in one place, however the case ended.
+    """
+    now = now or await clock.now(session)
+    case.status = Status.RESOLVED.value
+    case.resolved_at = now
+    case.ticket = {**case.ticket, "status": ticket_status}
+    await events.emit(session, "case.resolved", case=case, outcome=case.outcome)
+    # None when a watcher has claimed it at this moment; it then sees the case resolved.
+    deadline = await deadlines.running(session, case.id, RESOLUTION)
+    if deadline is not None and now <= deadline.due_at:
+        deadline.settle("met", now)
+
+
+async def resolve_by_hand(
+    session: AsyncSession, case: Case, actor: str, name: str | None, note: str, *, template: str
+) -> None:
+    """A person finished the case (ops carried out a discrepancy's resolution, CX followed up
+    a complaint): the note goes on the ticket, the case is resolved and the customer told."""
+    case.notes = [*case.notes, {"text": note, "by": actor, "name": name}]
+    await resolve(session, case, Status.RESOLVED.value)
+    await events.emit(
+        session,
+        "notification.requested",
+        case=case,
+        audience="customer",
+        template=template,
+        resolution=case.outcome,
+    )
+
+
+async def resolution_missed(
+    session: AsyncSession, locked: Locked, deadline: Deadline, watcher: str
+) -> bool:
+    """Fires a claimed resolution deadline. Returns whether the case breached it.
+
+    An unresolved case is escalated to the ops manager, once: a case already there (an
+    unreachable vendor's dispute) is not escalated again.
+    """
+    case = locked.case
+    if case.resolved_at is not None and case.resolved_at <= deadline.due_at:
+        # Resolved in time while this watcher held the clock.
+        deadline.settle("met", case.resolved_at)
+        return False
+    deadline.settle("missed", await clock.now(session))
+    escalated = case.resolved_at is None and await escalate(
+        session, case, BREACH_ESCALATION, reason="resolution_breached"
+    )
+    await events.emit(
+        session,
+        "case.breached",
+        case=case,
+        kind=RESOLUTION,
+        due_at=deadline.due_at.isoformat(),
+        resolved_at=case.resolved_at.isoformat() if case.resolved_at else None,
+        escalated_to=BREACH_ESCALATION if escalated else None,
+        by=watcher,
+    )
+    return True
