@@ -106,23 +106,46 @@ class KnownKeys:
         self._known[key_hash] = (time.monotonic() + self.seconds, principal)
 
 
+def bearer_token(request: Request) -> str | None:
+    """The key of an ``Authorization: Bearer <key>`` header; the scheme's case and the
+    spacing around it do not matter."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return token
+
+
+async def authenticate(request: Request, session: AsyncSession) -> Principal:
+    """The caller of this request, looked up once per request (and cached per process)."""
+    found: Principal | None = getattr(request.state, "principal", None)
+    if found is not None:
+        return found
+    token = bearer_token(request)
+    if token is None:
+        raise Unauthorized("Send 'Authorization: Bearer <api key>'.")
+    known: KnownKeys = request.app.state.known_keys
+    key_hash = token_hash(token)
+    caller = known.get(key_hash)
+    if caller is None:
+        key = await api_keys.by_hash(session, key_hash)
+        if key is None:
+            raise Unauthorized("This API key is unknown or revoked.")
+        caller = Principal(key_id=key.id, role=key.role, vendor_id=key.vendor_id)
+        known.put(key_hash, caller)
+    request.state.principal = caller
+    return caller
+
+
 def require(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
     async def principal(
         request: Request,
         session: Session,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        # Declared so the API description shows the bearer scheme; read by authenticate.
+        _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Principal:
-        if credentials is None:
-            raise Unauthorized("Send 'Authorization: Bearer <api key>'.")
-        known: KnownKeys = request.app.state.known_keys
-        key_hash = token_hash(credentials.credentials)
-        caller = known.get(key_hash)
-        if caller is None:
-            key = await api_keys.by_hash(session, key_hash)
-            if key is None:
-                raise Unauthorized("This API key is unknown or revoked.")
-            caller = Principal(key_id=key.id, role=key.role, vendor_id=key.vendor_id)
-            known.put(key_hash, caller)
+        caller = await authenticate(request, session)
         if caller.role not in roles:
             raise Forbidden(f"Role '{caller.role}' may not do this; allowed: {', '.join(roles)}.")
         return caller

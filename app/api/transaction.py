@@ -7,19 +7,31 @@ Idempotency-Key store their response in the same transaction as their effects, s
 is exactly the first answer and a retry after a crash is a fresh, complete attempt.
 """
 
+import asyncio
 import hashlib
 import json
+import logging
+import random
 from collections.abc import Callable, Coroutine
 from typing import Any, ClassVar
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.api.deps import authenticate
 from app.db.transaction import transaction
 from app.models import IdempotencyRecord
 from app.repositories import idempotency
-from app.services.errors import IdempotencyKeyInFlight, IdempotencyKeyReused, InvalidRequest
+from app.services.errors import (
+    Busy,
+    IdempotencyKeyInFlight,
+    IdempotencyKeyReused,
+    InvalidRequest,
+)
+
+log = logging.getLogger(__name__)
 
 MAX_KEY_LENGTH = 255
 
@@ -34,9 +46,15 @@ def _request_hash(request: Request, body: bytes) -> str:
     ).hexdigest()
 
 
-def _principal(request: Request) -> str:
-    auth = request.headers.get("authorization", "")
-    return hashlib.sha256(auth.encode()).hexdigest()
+# A deadlock or a serialization failure undoes the whole transaction and nothing else: the
+# request is run again from the start, a few times, before the client is told to retry.
+RETRIED_SQLSTATES = ("40P01", "40001")
+ATTEMPTS = 4
+BACKOFF_SECONDS = 0.02
+
+
+def _retryable(exc: DBAPIError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) in RETRIED_SQLSTATES
 
 
 class TransactionRoute(APIRoute):
@@ -51,9 +69,25 @@ class TransactionRoute(APIRoute):
             state = request.app.state
             reads = snapshot_reads and request.method in ("GET", "HEAD")
             sessionmaker = state.snapshot_sessionmaker if reads else state.sessionmaker
-            async with transaction(sessionmaker) as session:
-                request.state.session = session
-                return await _run(request, session, endpoint)
+            for attempt in range(1, ATTEMPTS + 1):
+                try:
+                    async with transaction(sessionmaker) as session:
+                        request.state.session = session
+                        return await _run(request, session, endpoint)
+                except DBAPIError as exc:
+                    if not _retryable(exc):
+                        raise
+                    log.warning(
+                        "transaction %s (attempt %d of %d); running the request again",
+                        "deadlocked" if exc.orig.sqlstate == "40P01" else "not serializable",  # type: ignore[union-attr]
+                        attempt,
+                        ATTEMPTS,
+                    )
+                    await asyncio.sleep(BACKOFF_SECONDS * attempt * (1 + random.random()))
+            raise Busy(
+                "The request kept conflicting with concurrent requests on the same case and "
+                "was not applied; retry it (with its Idempotency-Key)."
+            )
 
         return handler
 
@@ -68,7 +102,9 @@ async def _run(
         return await endpoint(request)
     if not 0 < len(key) <= MAX_KEY_LENGTH:
         raise InvalidRequest(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.")
-    principal = _principal(request)
+    # A stored answer is only ever given to the key that made it, after that key is checked:
+    # a revoked key gets 401, not a replay. The scope is the key's id, not its header text.
+    principal = (await authenticate(request, session)).key_id
     request_hash = _request_hash(request, await request.body())
     if not await idempotency.try_lock(session, principal, key):
         raise IdempotencyKeyInFlight(

@@ -13,6 +13,7 @@ The caller holds the locks of app.cases.locks.
 """
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
@@ -23,6 +24,7 @@ from app.cases import lifecycle
 from app.cases.case_type import CaseType, Stage
 from app.cases.locks import Locked
 from app.effects import guard, ledger
+from app.effects.catalogue import EFFECTS
 from app.effects.context import Applying
 from app.models import Decision
 from app.observability import metrics
@@ -30,6 +32,13 @@ from app.repositories import clock
 from app.repositories import ledger as ledger_rows
 from app.rules_engine.engine import Evaluation, RulesEngine
 from app.services import decisions
+
+# Checks the caller may act on a vendor's case (a vendor key only on its own); raises.
+Authorize = Callable[[str | None], None]
+
+
+def anyone(_: str | None) -> None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -83,7 +92,7 @@ async def decide(
     actions = evaluation.actions
     undoing: list[ledger_rows.Effected] = []
     if stage != Stage.PROPOSED:
-        if reversing is not None:
+        if reversing is not None and _in_ledger(reversing):
             undoing = await ledger_rows.made_by(session, reversing.id)
         actions = await guard.check(
             session,
@@ -107,11 +116,16 @@ async def decide(
     )
     if stage != Stage.PROPOSED:
         ctx = Applying(session, case, locked.vendor, actor.key, actor.name)
-        if reversing is not None:
+        if undoing and reversing is not None:
             await ledger.reverse(ctx, reversing, decision, undoing)
         await ledger.apply(ctx, decision)
     await lifecycle.after_decision(session, locked, case_type, decision)
     return decision
+
+
+def _in_ledger(decision: Decision) -> bool:
+    """Whether any action of the decision made a ledger entry (else nothing to undo)."""
+    return any(EFFECTS[action["type"]].in_ledger for action in decision.actions)
 
 
 async def _kept_by_strikes(

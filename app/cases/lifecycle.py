@@ -22,6 +22,8 @@ from app.cases.escalations import escalate
 from app.cases.locks import Locked
 from app.ids import new_id
 from app.models import Case, Deadline, Decision
+from app.observability import metrics
+from app.observability.context import on_commit
 from app.repositories import cases, clock, deadlines
 from app.rules_engine.policy import Policy
 from app.services import events
@@ -118,7 +120,7 @@ async def after_decision(
         case.ticket = {**case.ticket, **decision.ticket}
     if decision.stage != Stage.PROPOSED:
         case.outcome = decision.outcome
-    if status != Status.AWAITING_VENDOR:
+    if case.status == Status.AWAITING_VENDOR and status != Status.AWAITING_VENDOR:
         # Nothing more is awaited of the vendor; an answer in time settled it as met.
         await settle_running(session, case, VENDOR_RESPONSE, "cancelled")
     if status == Status.RESOLVED:
@@ -138,21 +140,25 @@ async def settle_running(session: AsyncSession, case: Case, kind: str, outcome: 
 async def resolve(
     session: AsyncSession, case: Case, ticket_status: str | None, now: datetime | None = None
 ) -> None:
-    """The case is resolved (the ticket shows ``ticket_status``); a resolution in time
-    settles the resolution clock as met.
-
-    A late one leaves the clock to the watcher, which records the breach: a breach is
-    recorded in one place, however the case ended.
-    """
+    """The case is resolved (the ticket shows ``ticket_status``) and no clock of it runs on:
+    a resolution in time settles the resolution clock as met, a late one records the breach
+    (without an escalation: the case is over), and any other clock is cancelled."""
     now = now or await clock.now(session)
     case.status = Status.RESOLVED.value
     case.resolved_at = now
     case.ticket = {**case.ticket, "status": ticket_status}
     await events.emit(session, "case.resolved", case=case, outcome=case.outcome)
-    # None when a watcher has claimed it at this moment; it then sees the case resolved.
-    deadline = await deadlines.running(session, case.id, RESOLUTION)
-    if deadline is not None and now <= deadline.due_at:
-        deadline.settle("met", now)
+    # A clock a watcher has claimed at this moment is not returned; it sees the case
+    # resolved when it fires and settles it the same way.
+    for deadline in await deadlines.all_running(session, case.id):
+        if deadline.kind != RESOLUTION:
+            deadline.settle("cancelled", now)
+        elif now <= deadline.due_at:
+            deadline.settle("met", now)
+        else:
+            # Counted here; a breach the watcher finds is counted by the watcher.
+            on_commit(metrics.DEADLINES_MISSED.labels(RESOLUTION).inc)
+            await breach(session, case, deadline, now, by="resolution")
 
 
 async def resolve_by_hand(
@@ -185,8 +191,17 @@ async def resolution_missed(
         # Resolved in time while this watcher held the clock.
         deadline.settle("met", case.resolved_at)
         return False
-    deadline.settle("missed", await clock.now(session))
-    escalated = case.resolved_at is None and await escalate(
+    await breach(session, case, deadline, await clock.now(session), by=watcher)
+    return True
+
+
+async def breach(
+    session: AsyncSession, case: Case, deadline: Deadline, now: datetime, *, by: str
+) -> None:
+    """The case missed its resolution clock: recorded once, and an unresolved case goes to
+    the ops manager (once: a case already there is not sent again)."""
+    deadline.settle("missed", now)
+    escalated = case.status != Status.RESOLVED and await escalate(
         session, case, BREACH_ESCALATION, reason="resolution_breached"
     )
     await events.emit(
@@ -197,6 +212,5 @@ async def resolution_missed(
         due_at=deadline.due_at.isoformat(),
         resolved_at=case.resolved_at.isoformat() if case.resolved_at else None,
         escalated_to=BREACH_ESCALATION if escalated else None,
-        by=watcher,
+        by=by,
     )
-    return True

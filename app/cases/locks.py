@@ -12,11 +12,13 @@ for: it is taken with SKIP LOCKED, and one held by a watcher is being fired righ
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ARRAY, String, any_, bindparam, select
+from sqlalchemy import ARRAY, String, any_, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Case, Order, Vendor
+from app.repositories import clock
 from app.services.errors import NotFound
 
 
@@ -57,14 +59,39 @@ async def lock_vendors(session: AsyncSession, vendor_ids: Collection[str]) -> di
     return {vendor.id: vendor for vendor in rows}
 
 
-async def lock_order(session: AsyncSession, order_id: str) -> tuple[Order, Vendor] | None:
-    """An order and its vendor, vendor first; None when there is no such order."""
-    vendor_id = await session.scalar(select(Order.vendor_id).where(Order.id == order_id))
-    if vendor_id is None:
+def _vendor_of(model: type, key: str) -> Any:
+    """The vendor row of an order's or case's vendor, locked, with the transaction's time."""
+    owner = select(model.vendor_id).where(model.id == key).scalar_subquery()  # type: ignore[attr-defined]
+    return (
+        select(Vendor, func.now())
+        .where(Vendor.id == owner)
+        .with_for_update(of=Vendor)
+        .execution_options(populate_existing=True)
+    )
+
+
+async def _vendor_first(session: AsyncSession, model: type, key: str) -> Vendor | None:
+    row = (await session.execute(_vendor_of(model, key))).one_or_none()
+    if row is None:
         return None
-    vendor = await lock_vendor(session, vendor_id)
+    vendor, now = row
+    clock.remember(session, now)
+    assert isinstance(vendor, Vendor)
+    return vendor
+
+
+async def lock_order(session: AsyncSession, order_id: str) -> tuple[Order, Vendor] | None:
+    """An order and its vendor, vendor first; None when there is no such order.
+
+    Two statements: the vendor, locked (found through the order), then the order as it is
+    now. Every write of an order is made under its vendor's lock, so the order read after
+    the lock is the latest; it is locked too, which costs nothing more.
+    """
+    vendor = await _vendor_first(session, Order, order_id)
+    if vendor is None:
+        return None
     order = await _scalar_locked(session, Order, order_id)
-    assert isinstance(order, Order) and vendor is not None  # neither is ever deleted
+    assert isinstance(order, Order)  # orders are never deleted
     return order, vendor
 
 
@@ -74,16 +101,19 @@ async def lock_case(session: AsyncSession, case_id: str, *, case_type: str | Non
     ``case_type``: the case must be of that type, else it is not found (a payout id asked of
     the fail-review endpoint is no fail review).
     """
-    found = (
+    vendor = await _vendor_first(session, Case, case_id)
+    row = (
         await session.execute(
-            select(Case.case_type, Case.vendor_id, Case.order_id).where(Case.id == case_id)
+            select(Case, Order)
+            .outerjoin(Order, Order.id == Case.order_id)
+            .where(Case.id == case_id)
+            # The order is read, not locked: every write of it is made under its vendor's
+            # lock, which this transaction holds, so what is read is the latest.
+            .with_for_update(of=Case)
+            .execution_options(populate_existing=True)
         )
     ).one_or_none()
-    if found is None or (case_type is not None and found.case_type != case_type):
+    if row is None or (case_type is not None and row[0].case_type != case_type):
         raise NotFound(f"No {(case_type or 'case').replace('_', ' ')} {case_id}.")
-    vendor = await lock_vendor(session, found.vendor_id) if found.vendor_id else None
-    order = await _scalar_locked(session, Order, found.order_id) if found.order_id else None
-    case = await _scalar_locked(session, Case, case_id)
-    assert isinstance(case, Case)
-    assert order is None or isinstance(order, Order)
+    case, order = row
     return Locked(case=case, vendor=vendor, order=order)

@@ -15,6 +15,7 @@ from app.effects.context import Applying
 from app.effects.standing import Entry, Standing
 from app.rules_engine.model import ParamKind
 from app.services import events
+from app.services.errors import Conflict
 
 Action = dict[str, Any]
 
@@ -74,6 +75,11 @@ class PlatformPayout(Effect):
         return {"status": status, **_decided_by(ctx)}
 
     async def reversed(self, ctx: Applying, entry: Any) -> dict[str, Any]:
+        if entry.details.get("status") == "released":
+            raise Conflict(
+                f"Platform payout {entry.id} was released with its decision: money that has "
+                "left cannot be taken back by a new decision."
+            )
         await events.emit(
             ctx.session, "payout.cancelled", case=ctx.case, payout_id=entry.id, amount=entry.amount
         )

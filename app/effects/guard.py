@@ -19,13 +19,13 @@ under it, so the sums read here cannot change before the decision commits.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cases.locks import Locked
-from app.effects.catalogue import EFFECTS, UNITS
+from app.effects.catalogue import EFFECTS
 from app.models import Decision
 from app.repositories import cases as case_rows
 from app.repositories import ledger
@@ -36,6 +36,9 @@ from app.services.errors import Conflict, Forbidden, InvalidRequest, ServiceErro
 PAYOUT = "platform_payout"
 WALLET = "wallet_refund_eligible"
 CREDIT_REFUND = "credit_refund"
+# What leaves the platform or comes back to the vendor: a case type takes these only if its
+# own table can. A credit fine (credits the vendor owes) any decision may set.
+LIMITED = frozenset({PAYOUT, WALLET, CREDIT_REFUND})
 
 Action = dict[str, Any]
 
@@ -129,8 +132,17 @@ async def check(
     ``received``: what this decision counts the customer as having received.
     ``money_actions``: the money actions the case type's table can take.
     """
-    room = await limits(
-        session, locked, reversing=reversing, received=received, wallet_confirmed=wallet_confirmed
+    limited = any(action["type"] in LIMITED for action in actions)
+    room = (
+        await limits(
+            session,
+            locked,
+            reversing=reversing,
+            received=received,
+            wallet_confirmed=wallet_confirmed,
+        )
+        if limited
+        else None
     )
     checked: list[Action] = []
     for index, action in enumerate(actions):
@@ -139,20 +151,22 @@ async def check(
             raise _refuse(
                 decider, f"Case {locked.case.id} names no vendor; {kind} needs one.", index, "type"
             )
-        if kind not in UNITS:
+        if kind not in LIMITED:  # no money: a case action, a standing change, a credit fine
             checked.append(dict(action))
             continue
-        if kind not in money_actions or room is None:
+        if kind not in money_actions:
             raise _refuse(
                 decider,
                 f"A {locked.case.case_type.replace('_', ' ')} case cannot take {kind}.",
                 index,
                 "type",
             )
+        if room is None:
+            raise _refuse(decider, f"{kind} needs an order to be checked against.", index, "type")
         amount = action["amount"]
         if kind == PAYOUT:
             checked.append(_payout(action, amount, room, policy, decider, index))
-            room = Limits(**{**room.__dict__, "paid_out": room.paid_out + amount})
+            room = replace(room, paid_out=room.paid_out + amount)
         elif kind == WALLET:
             if amount < 1 or room.wallet + amount > room.wallet_cap:
                 raise _refuse(
@@ -163,9 +177,9 @@ async def check(
                     "invoice, the payment the order system recorded and what ops confirmed).",
                     index,
                 )
-            room = Limits(**{**room.__dict__, "wallet": room.wallet + amount})
+            room = replace(room, wallet=room.wallet + amount)
             checked.append(dict(action))
-        elif kind == CREDIT_REFUND:
+        else:  # a credit refund
             if room.credits_refunded + amount > room.unlock_credits:
                 raise _refuse(
                     decider,
@@ -174,9 +188,7 @@ async def check(
                     f"{room.unlock_credits} to unlock it.",
                     index,
                 )
-            room = Limits(**{**room.__dict__, "credits_refunded": room.credits_refunded + amount})
-            checked.append(dict(action))
-        else:  # a credit fine: credits the vendor owes, no money leaving
+            room = replace(room, credits_refunded=room.credits_refunded + amount)
             checked.append(dict(action))
     return checked
 

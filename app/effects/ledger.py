@@ -42,16 +42,17 @@ async def set_standing(
     before: Standing,
     after: Standing,
     case: Case | None = None,
+    **why: Any,
 ) -> None:
     """Writes ``after`` to the vendor's row and tells other systems what changed (``case``:
-    the case whose decision changed it, if any)."""
+    the case whose decision changed it, if any; ``why``: what the events add)."""
     vendor.status = after.status
     vendor.new_leads_blocked = after.new_leads_blocked
     vendor.max_leads = after.max_leads
     vendor.flags = [dict(flag) for flag in after.flags]
     vendor.credits_refunded = after.credits_refunded
     vendor.credits_deducted = after.credits_deducted
-    common: dict[str, Any] = {"case": case, "vendor_id": vendor.id}
+    common: dict[str, Any] = {"case": case, "vendor_id": vendor.id, **why}
     if after.status != before.status:
         await events.emit(
             session,

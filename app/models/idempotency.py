@@ -15,7 +15,7 @@ class IdempotencyRecord(Base):
 
     __tablename__ = "idempotency_records"
 
-    # SHA-256 of the caller's bearer token: keys are scoped to the caller.
+    # The id of the API key that sent it: an Idempotency-Key is scoped to the API key.
     principal: Mapped[str] = mapped_column(String(64), primary_key=True)
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     request_hash: Mapped[str] = mapped_column(String(64))

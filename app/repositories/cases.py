@@ -1,11 +1,13 @@
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Select, case, func, select
+from sqlalchemy import BigInteger, Select, case, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
-from app.models import Case, Deadline
+from app.models import Case, Deadline, LedgerEntry
 from app.repositories import fresh
 from app.repositories.keyset import newest_first
 
@@ -160,3 +162,72 @@ async def count_lost_by_vendor(
         )
     )
     return int(count or 0)
+
+
+@dataclass(frozen=True)
+class VendorRecord:
+    """What a fail-reason decision reads of the vendor's record and the order's cases."""
+
+    active_strikes: int
+    earlier_fail_reasons: int
+    complaint_issues: frozenset[str]
+    payout_dispute: str | None
+
+
+async def fail_reason_record(
+    session: AsyncSession,
+    vendor_id: str,
+    order_id: str,
+    *,
+    window: timedelta,
+    strike_expiry: timedelta,
+    now: datetime,
+    excluding: str | None,
+) -> VendorRecord:
+    """One statement: the vendor's active strikes, its fail reasons in the window (this case
+    aside), the issues complaints on this order reported, and a payout dispute on it."""
+    reversal = aliased(LedgerEntry)
+    strikes = (
+        select(func.count())
+        .select_from(LedgerEntry)
+        .where(
+            LedgerEntry.vendor_id == vendor_id,
+            LedgerEntry.kind == "sla_strike",
+            LedgerEntry.created_at > now - strike_expiry,
+            ~select(reversal.id)
+            .where(reversal.settles_entry_id == LedgerEntry.id, reversal.kind == "reversal")
+            .exists(),
+        )
+        .scalar_subquery()
+    )
+    earlier = (
+        select(func.count())
+        .select_from(Case)
+        .where(
+            Case.vendor_id == vendor_id,
+            Case.case_type == "fail_reason",
+            Case.created_at >= func.now() - window,
+            Case.created_at < func.statement_timestamp(),
+            *([Case.id != excluding] if excluding else []),
+        )
+        .scalar_subquery()
+    )
+    issues = (
+        select(func.coalesce(func.jsonb_agg(Case.details["issues"]), text("'[]'::jsonb")))
+        .where(Case.order_id == order_id, Case.case_type == "pickup_complaint")
+        .scalar_subquery()
+    )
+    dispute = (
+        select(Case.id)
+        .where(Case.order_id == order_id, Case.case_type == "payout_dispute")
+        .order_by(Case.created_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    row = (await session.execute(select(strikes, earlier, issues, dispute))).one()
+    return VendorRecord(
+        active_strikes=int(row[0]),
+        earlier_fail_reasons=int(row[1]),
+        complaint_issues=frozenset(code for codes in row[2] or [] for code in codes or []),
+        payout_dispute=row[3],
+    )

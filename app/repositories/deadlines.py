@@ -51,3 +51,15 @@ async def running(session: AsyncSession, case_id: str, kind: str) -> Deadline | 
         .execution_options(populate_existing=True)
     )
     return deadline
+
+
+async def all_running(session: AsyncSession, case_id: str) -> Sequence[Deadline]:
+    """Every running clock of the case, locked; SKIP LOCKED as :func:`running`."""
+    return (
+        await session.scalars(
+            select(Deadline)
+            .where(Deadline.case_id == case_id, Deadline.settled_at.is_(None))
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
+        )
+    ).all()

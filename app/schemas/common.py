@@ -117,7 +117,11 @@ def _storable(value: Any) -> Any:
 
 
 class InputModel(BaseModel):
-    """Bodies clients send: unknown fields are refused, so a typo is an error, not a no-op."""
+    """Bodies clients send: unknown fields are refused, so a typo is an error, not a no-op.
+
+    Booleans and numbers are taken strictly, field by field (StrictBool, the money types):
+    "yes" is no boolean and "150000" no amount; where money is concerned a guess is a bug.
+    """
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, use_enum_values=True)
 

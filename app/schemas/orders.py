@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from app.schemas.common import Credits, Id, InputModel, OutputModel, Paise
 
@@ -27,7 +27,9 @@ class Device(InputModel):
 
 
 class Payment(InputModel):
-    marked: bool = Field(default=False, description="Whether the vendor marked the order paid.")
+    marked: StrictBool = Field(
+        default=False, description="Whether the vendor marked the order paid."
+    )
     amount: Paise | None = Field(default=None, description="Amount the vendor recorded paying.")
     method: str | None = Field(default=None, max_length=32, examples=["upi"])
     reference: str | None = Field(default=None, max_length=128, examples=["UPI-4821-XY"])

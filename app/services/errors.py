@@ -30,6 +30,12 @@ class Conflict(ServiceError):
     status, slug, title = 409, "conflict", "Conflicts with the current state"
 
 
+class Busy(ServiceError):
+    """Concurrent requests on the same case kept undoing this one's transaction."""
+
+    status, slug, title = 409, "busy", "Conflicted with concurrent requests; retry"
+
+
 class InvalidRequest(ServiceError):
     """A well-formed request the domain refuses, naming the field at fault."""
 

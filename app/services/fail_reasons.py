@@ -14,13 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cases import locks
 from app.cases.case_type import CaseType, Stage, Status
-from app.cases.deciding import Actor, decide, evaluate
+from app.cases.deciding import Actor, Authorize, anyone, decide, evaluate
 from app.cases.lifecycle import open_case, ticket
 from app.cases.locks import Locked
 from app.effects.guard import Decider
 from app.ids import new_id
 from app.models import Case, Decision, Order, Vendor
-from app.repositories import cases, clock, ledger
+from app.repositories import cases, clock
 from app.rules_engine.engine import RulesEngine
 from app.schemas.fail_reasons import FailReasonIn, VerdictIn
 from app.services import events
@@ -76,36 +76,33 @@ def reason_class(engine: RulesEngine, code: str, field: str = "reason") -> str:
     return cls
 
 
-async def _history(
+async def _record(
     session: AsyncSession, engine: RulesEngine, order: Order, vendor: Vendor, case_id: str | None
-) -> dict[str, Any]:
-    """What the vendor's record says: active strikes, earlier fail reasons, complaints about
-    its behaviour on this order. Exact under the vendor's lock."""
+) -> cases.VendorRecord:
+    """The vendor's record and the order's other cases, exact under the vendor's lock."""
     policy = engine.policy
-    strikes = await ledger.active_strikes(
-        session, vendor.id, expiry_days=policy.strike_expiry_days, now=await clock.now(session)
-    )
-    earlier = await cases.count_earlier_for_vendor(
+    return await cases.fail_reason_record(
         session,
         vendor.id,
-        CASE_TYPE,
+        order.id,
         window=timedelta(days=policy.repeat_window_days),
+        strike_expiry=timedelta(days=policy.strike_expiry_days),
+        now=await clock.now(session),
         excluding=case_id,
     )
-    reported = {
-        code
-        for complaint in await cases.of_type_for_order(session, order.id, "pickup_complaint")
-        for code in complaint.details.get("issues", [])
-    }
-    table = engine.tables[TABLE]
+
+
+def _history(engine: RulesEngine, vendor: Vendor, record: cases.VendorRecord) -> dict[str, Any]:
+    """The facts of the vendor's record: active strikes, earlier fail reasons, and each
+    complaint issue the table asks about (complaint_<code>) reported on this order."""
     return {
-        "active_strikes": strikes,
-        "strikes_if_vendor_fault": strikes + 1,
+        "active_strikes": record.active_strikes,
+        "strikes_if_vendor_fault": record.active_strikes + 1,
         "vendor_status": vendor.status,
-        "earlier_fail_reasons": earlier,
+        "earlier_fail_reasons": record.earlier_fail_reasons,
         **{
-            name: name.removeprefix(COMPLAINT_FACT) in reported
-            for name in table.facts
+            name: name.removeprefix(COMPLAINT_FACT) in record.complaint_issues
+            for name in engine.tables[TABLE].facts
             if name.startswith(COMPLAINT_FACT)
         },
     }
@@ -143,17 +140,38 @@ def _claimed_payment(order: Order, body: FailReasonIn) -> int | None:
             "order records no payment amount.",
             "amount_paid_to_customer",
         )
+    return _within_what_was_owed(order, paid)
+
+
+def _within_what_was_owed(order: Order, paid: int) -> int:
+    """A payment to the customer is never more than the final invoice, nor more than the
+    order system recorded as paid when it recorded an amount."""
+    recorded = order.payment.get("amount")
+    limit = min(order.final_invoice_amount, recorded if isinstance(recorded, int) else paid)
+    if paid > limit:
+        raise InvalidRequest(
+            f"amount_paid_to_customer {paid} is more than the order allows: its final invoice "
+            f"is {order.final_invoice_amount} paise"
+            + (
+                f" and the order system recorded {recorded} paid"
+                if isinstance(recorded, int)
+                else ""
+            )
+            + ".",
+            "amount_paid_to_customer",
+        )
     return paid
 
 
 async def proposal(
     session: AsyncSession, engine: RulesEngine, order: Order, vendor: Vendor, body: FailReasonIn
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The filing's details and the facts of its proposed decision."""
+) -> tuple[dict[str, Any], dict[str, Any], cases.VendorRecord]:
+    """The filing's details, the facts of its proposed decision, and the record read."""
     cls = reason_class(engine, body.reason)
     paid = _claimed_payment(order, body)
     details = {**body.model_dump(), "amount_paid_to_customer": paid}
-    history = await _history(session, engine, order, vendor, None)
+    record = await _record(session, engine, order, vendor, None)
+    history = _history(engine, vendor, record)
     facts = _facts(
         reason=body.reason,
         cls=cls,
@@ -162,10 +180,10 @@ async def proposal(
         paid=paid,
         history=history,
     )
-    return details, facts
+    return details, facts, record
 
 
-async def admit(session: AsyncSession, order: Order) -> None:
+def admit(order: Order, record: cases.VendorRecord) -> None:
     """A fail reason is filed once, for a pickup that could not be completed."""
     if order.pickup_status == "completed":
         raise Conflict(
@@ -174,23 +192,28 @@ async def admit(session: AsyncSession, order: Order) -> None:
         )
     if order.status != "open":
         raise Conflict(f"Order {order.id} is {order.status}; only an open order can be failed.")
-    disputes = await cases.of_type_for_order(session, order.id, "payout_dispute")
-    if disputes:
+    if record.payout_dispute is not None:
         raise Conflict(
-            f"Order {order.id} has payout dispute {disputes[-1].id}: the customer was paid for "
-            "a pickup that happened, so it cannot be failed."
+            f"Order {order.id} has payout dispute {record.payout_dispute}: the customer was paid "
+            "for a pickup that happened, so it cannot be failed."
         )
 
 
 async def file(
-    session: AsyncSession, engine: RulesEngine, actor: Actor, order_id: str, body: FailReasonIn
+    session: AsyncSession,
+    engine: RulesEngine,
+    actor: Actor,
+    order_id: str,
+    body: FailReasonIn,
+    authorize: Authorize = anyone,
 ) -> Case:
     found = await locks.lock_order(session, order_id)
     if found is None:
         raise NotFound(f"No order {order_id}; the order system must PUT it first.")
     order, vendor = found
-    details, facts = await proposal(session, engine, order, vendor, body)
-    await admit(session, order)
+    authorize(order.vendor_id)
+    details, facts, record = await proposal(session, engine, order, vendor, body)
+    admit(order, record)
     case = Case(
         id=new_id("case"),
         case_type=CASE_TYPE,
@@ -226,7 +249,7 @@ async def file(
     return case
 
 
-def _confirmed_payment(case: Case, body: VerdictIn) -> int | None:
+def _confirmed_payment(case: Case, order: Order, body: VerdictIn) -> int | None:
     """Whether, and how much, ops confirms the vendor paid the customer before failing."""
     claimed = case.details.get("amount_paid_to_customer")
     if body.vendor_paid_customer is None:
@@ -250,7 +273,7 @@ def _confirmed_payment(case: Case, body: VerdictIn) -> int | None:
             "amount_paid_to_customer is required: how much ops confirmed the vendor paid.",
             "amount_paid_to_customer",
         )
-    return int(paid)
+    return _within_what_was_owed(order, int(paid))
 
 
 async def verdict(
@@ -269,8 +292,8 @@ async def verdict(
             "give in 'reason' the code ops found.",
             "reason",
         )
-    paid = _confirmed_payment(case, body)
-    history = await _history(session, engine, order, vendor, case.id)
+    paid = _confirmed_payment(case, order, body)
+    history = _history(engine, vendor, await _record(session, engine, order, vendor, case.id))
     facts = _facts(
         reason=reason, cls=cls, fault=body.fault, order=order, paid=paid, history=history
     )

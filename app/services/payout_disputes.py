@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cases import locks
 from app.cases.case_type import CaseType, Stage, Status
-from app.cases.deciding import RULES, Actor, decide, evaluate
+from app.cases.deciding import RULES, Actor, Authorize, anyone, decide, evaluate
 from app.cases.lifecycle import VENDOR_RESPONSE, open_case, ticket
 from app.cases.locks import Locked
 from app.effects.guard import Decider
@@ -27,6 +27,7 @@ from app.models import Case, Deadline, LedgerEntry, Order
 from app.repositories import cases, clock, deadlines
 from app.rules_engine.engine import Evaluation, RulesEngine
 from app.schemas.payout_disputes import ManagerDecisionIn, PayoutDisputeIn, VendorResponseIn
+from app.services import events
 from app.services.errors import Conflict, InvalidRequest
 from app.services.payout_dispute_facts import (
     TABLE,
@@ -216,11 +217,17 @@ class Answered:
 
 
 async def respond(
-    session: AsyncSession, engine: RulesEngine, actor: Actor, case_id: str, body: VendorResponseIn
+    session: AsyncSession,
+    engine: RulesEngine,
+    actor: Actor,
+    case_id: str,
+    body: VendorResponseIn,
+    authorize: Authorize = anyone,
 ) -> Answered:
     """The vendor's answer to a dispute that waits for it."""
     locked = await locks.lock_case(session, case_id, case_type=CASE_TYPE)
     case, order = locked.case, locked.order
+    authorize(case.vendor_id)
     assert order is not None  # a dispute is opened on an order
     now = await clock.now(session)
     answer = answer_of(engine, order, case.details["invoice_amount"], body)
@@ -320,6 +327,13 @@ async def vendor_response_missed(
         locked,
         facts,
         {"kind": "rules", "trigger": "deadline_missed", "deadline_id": deadline.id, "by": watcher},
+    )
+    await events.emit(
+        session,
+        "deadline.missed",
+        case=case,
+        kind=deadline.kind,
+        due_at=deadline.due_at.isoformat(),
     )
     return True
 

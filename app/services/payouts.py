@@ -185,6 +185,7 @@ async def release_wallet_refund(
         created_by_name=actor.name,
     )
     await ledger.add(session, released)
+    await session.flush()  # its seq and time, for the answer
     await events.emit(
         session,
         "wallet_refund.released",

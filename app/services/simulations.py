@@ -53,7 +53,7 @@ async def simulate(session: AsyncSession, engine: RulesEngine, body: SimulationI
         if found is None:
             raise InvalidRequest(f"No order {body.order_id}.", "order_id")
         order, vendor = found
-        _, facts = await fail_reasons.proposal(session, engine, order, vendor, body)
+        _, facts, _ = await fail_reasons.proposal(session, engine, order, vendor, body)
         table, stage = fail_reasons.CASE.table, "proposed"
         order_id, vendor_id = order.id, order.vendor_id
     facts = _override(engine.tables[table], facts, body.facts)

@@ -80,7 +80,10 @@ async def change(
         created_by_name=actor.name,
     )
     await ledger.add(session, entry)
-    await set_standing(session, vendor, before, EFFECTS[kind].fold(before, entry))
+    after = EFFECTS[kind].fold(before, entry)
+    await set_standing(
+        session, vendor, before, after, entry_id=entry.id, reason=reason, by=actor.key
+    )
     return vendor
 
 

@@ -26,10 +26,11 @@ from tests.factories import (
     verdict,
 )
 
-# What filing sends: the key (once in API_KEY_CACHE_SECONDS), the order with its vendor and
-# the transaction's time; then the case, its resolution clock, its decision, its events (one
-# multi-row INSERT each) and the order's new status.
-FILING_STATEMENTS = 7
+# What filing sends: the key (once in API_KEY_CACHE_SECONDS); the vendor locked with the
+# transaction's time, the order, and the vendor's record (strikes, earlier fail reasons, the
+# order's complaints and disputes) in one statement; then the case, its resolution clock,
+# its decision, its events (one multi-row INSERT each) and the order's new status.
+FILING_STATEMENTS = 9
 
 
 @contextmanager
@@ -75,13 +76,14 @@ async def test_filing_a_fail_reason_sends_few_statements(
 
 
 @pytest.mark.parametrize(
-    ("path", "body", "reads"),
+    ("path", "body", "reads", "pickup"),
     [
-        ("/v1/orders/ORD-1/fail-reasons", fail_reason_body("customer_not_available"), 1),
-        # ... and the vendor's earlier disputes, and the order's open dispute
-        ("/v1/payout-disputes", dispute_body(), 3),
-        # ... and the vendor's earlier complaints
-        ("/v1/pickup-complaints", complaint_body(), 2),
+        # The vendor locked with the time, the order, the vendor's record in one statement.
+        ("/v1/orders/ORD-1/fail-reasons", fail_reason_body("customer_not_available"), 3, None),
+        # ... the order's earlier disputes (admissibility)
+        ("/v1/payout-disputes", dispute_body(), 3, "completed"),
+        # ... the vendor's earlier complaints
+        ("/v1/pickup-complaints", complaint_body(), 3, None),
     ],
 )
 async def test_a_submission_reads_its_order_vendor_and_clock_at_once(
@@ -92,15 +94,18 @@ async def test_a_submission_reads_its_order_vendor_and_clock_at_once(
     path: str,
     body: dict[str, Any],
     reads: int,
+    pickup: str | None,
 ) -> None:
-    await put_order(client, service, "ORD-1")
+    await put_order(client, service, "ORD-1", **({"pickup_status": pickup} if pickup else {}))
     await client.get("/v1/orders/ORD-1", headers=ops)  # the key is known from here on
     with statements(db_engine) as sent:
         response = await client.post(path, json=body, headers=ops)
     assert response.status_code == 201, response.text
     selects = [s for s in sent if s.startswith("SELECT")]
     assert len(selects) == reads, "\n".join(s.split("\n")[0] for s in selects)
-    assert "JOIN vendors" in selects[0] and "now()" in selects[0]
+    # The one lock order: the vendor first, and the transaction's time read beside it.
+    assert selects[0].startswith("SELECT vendors.") and "now()" in selects[0]
+    assert "FOR UPDATE OF vendors" in selects[0]
 
 
 async def test_events_keep_the_order_they_were_emitted_in(
@@ -117,8 +122,8 @@ async def test_events_keep_the_order_they_were_emitted_in(
         "decision.made",
         "decision.made",
         "notification.requested",
-        "order.status_changed",
         "case.resolved",
+        "order.status_changed",
     ]
     ids = [e["id"] for e in feed]
     assert ids == sorted(ids)

@@ -89,7 +89,8 @@ async def test_a_missed_answer_escalates_to_the_ops_manager_and_blocks_new_leads
         assert datetime.fromisoformat(case["deadlines"][0]["settled_at"]) >= due
 
         decision = case["decision"]
-        assert decision["outcome"] == "escalated_pending_manager" and decision["stage"] == "final"
+        # It waits for the ops manager: an interim decision, applied, not the case's answer.
+        assert decision["outcome"] == "escalated_pending_manager" and decision["stage"] == "interim"
         assert decision["rules_fired"] == ["vendor_unreachable_escalates_to_ops_manager"]
         assert decision["decided_by"]["trigger"] == "deadline_missed"
         assert decision["decided_by"]["by"] == app.state.watcher.name
@@ -112,17 +113,20 @@ async def test_a_missed_answer_escalates_to_the_ops_manager_and_blocks_new_leads
         assert kinds[4:] == [
             "decision.made",
             "case.escalated",
-            "vendor.new_leads_blocked",
             "notification.requested",
+            "vendor.new_leads_blocked",
             "deadline.missed",
         ]
 
+        # A late answer decides nothing: it is kept on the case for the ops manager.
         late = await client.post(
             f"/v1/payout-disputes/{case['id']}/vendor-response",
             json={"response": "paid_full", "proof": {"kind": "payment_proof", "ref": "UPI-1"}},
             headers=vendor,
         )
-        assert late.status_code == 409
+        assert late.status_code == 202, late.text
+        assert late.json()["decision"]["id"] == decision["id"]
+        assert late.json()["details"]["vendor_responses"][-1]["after_escalation"] is True
         # More ticks change nothing: the deadline fired once.
         await asyncio.sleep(5 * TICK)
         assert len(await events(client, service, case["id"])) == len(kinds)

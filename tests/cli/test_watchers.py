@@ -35,7 +35,9 @@ async def test_two_instances_fire_each_missed_deadline_once(
             case_ids = []
             for n in range(DISPUTES):
                 base = bases[n % 2]
-                order = order_body(vendor_id=f"V-{n % 2}", final_invoice_amount=150_000)
+                order = order_body(
+                    vendor_id=f"V-{n % 2}", final_invoice_amount=150_000, pickup_status="completed"
+                )
                 put = await http.put(f"{base}/v1/orders/ORD-{n}", json=order, headers=service)
                 assert put.status_code == 201, put.text
                 opened = await http.post(

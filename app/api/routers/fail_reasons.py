@@ -9,7 +9,7 @@ from app.schemas.cases import CaseOut
 from app.schemas.common import PROBLEM_RESPONSES, PublicId
 from app.schemas.fail_reasons import FailReasonIn, VerdictIn, WalletReleaseIn
 from app.schemas.vendors import LedgerEntryOut
-from app.services import cases, fail_reasons, orders, payouts
+from app.services import cases, fail_reasons, payouts
 
 router = APIRouter(
     prefix="/v1", tags=["fail reasons"], route_class=TransactionRoute, responses=PROBLEM_RESPONSES
@@ -31,8 +31,9 @@ async def post_fail_reason(
     engine: Engine,
     principal: Annotated[Principal, Depends(require("vendor", "ops"))],
 ) -> CaseOut:
-    principal.ensure_vendor((await orders.get(session, order_id)).vendor_id)
-    case = await fail_reasons.file(session, engine, principal.acting, order_id, body)
+    case = await fail_reasons.file(
+        session, engine, principal.acting, order_id, body, principal.ensure_vendor
+    )
     return await cases.view(session, case)
 
 

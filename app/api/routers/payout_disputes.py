@@ -50,8 +50,9 @@ async def post_vendor_response(
     response: Response,
     principal: Annotated[Principal, Depends(require("vendor", "ops"))],
 ) -> CaseOut:
-    principal.ensure_vendor((await cases.get(session, case_id)).vendor_id)
-    answered = await payout_disputes.respond(session, engine, principal.acting, case_id, body)
+    answered = await payout_disputes.respond(
+        session, engine, principal.acting, case_id, body, principal.ensure_vendor
+    )
     if not answered.decided:
         response.status_code = 202
     return await cases.view(session, answered.case)
