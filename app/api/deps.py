@@ -10,11 +10,10 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.api.roles import Right, Role, roles_with
 from app.repositories import api_keys
 from app.rules_engine.engine import RulesEngine
 from app.services.errors import Forbidden, Unauthorized
-
-ROLES = ("vendor", "support", "ops", "service")
 
 _bearer = HTTPBearer(
     auto_error=False, description="An API key made by `dispute-service keys create`."
@@ -47,8 +46,9 @@ Engine = Annotated[RulesEngine, Depends(get_engine)]
 @dataclass(frozen=True)
 class Principal:
     key_id: str
-    role: str
+    role: Role
     vendor_id: str | None
+    name: str  # the person or system the key was made for (`keys create --name`)
 
     @property
     def actor(self) -> str:
@@ -57,12 +57,12 @@ class Principal:
 
     def ensure_vendor(self, vendor_id: str | None) -> None:
         """A vendor key sees only its own orders and cases."""
-        if self.role == "vendor" and self.vendor_id != vendor_id:
+        if self.role == Role.VENDOR and self.vendor_id != vendor_id:
             raise Forbidden("This API key belongs to another vendor.")
 
     def vendor_scope(self, vendor_id: str | None) -> str | None:
         """The vendor filter of a list: a vendor key lists only its own, whatever it asked."""
-        if self.role != "vendor":
+        if self.role != Role.VENDOR:
             return vendor_id
         if vendor_id is not None:
             self.ensure_vendor(vendor_id)
@@ -98,7 +98,35 @@ class KnownKeys:
         self._known[key_hash] = (time.monotonic() + self.seconds, principal)
 
 
-def require(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
+class KeyUse:
+    """The keys this process has served since it last wrote their ``last_used_at``.
+
+    Noting a use is a set insertion; app.watcher.KeyUseRecorder writes them all in one
+    statement every API_KEY_LAST_USED_SECONDS, so a request never waits for that write.
+    """
+
+    def __init__(self) -> None:
+        self._used: set[str] = set()
+
+    def saw(self, key_id: str) -> None:
+        self._used.add(key_id)
+
+    def take(self) -> set[str]:
+        used, self._used = self._used, set()
+        return used
+
+    def give_back(self, key_ids: set[str]) -> None:
+        """Keys whose write failed: they are written with the next ones."""
+        self._used |= key_ids
+
+
+def require(*rights: Right) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """The caller, if its key's role has one of ``rights`` (app.api.roles)."""
+    assert rights, "a route names the right it needs"
+    roles = frozenset(role for right in rights for role in roles_with(right))
+    allowed = ", ".join(role for role in Role if role in roles)
+    doing = " or ".join(rights)
+
     async def principal(
         request: Request,
         session: Session,
@@ -113,10 +141,13 @@ def require(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
             key = await api_keys.by_hash(session, key_hash)
             if key is None:
                 raise Unauthorized("This API key is unknown or revoked.")
-            caller = Principal(key_id=key.id, role=key.role, vendor_id=key.vendor_id)
+            caller = Principal(
+                key_id=key.id, role=Role(key.role), vendor_id=key.vendor_id, name=key.name
+            )
             known.put(key_hash, caller)
+        request.app.state.key_use.saw(caller.key_id)
         if caller.role not in roles:
-            raise Forbidden(f"Role '{caller.role}' may not do this; allowed: {', '.join(roles)}.")
+            raise Forbidden(f"Role '{caller.role}' may not {doing}; allowed: {allowed}.")
         return caller
 
     return principal

@@ -431,7 +431,7 @@ def test_every_ledger_action_can_be_reversed() -> None:
 
 
 async def test_a_payout_cancelled_by_an_override_cannot_be_approved(
-    client: AsyncClient, service: Headers, ops: Headers
+    client: AsyncClient, service: Headers, ops: Headers, finance_manager: Headers
 ) -> None:
     ruled = await decided_case(client, service, ops, "customer_changed_mind", "customer")
     await override(
@@ -447,6 +447,8 @@ async def test_a_payout_cancelled_by_an_override_cannot_be_approved(
     await override(client, ops, ruled["id"], "failed_customer_fault")  # cancels the payout
     payout = (await client.get(f"/v1/payouts/{payout_id}", headers=ops)).json()
     assert payout["status"] == "cancelled"
-    approve = await client.post(f"/v1/payouts/{payout_id}/approve", json={}, headers=ops)
+    approve = await client.post(
+        f"/v1/payouts/{payout_id}/approve", json={}, headers=finance_manager
+    )
     assert approve.status_code == 409 and "cancelled" in approve.json()["detail"]
     assert not [e for e in await ledger(client, service) if e["kind"] == "payout_approved"]

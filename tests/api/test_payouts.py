@@ -42,7 +42,11 @@ async def events_of(client: AsyncClient, headers: Headers, type: str) -> list[di
 
 
 async def test_approval_releases_a_waiting_payout_once(
-    client: AsyncClient, service: Headers, support: Headers, vendor: Headers, ops: Headers
+    client: AsyncClient,
+    service: Headers,
+    support: Headers,
+    vendor: Headers,
+    finance_manager: Headers,
 ) -> None:
     entry = await platform_payout(client, service, support, vendor)
     waiting = (await client.get(f"/v1/payouts/{entry['id']}", headers=vendor)).json()
@@ -51,11 +55,11 @@ async def test_approval_releases_a_waiting_payout_once(
     assert await events_of(client, service, "payout.released") == []
 
     approved = await client.post(
-        f"/v1/payouts/{entry['id']}/approve", json={"note": "checked"}, headers=ops
+        f"/v1/payouts/{entry['id']}/approve", json={"note": "checked"}, headers=finance_manager
     )
     assert approved.status_code == 200
     assert approved.json()["status"] == "released"
-    assert approved.json()["settled_by"].startswith("ops:")
+    assert approved.json()["settled_by"].startswith("finance_manager:")
     [released] = await events_of(client, service, "payout.released")
     assert released["data"]["payout_id"] == entry["id"]
     assert released["data"]["amount"] == 750_000
@@ -63,7 +67,7 @@ async def test_approval_releases_a_waiting_payout_once(
 
     for action in ("approve", "reject"):
         again = await client.post(
-            f"/v1/payouts/{entry['id']}/{action}", json=BODIES[action], headers=ops
+            f"/v1/payouts/{entry['id']}/{action}", json=BODIES[action], headers=finance_manager
         )
         assert again.status_code == 409, action
         assert "already approved" in again.json()["detail"]
@@ -76,29 +80,41 @@ async def test_approval_releases_a_waiting_payout_once(
 
 
 async def test_rejection_settles_a_waiting_payout_once(
-    client: AsyncClient, service: Headers, support: Headers, vendor: Headers, ops: Headers
+    client: AsyncClient,
+    service: Headers,
+    support: Headers,
+    vendor: Headers,
+    finance_manager: Headers,
 ) -> None:
     entry = await platform_payout(client, service, support, vendor)
     rejected = await client.post(
         f"/v1/payouts/{entry['id']}/reject",
         json={"reason": "customer confirmed cash payment"},
-        headers=ops,
+        headers=finance_manager,
     )
     assert rejected.status_code == 200 and rejected.json()["status"] == "rejected"
     [event] = await events_of(client, service, "payout.rejected")
     assert event["data"]["payout_id"] == entry["id"]
-    approve = await client.post(f"/v1/payouts/{entry['id']}/approve", json={}, headers=ops)
+    approve = await client.post(
+        f"/v1/payouts/{entry['id']}/approve", json={}, headers=finance_manager
+    )
     assert approve.status_code == 409 and "already rejected" in approve.json()["detail"]
     assert await events_of(client, service, "payout.released") == []
 
 
 async def test_simultaneous_approve_and_reject_settle_once(
-    client: AsyncClient, service: Headers, support: Headers, vendor: Headers, ops: Headers
+    client: AsyncClient,
+    service: Headers,
+    support: Headers,
+    vendor: Headers,
+    finance_manager: Headers,
 ) -> None:
     entry = await platform_payout(client, service, support, vendor)
     answers = await asyncio.gather(
         *(
-            client.post(f"/v1/payouts/{entry['id']}/{action}", json=BODIES[action], headers=ops)
+            client.post(
+                f"/v1/payouts/{entry['id']}/{action}", json=BODIES[action], headers=finance_manager
+            )
             for action in ("approve", "reject", "approve", "reject")
         )
     )
@@ -108,34 +124,48 @@ async def test_simultaneous_approve_and_reject_settle_once(
 
 
 async def test_a_payout_below_the_threshold_was_released_with_its_decision(
-    client: AsyncClient, service: Headers, support: Headers, vendor: Headers, ops: Headers
-) -> None:
-    entry = await platform_payout(client, service, support, vendor, invoice=499_999)
-    payout = (await client.get(f"/v1/payouts/{entry['id']}", headers=ops)).json()
-    assert payout["status"] == "released" and payout["requires_approval"] is False
-    approve = await client.post(f"/v1/payouts/{entry['id']}/approve", json={}, headers=ops)
-    assert approve.status_code == 409 and "needed no approval" in approve.json()["detail"]
-
-
-async def test_only_ops_settle_payouts_and_bad_ids_are_404(
     client: AsyncClient,
     service: Headers,
     support: Headers,
     vendor: Headers,
-    ops: Headers,
+    finance_manager: Headers,
+) -> None:
+    entry = await platform_payout(client, service, support, vendor, invoice=499_999)
+    payout = (await client.get(f"/v1/payouts/{entry['id']}", headers=finance_manager)).json()
+    assert payout["status"] == "released" and payout["requires_approval"] is False
+    approve = await client.post(
+        f"/v1/payouts/{entry['id']}/approve", json={}, headers=finance_manager
+    )
+    assert approve.status_code == 409 and "needed no approval" in approve.json()["detail"]
+
+
+async def test_only_the_finance_manager_settles_payouts_and_bad_ids_are_404(
+    client: AsyncClient,
+    service: Headers,
+    support: Headers,
+    vendor: Headers,
+    finance_manager: Headers,
     make_key: KeyMaker,
 ) -> None:
     entry = await platform_payout(client, service, support, vendor)
-    path = f"/v1/payouts/{entry['id']}/approve"
-    for headers in (vendor, support, service):
-        assert (await client.post(path, json={}, headers=headers)).status_code == 403
+    ops, ops_manager = await make_key("ops"), await make_key("ops_manager")
+    for action in ("approve", "reject"):
+        path = f"/v1/payouts/{entry['id']}/{action}"
+        for headers in (vendor, support, service, ops, ops_manager):
+            denied = await client.post(path, json=BODIES[action], headers=headers)
+            assert denied.status_code == 403
+            assert "allowed: finance_manager." in denied.json()["detail"]
     other = await make_key("vendor", "V-2")
     assert (await client.get(f"/v1/payouts/{entry['id']}", headers=other)).status_code == 403
-    no_reason = await client.post(f"/v1/payouts/{entry['id']}/reject", json={}, headers=ops)
+    no_reason = await client.post(
+        f"/v1/payouts/{entry['id']}/reject", json={}, headers=finance_manager
+    )
     assert no_reason.status_code == 422
     assert no_reason.json()["errors"][0]["field"] == "reason"
     ledger = (await client.get("/v1/vendors/V-1/ledger", headers=service)).json()["items"]
     fine = next(e for e in ledger if e["kind"] == "credit_fine")
     for payout_id in ("le_NOPE", fine["id"]):
-        response = await client.post(f"/v1/payouts/{payout_id}/approve", json={}, headers=ops)
+        response = await client.post(
+            f"/v1/payouts/{payout_id}/approve", json={}, headers=finance_manager
+        )
         assert response.status_code == 404

@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Response
 
 from app.api.deps import Engine, Principal, Session, require
+from app.api.roles import Right
 from app.api.transaction import TransactionRoute
 from app.models import Order
 from app.repositories import cases
@@ -47,7 +48,7 @@ async def put_order(
     session: Session,
     engine: Engine,
     response: Response,
-    _: Annotated[Principal, Depends(require("service", "ops"))],
+    _: Annotated[Principal, Depends(require(Right.SEND_ORDERS))],
 ) -> OrderOut:
     order, created = await orders.upsert(session, order_id, body, engine.policy)
     response.status_code = 201 if created else 200
@@ -58,7 +59,7 @@ async def put_order(
 async def get_order(
     order_id: OrderId,
     session: Session,
-    principal: Annotated[Principal, Depends(require("vendor", "support", "ops", "service"))],
+    principal: Annotated[Principal, Depends(require(Right.READ))],
 ) -> OrderOut:
     order = await orders.get(session, order_id)
     principal.ensure_vendor(order.vendor_id)

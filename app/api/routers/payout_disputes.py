@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path
 
 from app.api.deps import Engine, Principal, Session, require
+from app.api.roles import Right
 from app.api.transaction import TransactionRoute
 from app.schemas.cases import CaseOut
 from app.schemas.common import PROBLEM_RESPONSES
@@ -27,7 +28,7 @@ async def post_payout_dispute(
     body: PayoutDisputeIn,
     session: Session,
     engine: Engine,
-    principal: Annotated[Principal, Depends(require("support", "ops"))],
+    principal: Annotated[Principal, Depends(require(Right.OPEN_CASES))],
 ) -> CaseOut:
     case = await payout_disputes.open_dispute(session, engine, principal.actor, body)
     return await cases.view(session, case)
@@ -43,7 +44,7 @@ async def post_vendor_response(
     body: VendorResponseIn,
     session: Session,
     engine: Engine,
-    principal: Annotated[Principal, Depends(require("vendor", "ops"))],
+    principal: Annotated[Principal, Depends(require(Right.ANSWER_DISPUTES))],
 ) -> CaseOut:
     case = await cases.get(session, case_id)
     principal.ensure_vendor(case.vendor_id)
