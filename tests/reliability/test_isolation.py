@@ -41,6 +41,7 @@ WATCHERS = OPS | {"finance_manager", "service"}  # lists of decisions, events, r
 ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/openapi.json"): EVERYONE,
     ("GET", "/metrics"): WATCHERS,
+    ("GET", "/v1/orders"): OPS | {"support", "finance_manager"},
     ("PUT", "/v1/orders/{order_id}"): OPS | {"service"},
     ("GET", "/v1/orders/{order_id}"): EVERYONE,
     ("POST", "/v1/orders/{order_id}/fail-reasons"): OPS | {"vendor"},
