@@ -5,7 +5,7 @@ from httpx import AsyncClient
 from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from app.api.deps import token_hash
+from app.api.deps import require, token_hash
 from app.api.roles import READS, RIGHTS, Right, Role, roles_with
 from app.models import ApiKey
 from app.services import keys
@@ -120,3 +120,10 @@ async def test_a_key_revoked_in_the_database_is_refused_once_its_cache_time_is_o
         response = await client.get("/v1/vendors/V-1", headers=headers)
         assert response.status_code == 401
         assert "revoked" in response.json()["detail"]
+
+
+def test_a_route_asking_for_a_role_name_instead_of_a_right_fails_when_it_is_made() -> None:
+    with pytest.raises(TypeError, match="Right"):
+        require("ops")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        require()
