@@ -1,20 +1,27 @@
-"""The ``dispute-service`` command: serve, migrate, keys create, openapi."""
+"""The ``dispute-service`` command: serve, migrate, keys, reports prepare, openapi."""
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
+from app.api.roles import Role
 from app.settings import PROJECT_ROOT, get_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
+
+    from app.models import ApiKey
+
+T = TypeVar("T")
 
 
 def _database_url() -> str:
@@ -74,21 +81,110 @@ async def _transaction(url: str) -> AsyncIterator["AsyncSession"]:
         await engine.dispose()
 
 
-async def _create_key(url: str, role: str, vendor_id: str | None) -> str:
-    from app.services import keys
-
-    async with _transaction(url) as session:
-        return await keys.create(session, role, vendor_id)
+KEY_COLUMNS = ("id", "role", "vendor", "name", "created", "last used", "rotated", "revoked")
 
 
-def keys_create(args: argparse.Namespace) -> None:
+def key_row(key: "ApiKey") -> dict[str, str | None]:
+    """A key as `keys list --json` shows it: times in RFC 3339, null when never."""
+
+    def moment(value: datetime | None) -> str | None:
+        return None if value is None else value.astimezone(UTC).isoformat(timespec="seconds")
+
+    return {
+        "id": key.id,
+        "role": key.role,
+        "vendor_id": key.vendor_id,
+        "name": key.name,
+        "created_at": moment(key.created_at),
+        "last_used_at": moment(key.last_used_at),
+        "rotated_at": moment(key.rotated_at),
+        "revoked_at": moment(key.revoked_at),
+    }
+
+
+def key_table(rows: list[dict[str, str | None]]) -> str:
+    """The rows of :func:`key_row` as aligned columns, times to the minute in UTC."""
+
+    def cell(value: str | None, time: bool = False) -> str:
+        if value is None:
+            return "-"
+        return value[:16].replace("T", " ") if time else value
+
+    lines = [list(KEY_COLUMNS)] + [
+        [
+            cell(r["id"]),
+            cell(r["role"]),
+            cell(r["vendor_id"]),
+            cell(r["name"]),
+            *(
+                cell(r[f], time=True)
+                for f in ("created_at", "last_used_at", "rotated_at", "revoked_at")
+            ),
+        ]
+        for r in rows
+    ]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(KEY_COLUMNS))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in lines
+    )
+
+
+def _fail(prog: str, message: str) -> NoReturn:
+    """A refused argument: one line, as argparse reports its own, and exit code 2."""
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def _keys(args: argparse.Namespace, work: Callable[["AsyncSession"], Awaitable[T]]) -> T:
+    """Runs ``work`` in one transaction; the service's refusals become a one-line error."""
+    from app.services.errors import ServiceError
+
+    async def run(url: str) -> T:
+        async with _transaction(url) as session:
+            return await work(session)
+
     url = _database_url()
     _migrate(url)
     try:
-        token = asyncio.run(_create_key(url, args.role, args.vendor_id))
-    except ValueError as exc:
-        sys.exit(f"dispute-service: {exc}")
+        return asyncio.run(run(url))
+    except ServiceError as exc:
+        _fail(args.prog, exc.detail)
+
+
+def keys_create(args: argparse.Namespace) -> None:
+    from app.services import keys
+
+    key, token = _keys(args, lambda s: keys.issue(s, args.role, args.name, args.vendor_id))
     print(token)
+    print(key.id, file=sys.stderr)
+
+
+def keys_list(args: argparse.Namespace) -> None:
+    from app.services import keys
+
+    found = _keys(args, keys.every)
+    rows = [key_row(k) for k in found]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        print(key_table(rows))
+
+
+def keys_revoke(args: argparse.Namespace) -> None:
+    from app.services import keys
+
+    key, revoked = _keys(args, lambda s: keys.revoke(s, args.key_id))
+    when = key.revoked_at.isoformat(timespec="seconds") if key.revoked_at else ""
+    state = "revoked" if revoked else "was already revoked"
+    print(f"{key.id} ({key.role}, {key.name}) {state} at {when}", file=sys.stderr)
+
+
+def keys_rotate(args: argparse.Namespace) -> None:
+    from app.services import keys
+
+    key, token = _keys(args, lambda s: keys.rotate(s, args.key_id))
+    print(token)
+    print(key.id, file=sys.stderr)
 
 
 async def _prepare_reports(url: str, weeks: int | None) -> int:
@@ -120,9 +216,15 @@ def openapi(args: argparse.Namespace) -> None:
     print(f"wrote {args.output}", file=sys.stderr)
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """One line, without the usage text: --help shows that."""
+        _fail(self.prog, message)
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="dispute-service", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="dispute-service", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = commands.add_parser("serve", help="migrate the database, then serve HTTP")
     p.add_argument("--host", default="127.0.0.1")
@@ -133,12 +235,30 @@ def main(argv: list[str] | None = None) -> None:
     p = commands.add_parser("migrate", help="bring the database to the latest schema")
     p.set_defaults(func=migrate)
 
-    p = commands.add_parser("keys", help="API keys")
-    key_commands = p.add_subparsers(dest="keys_command", required=True)
-    k = key_commands.add_parser("create", help="make a key and print it once")
-    k.add_argument("--role", required=True, choices=["vendor", "support", "ops", "service"])
+    p = commands.add_parser("keys", help="API keys, each for one named person or system")
+    key_commands = p.add_subparsers(
+        dest="keys_command", metavar="{create,list,revoke,rotate}", required=True
+    )
+    k = key_commands.add_parser(
+        "create", help="make a key; prints it once on stdout, and its id on stderr"
+    )
+    k.add_argument("--role", required=True, choices=[str(r) for r in Role])
+    k.add_argument(
+        "--name", required=True, help="the person or system the key is for, as records show it"
+    )
     k.add_argument("--vendor-id", help="the vendor a vendor key is bound to")
     k.set_defaults(func=keys_create)
+    k = key_commands.add_parser("list", help="every key, revoked ones included")
+    k.add_argument("--json", action="store_true", help="a JSON list instead of a table")
+    k.set_defaults(func=keys_list)
+    k = key_commands.add_parser("revoke", help="refuse a key from now on")
+    k.add_argument("key_id", metavar="KEY_ID")
+    k.set_defaults(func=keys_revoke)
+    k = key_commands.add_parser(
+        "rotate", help="a new secret for a key (same id, role and name); the old one stops working"
+    )
+    k.add_argument("key_id", metavar="KEY_ID")
+    k.set_defaults(func=keys_rotate)
 
     p = commands.add_parser("reports", help="the summary report")
     report_commands = p.add_subparsers(dest="reports_command", required=True)
@@ -157,6 +277,9 @@ def main(argv: list[str] | None = None) -> None:
     p.set_defaults(func=openapi)
 
     args = parser.parse_args(argv)
+    args.prog = f"{parser.prog} {args.command}" + (
+        f" {args.keys_command}" if args.command == "keys" else ""
+    )
     args.func(args)
 
 

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from app.api import problems
 from app.api.context import RequestContext
-from app.api.deps import KnownKeys
+from app.api.deps import KeyUse, KnownKeys
 from app.api.limits import BodyLimits
 from app.api.routers import (
     api_description,
@@ -34,7 +34,7 @@ from app.db.engine import make_engine, make_sessionmaker, make_snapshot_sessionm
 from app.effects import build_rules
 from app.observability.logs import configure_logging
 from app.settings import Settings, get_settings
-from app.watcher import DeadlineWatcher, PeriodicTask, ReportRoller
+from app.watcher import DeadlineWatcher, KeyUseRecorder, PeriodicTask, ReportRoller
 
 DESCRIPTION = """Decides payout disputes, pickup complaints, vendors' fail reasons and payment
 discrepancies by the operations team's rule tables, and records every decision with its
@@ -55,7 +55,10 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         app.state.watcher = DeadlineWatcher(
             app.state.sessionmaker, app.state.rules_engine, settings.watch_interval_seconds
         )
-        background: list[PeriodicTask] = [app.state.watcher]
+        app.state.key_use_recorder = KeyUseRecorder(
+            app.state.sessionmaker, app.state.key_use, settings.api_key_last_used_seconds
+        )
+        background: list[PeriodicTask] = [app.state.watcher, app.state.key_use_recorder]
         if settings.report_roll_interval_seconds:
             background.append(
                 ReportRoller(
@@ -83,6 +86,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         redoc_url=None,
     )
     app.state.known_keys = KnownKeys(settings.api_key_cache_seconds)
+    app.state.key_use = KeyUse()
     problems.install(app)
     app.add_middleware(
         BodyLimits,

@@ -56,6 +56,12 @@ class Settings(BaseSettings):
         description="How long a process trusts a key it has looked up; a key revoked in the "
         "database is refused within this time. 0 looks the key up on every request.",
     )
+    api_key_last_used_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often each instance writes when the keys it served were last used; "
+        "a key's row is written at most about once in this time, whatever the traffic.",
+    )
     max_body_bytes: int = Field(
         default=1_048_576, ge=1024, description="Larger request bodies are refused with 413."
     )

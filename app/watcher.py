@@ -1,7 +1,10 @@
-"""The background work every app instance runs: the deadline watcher and the report roller.
+"""The background work every app instance runs: the deadline watcher, the report roller and
+the recorder of the keys' last use.
 
-Both keep nothing in this process: deadlines are rows, and the report's rollup is tables,
-so any instance, started at any time, does whatever is due, and a restart loses nothing.
+The watcher and the roller keep nothing in this process: deadlines are rows, and the
+report's rollup is tables, so any instance, started at any time, does whatever is due, and a
+restart loses nothing. The recorder keeps only which keys were used since its last write: a
+crash loses at most that much of their last use.
 Each tick is one transaction (the watcher: one per batch); a failed tick (the database is
 away, say) is logged and the next tick retries.
 """
@@ -14,10 +17,11 @@ import socket
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.api.deps import KeyUse
 from app.db.transaction import transaction
 from app.rules_engine.engine import RulesEngine
 from app.rules_engine.policy import Policy
-from app.services import deadlines, reports
+from app.services import deadlines, keys, reports
 
 log = logging.getLogger(__name__)
 
@@ -127,3 +131,40 @@ class ReportRoller(PeriodicTask):
         if rolled:
             log.info("report roller: rolled %d weeks", rolled)
         return rolled or 0
+
+
+class KeyUseRecorder(PeriodicTask):
+    """Writes when this instance's keys were last used (app.api.deps.KeyUse): one statement
+    every ``interval_seconds`` for all the keys it served, none when it served none, and a
+    last one as it stops. A request only notes its key in memory."""
+
+    what = "key use recorder"
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        use: KeyUse,
+        interval_seconds: float,
+    ) -> None:
+        super().__init__(sessionmaker, interval_seconds)
+        self._use = use
+
+    async def tick(self) -> int:
+        """Returns how many keys it recorded."""
+        used = self._use.take()
+        if not used:
+            return 0
+        try:
+            async with transaction(self._sessionmaker) as session:
+                await keys.record_use(session, used, self._interval)
+        except BaseException:
+            self._use.give_back(used)
+            raise
+        return len(used)
+
+    async def stop(self) -> None:
+        await super().stop()
+        try:
+            await self.tick()
+        except Exception:
+            log.exception("%s: could not record the last uses on stopping", self.what)

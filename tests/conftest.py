@@ -43,6 +43,8 @@ def suite_settings(**overrides: Any) -> Settings:
         "database_url": None,
         "watch_interval_seconds": 3600,
         "report_roll_interval_seconds": 0,
+        # Keys' last use is written when the app stops, or when a test ticks the recorder.
+        "api_key_last_used_seconds": 3600,
     }
     return Settings(**{**values, **overrides})
 
@@ -108,9 +110,9 @@ KeyMaker = Callable[..., Awaitable[Headers]]
 
 @pytest.fixture
 def make_key(sessionmaker: async_sessionmaker) -> KeyMaker:  # type: ignore[type-arg]
-    async def make(role: str, vendor_id: str | None = None) -> Headers:
+    async def make(role: str, vendor_id: str | None = None, name: str | None = None) -> Headers:
         async with sessionmaker() as session, session.begin():
-            token = await keys.create(session, role, vendor_id)
+            token = await keys.create(session, role, vendor_id, name=name or f"test {role}")
         return {"Authorization": f"Bearer {token}"}
 
     return make
@@ -119,6 +121,16 @@ def make_key(sessionmaker: async_sessionmaker) -> KeyMaker:  # type: ignore[type
 @pytest.fixture
 async def ops(make_key: KeyMaker) -> Headers:
     return await make_key("ops")
+
+
+@pytest.fixture
+async def ops_manager(make_key: KeyMaker) -> Headers:
+    return await make_key("ops_manager")
+
+
+@pytest.fixture
+async def finance_manager(make_key: KeyMaker) -> Headers:
+    return await make_key("finance_manager")
 
 
 @pytest.fixture

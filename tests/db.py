@@ -97,14 +97,16 @@ def migrated_database(server_url: str, prefix: str = "dispute_test") -> Iterator
         yield url
 
 
-def new_key(database_url: str, role: str, vendor_id: str | None = None) -> dict[str, str]:
+def new_key(
+    database_url: str, role: str, vendor_id: str | None = None, name: str | None = None
+) -> dict[str, str]:
     """Headers with a new API key, made as `keys create` makes one, without its start-up."""
 
     async def create() -> str:
         engine = create_async_engine(async_url(database_url))
         try:
             async with AsyncSession(engine) as session, session.begin():
-                return await keys.create(session, role, vendor_id)
+                return await keys.create(session, role, vendor_id, name=name or f"test {role}")
         finally:
             await engine.dispose()
 

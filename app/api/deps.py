@@ -10,12 +10,11 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.api.roles import Right, Role, roles_with
 from app.cases.deciding import Actor
 from app.repositories import api_keys
 from app.rules_engine.engine import RulesEngine
 from app.services.errors import Forbidden, Unauthorized
-
-ROLES = ("vendor", "support", "ops", "ops_manager", "finance_manager", "service")
 
 _bearer = HTTPBearer(
     auto_error=False, description="An API key made by `dispute-service keys create`."
@@ -48,10 +47,9 @@ Engine = Annotated[RulesEngine, Depends(get_engine)]
 @dataclass(frozen=True)
 class Principal:
     key_id: str
-    role: str
+    role: Role
     vendor_id: str | None
-    # The person or system the key belongs to.
-    name: str | None = None
+    name: str  # the person or system the key was made for (`keys create --name`)
 
     @property
     def actor(self) -> str:
@@ -65,12 +63,12 @@ class Principal:
 
     def ensure_vendor(self, vendor_id: str | None) -> None:
         """A vendor key sees only its own orders and cases."""
-        if self.role == "vendor" and self.vendor_id != vendor_id:
+        if self.role == Role.VENDOR and self.vendor_id != vendor_id:
             raise Forbidden("This API key belongs to another vendor.")
 
     def vendor_scope(self, vendor_id: str | None) -> str | None:
         """The vendor filter of a list: a vendor key lists only its own, whatever it asked."""
-        if self.role != "vendor":
+        if self.role != Role.VENDOR:
             return vendor_id
         if vendor_id is not None:
             self.ensure_vendor(vendor_id)
@@ -132,13 +130,46 @@ async def authenticate(request: Request, session: AsyncSession) -> Principal:
         key = await api_keys.by_hash(session, key_hash)
         if key is None:
             raise Unauthorized("This API key is unknown or revoked.")
-        caller = Principal(key_id=key.id, role=key.role, vendor_id=key.vendor_id)
+        caller = Principal(
+            key_id=key.id, role=Role(key.role), vendor_id=key.vendor_id, name=key.name
+        )
         known.put(key_hash, caller)
+    request.app.state.key_use.saw(caller.key_id)
     request.state.principal = caller
     return caller
 
 
-def require(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
+class KeyUse:
+    """The keys this process has served since it last wrote their ``last_used_at``.
+
+    Noting a use is a set insertion; app.watcher.KeyUseRecorder writes them all in one
+    statement every API_KEY_LAST_USED_SECONDS, so a request never waits for that write.
+    """
+
+    def __init__(self) -> None:
+        self._used: set[str] = set()
+
+    def saw(self, key_id: str) -> None:
+        self._used.add(key_id)
+
+    def take(self) -> set[str]:
+        used, self._used = self._used, set()
+        return used
+
+    def give_back(self, key_ids: set[str]) -> None:
+        """Keys whose write failed: they are written with the next ones."""
+        self._used |= key_ids
+
+
+def require(*rights: Right) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """The caller, if its key's role has one of ``rights`` (app.api.roles)."""
+    # A role name here (the old way) would refuse every caller: fail when the route is made.
+    if not rights or not all(isinstance(right, Right) for right in rights):
+        raise TypeError(f"require() takes one or more app.api.roles.Right, not {rights!r}")
+    roles = frozenset(role for right in rights for role in roles_with(right))
+    allowed = ", ".join(role for role in Role if role in roles)
+    doing = " or ".join(rights)
+
     async def principal(
         request: Request,
         session: Session,
@@ -147,7 +178,7 @@ def require(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
     ) -> Principal:
         caller = await authenticate(request, session)
         if caller.role not in roles:
-            raise Forbidden(f"Role '{caller.role}' may not do this; allowed: {', '.join(roles)}.")
+            raise Forbidden(f"Role '{caller.role}' may not {doing}; allowed: {allowed}.")
         return caller
 
     return principal

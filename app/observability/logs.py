@@ -13,6 +13,9 @@ from app.observability.context import request_id
 _SECRETS = [
     (re.compile(r"dsk_[A-Za-z0-9_-]+"), "dsk_[redacted]"),
     (re.compile(r"(?i)(bearer\s+)\S+"), r"\1[redacted]"),
+    # In a URL: the phone lookup's parameter however it is written, and an encoded '+'.
+    (re.compile(r"(?i)(customer_phone=)[^&\s\"']*"), r"\1[redacted]"),
+    (re.compile(r"(?i)%2B\d[\d%]{8,}"), "[phone redacted]"),
     (re.compile(r"(?<![\w.])\+?\d[\d -]{8,17}\d(?![\w.])"), "[phone redacted]"),
 ]
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}

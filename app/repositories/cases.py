@@ -36,6 +36,15 @@ async def for_order(session: AsyncSession, order_id: str) -> Sequence[Case]:
     ).all()
 
 
+async def for_orders(session: AsyncSession, order_ids: Sequence[str]) -> Sequence[Case]:
+    """The cases of several orders at once (a page of orders), by order, then id."""
+    return (
+        await session.scalars(
+            select(Case).where(Case.order_id.in_(order_ids)).order_by(Case.order_id, Case.id)
+        )
+    ).all()
+
+
 async def open_of_type_for_order(
     session: AsyncSession, order_id: str, case_type: str
 ) -> Case | None:

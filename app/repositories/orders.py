@@ -1,10 +1,13 @@
-from typing import Literal
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Order, Vendor
 from app.repositories import clock
+from app.repositories.keyset import newest_first
 
 
 async def get(session: AsyncSession, order_id: str, *, for_update: bool = False) -> Order | None:
@@ -43,3 +46,17 @@ async def with_vendor(
 async def add(session: AsyncSession, order: Order) -> None:
     session.add(order)
     await session.flush()
+
+
+def by_customer_phone(
+    phone: str, *, after: tuple[datetime, str] | None = None, limit: int
+) -> Select[Any]:
+    """The statement behind GET /v1/orders?customer_phone=, newest first (its plan is tested).
+
+    ``phone`` is spelled as app.schemas.phones.normalise spells it."""
+    query = select(Order).where(Order.customer_phone == phone)
+    return newest_first(query, Order.created_at, Order.id, after, limit)
+
+
+async def page(session: AsyncSession, query: Select[Any]) -> Sequence[Order]:
+    return (await session.scalars(query)).all()

@@ -1,15 +1,18 @@
 """Order snapshots from the order system."""
 
+from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cases import locks
-from app.models import Order, Vendor
+from app.models import Case, Order, Vendor
 from app.repositories import cases, clock, orders, vendors
 from app.rules_engine.policy import Policy
-from app.schemas.orders import OrderIn, PickupNote
+from app.schemas import phones
+from app.schemas.orders import CaseLink, OrderIn, OrderOut, PickupNote
 from app.services import events
 from app.services.errors import Conflict, NotFound
 
@@ -50,6 +53,7 @@ async def upsert(
     await locks.lock_vendors(session, {body.vendor_id} | ({known.vendor_id} if known else set()))
     order = await orders.get(session, order_id, for_update=True)
     snapshot = body.model_dump(exclude={"pickup_notes"})
+    snapshot["customer_phone"] = phones.normalise(body.customer.phone)
     if order is None:
         order = Order(
             id=order_id, pickup_notes=_merge_notes([], body.pickup_notes, now), **snapshot
@@ -86,3 +90,34 @@ async def with_vendor(session: AsyncSession, order_id: str) -> tuple[Order, Vend
     if found is None:
         raise NotFound(_NO_ORDER.format(order_id))
     return found
+
+
+def view(order: Order, order_cases: Sequence[Case]) -> OrderOut:
+    """The order as the API shows it, with links to its cases and decisions."""
+    links = [
+        CaseLink(id=c.id, case_type=c.case_type, status=c.status, url=f"/v1/cases/{c.id}")
+        for c in order_cases
+    ]
+    return OrderOut.model_validate(
+        {
+            **{c: getattr(order, c) for c in order.__table__.columns.keys()},
+            "cases": links,
+            "links": {
+                "cases": f"/v1/cases?order_id={order.id}",
+                "decisions": f"/v1/decisions?order_id={order.id}",
+            },
+        }
+    )
+
+
+async def find_by_customer_phone(
+    session: AsyncSession, phone: str, *, after: tuple[datetime, str] | None, limit: int
+) -> list[OrderOut]:
+    """A customer's orders, newest first, from before ``after``; ``phone`` normalised."""
+    found = await orders.page(session, orders.by_customer_phone(phone, after=after, limit=limit))
+    if not found:
+        return []
+    by_order: dict[str | None, list[Case]] = defaultdict(list)
+    for case in await cases.for_orders(session, [o.id for o in found]):
+        by_order[case.order_id].append(case)
+    return [view(order, by_order[order.id]) for order in found]

@@ -5,7 +5,8 @@ from httpx import AsyncClient
 from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from app.api.deps import token_hash
+from app.api.deps import require, token_hash
+from app.api.roles import READS, RIGHTS, Right, Role, roles_with
 from app.models import ApiKey
 from app.services import keys
 from app.settings import Settings
@@ -27,12 +28,42 @@ async def test_unknown_key_is_401(client: AsyncClient) -> None:
     assert response.status_code == 401
 
 
-@pytest.mark.parametrize("role", ["vendor", "support"])
+@pytest.mark.parametrize("role", ["vendor", "support", "finance_manager"])
 async def test_role_not_allowed_is_403(client: AsyncClient, make_key: KeyMaker, role: str) -> None:
     headers = await make_key(role, "V-1" if role == "vendor" else None)
     response = await client.put("/v1/orders/ORD-1", json=order_body(), headers=headers)
     assert response.status_code == 403
-    assert "may not" in response.json()["detail"]
+    assert response.json()["detail"] == (
+        f"Role '{role}' may not send order snapshots; allowed: ops, ops_manager, service."
+    )
+
+
+def test_the_managers_rights_follow_the_table() -> None:
+    # The ops manager may do all that ops may, and more; the finance manager reads all that
+    # any role but a vendor reads, and writes nothing but payout approvals.
+    assert RIGHTS[Role.OPS] < RIGHTS[Role.OPS_MANAGER]
+    assert RIGHTS[Role.OPS_MANAGER] - RIGHTS[Role.OPS] == {
+        Right.DECIDE_ESCALATED,
+        Right.CHANGE_STANDING,
+    }
+    reads = set().union(*(RIGHTS[r] & READS for r in Role if r != Role.VENDOR))
+    assert reads <= RIGHTS[Role.FINANCE_MANAGER]
+    assert RIGHTS[Role.FINANCE_MANAGER] - READS == {Right.APPROVE_PAYOUTS}
+    assert roles_with(Right.APPROVE_PAYOUTS) == (Role.FINANCE_MANAGER,)
+    assert roles_with(Right.CHANGE_STANDING) == (Role.OPS_MANAGER,)
+
+
+async def test_a_managers_key_works_as_its_role_allows(
+    client: AsyncClient, service: Headers, ops_manager: Headers, finance_manager: Headers
+) -> None:
+    await put_order(client, service, "ORD-1", vendor_id="V-1")
+    for headers in (ops_manager, finance_manager):
+        assert (await client.get("/v1/orders/ORD-1", headers=headers)).status_code == 200
+        assert (await client.get("/v1/events", headers=headers)).status_code == 200
+    changed = await client.put("/v1/orders/ORD-1", json=order_body(), headers=ops_manager)
+    assert changed.status_code == 200
+    refused = await client.put("/v1/orders/ORD-1", json=order_body(), headers=finance_manager)
+    assert refused.status_code == 403
 
 
 async def test_vendor_key_sees_only_its_own_orders(
@@ -89,3 +120,10 @@ async def test_a_key_revoked_in_the_database_is_refused_once_its_cache_time_is_o
         response = await client.get("/v1/vendors/V-1", headers=headers)
         assert response.status_code == 401
         assert "revoked" in response.json()["detail"]
+
+
+def test_a_route_asking_for_a_role_name_instead_of_a_right_fails_when_it_is_made() -> None:
+    with pytest.raises(TypeError, match="Right"):
+        require("ops")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        require()

@@ -24,9 +24,7 @@ async def platform_payout(
     invoice: int = 750_000,
 ) -> dict[str, Any]:
     """A dispute the vendor admits it did not pay: the platform pays the invoice."""
-    await put_completed_order(
-        client, service, "ORD-1", vendor_id="V-1", final_invoice_amount=invoice
-    )
+    await put_completed_order(client, service, "ORD-1", vendor_id="V-1", final_invoice_amount=invoice)
     case = await open_dispute(client, support, "ORD-1")
     await vendor_response(client, vendor, case["id"], "not_paid")
     ledger = (await client.get("/v1/vendors/V-1/ledger", headers=service)).json()["items"]
@@ -61,6 +59,9 @@ async def test_approval_releases_a_waiting_payout_once(
     )
     assert approved.status_code == 200
     assert approved.json()["status"] == "released"
+    assert approved.json()["settled_by"].startswith("finance_manager:")
+    case = (await client.get(f"/v1/cases/{entry['case_id']}", headers=service)).json()
+    assert case["status"] == "resolved" and case["ticket"]["status"] == "resolved_paid_by_platform"
     [released] = await events_of(client, service, "payout.released")
     assert released["data"]["payout_id"] == entry["id"]
     assert released["data"]["amount"] == 750_000
@@ -132,7 +133,7 @@ async def test_a_payout_below_the_threshold_was_released_with_its_decision(
     finance_manager: Headers,
 ) -> None:
     entry = await platform_payout(client, service, support, vendor, invoice=499_999)
-    payout = (await client.get(f"/v1/payouts/{entry['id']}", headers=service)).json()
+    payout = (await client.get(f"/v1/payouts/{entry['id']}", headers=finance_manager)).json()
     assert payout["status"] == "released" and payout["requires_approval"] is False
     approve = await client.post(
         f"/v1/payouts/{entry['id']}/approve", json={}, headers=finance_manager
@@ -140,19 +141,22 @@ async def test_a_payout_below_the_threshold_was_released_with_its_decision(
     assert approve.status_code == 409 and "needed no approval" in approve.json()["detail"]
 
 
-async def test_only_finance_settles_payouts_and_bad_ids_are_404(
+async def test_only_the_finance_manager_settles_payouts_and_bad_ids_are_404(
     client: AsyncClient,
     service: Headers,
     support: Headers,
     vendor: Headers,
-    ops: Headers,
     finance_manager: Headers,
     make_key: KeyMaker,
 ) -> None:
     entry = await platform_payout(client, service, support, vendor)
-    path = f"/v1/payouts/{entry['id']}/approve"
-    for headers in (vendor, support, service, ops):
-        assert (await client.post(path, json={}, headers=headers)).status_code == 403
+    ops, ops_manager = await make_key("ops"), await make_key("ops_manager")
+    for action in ("approve", "reject"):
+        path = f"/v1/payouts/{entry['id']}/{action}"
+        for headers in (vendor, support, service, ops, ops_manager):
+            denied = await client.post(path, json=BODIES[action], headers=headers)
+            assert denied.status_code == 403
+            assert "allowed: finance_manager." in denied.json()["detail"]
     other = await make_key("vendor", "V-2")
     assert (await client.get(f"/v1/payouts/{entry['id']}", headers=other)).status_code == 403
     no_reason = await client.post(

@@ -1,10 +1,14 @@
 """The dispute-service command, run as a user runs it."""
 
 import asyncio
+import json
+import re
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
+import pytest
 
 from tests.db import asyncpg_dsn
 from tests.server import env_with, run, serving
@@ -12,10 +16,13 @@ from tests.server import env_with, run, serving
 
 def test_keys_create_prints_only_the_key_and_it_works(database_url: str) -> None:
     env = env_with(DATABASE_URL=database_url)
-    created = run("keys", "create", "--role", "vendor", "--vendor-id", "V-9", env=env)
+    created = run(
+        "keys", "create", "--role", "vendor", "--name", "V-9 app", "--vendor-id", "V-9", env=env
+    )
     assert created.returncode == 0, created.stderr
     lines = created.stdout.splitlines()
     assert len(lines) == 1 and lines[0].startswith("dsk_")
+    assert re.fullmatch(r"key_[0-9A-Z]{26}\n", created.stderr)
     with serving(env) as server:
         base = server.base
         headers = {"Authorization": f"Bearer {lines[0]}"}
@@ -24,17 +31,90 @@ def test_keys_create_prints_only_the_key_and_it_works(database_url: str) -> None
         assert httpx.get(f"{base}/v1/vendors/V-9", headers=headers).status_code == 404
 
 
-def test_keys_create_refuses_bad_roles(database_url: str) -> None:
-    env = env_with(DATABASE_URL=database_url)
-    assert run("keys", "create", "--role", "admin", env=env).returncode != 0
-    missing = run("keys", "create", "--role", "vendor", env=env)
-    assert missing.returncode != 0 and "--vendor-id" in missing.stderr
-    assert run("keys", "create", "--role", "ops", "--vendor-id", "V-1", env=env).returncode != 0
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("create", "--role", "admin", "--name", "x"), "invalid choice: 'admin'"),
+        (("create", "--role", "ops"), "required: --name"),
+        (("create", "--role", "vendor", "--name", "x"), "vendor id is required"),
+        (("create", "--role", "ops", "--name", "x", "--vendor-id", "V-1"), "only for it"),
+        (("create", "--role", "vendor", "--name", "x", "--vendor-id", "V 1"), "vendor_id 'V 1'"),
+        (("create", "--role", "ops", "--name", ""), "name must be 1 to 200 characters"),
+        (("revoke", "key_01NOPE"), "no key key_01NOPE"),
+        (("revoke", "../etc"), "key_id '../etc'"),
+        (("rotate",), "required: KEY_ID"),
+    ],
+)
+def test_a_bad_keys_argument_is_one_line_and_exit_code_2(
+    database_url: str, args: tuple[str, ...], says: str
+) -> None:
+    refused = run("keys", *args, env=env_with(DATABASE_URL=database_url))
+    assert refused.returncode == 2
+    assert refused.stdout == ""
+    [line] = refused.stderr.splitlines()
+    assert line.startswith("dispute-service") and says in line, line
+
+
+def _keys(env: dict[str, str], *args: str) -> str:
+    done = run("keys", *args, env=env)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _listed(env: dict[str, str], key_id: str) -> dict[str, Any]:
+    rows: list[dict[str, Any]] = json.loads(_keys(env, "list", "--json"))
+    return next(row for row in rows if row["id"] == key_id)
+
+
+def test_a_key_is_listed_rotated_and_revoked_while_the_service_runs(database_url: str) -> None:
+    env = env_with(DATABASE_URL=database_url, API_KEY_CACHE_SECONDS="0")
+    made = run("keys", "create", "--role", "service", "--name", "Order system", env=env)
+    key_id, token = made.stderr.strip(), made.stdout.strip()
+    listed = _listed(env, key_id)
+    assert (listed["role"], listed["name"], listed["vendor_id"]) == (
+        "service",
+        "Order system",
+        None,
+    )
+    assert listed["created_at"] and listed["last_used_at"] is None
+    table = _keys(env, "list").splitlines()
+    assert table[0].split() == [
+        "id",
+        "role",
+        "vendor",
+        "name",
+        "created",
+        "last",
+        "used",
+        "rotated",
+        "revoked",
+    ]
+    [row] = [line for line in table if line.startswith(key_id)]
+    assert row.split()[1:4] == ["service", "-", "Order"]
+
+    def status(secret: str) -> int:
+        headers = {"Authorization": f"Bearer {secret}"}
+        return httpx.get(f"{server.base}/v1/vendors/V-NO-SUCH", headers=headers).status_code
+
+    with serving(env) as server:
+        assert status(token) == 404
+        rotated = run("keys", "rotate", key_id, env=env)
+        assert rotated.returncode == 0 and rotated.stderr.strip() == key_id
+        new_token = rotated.stdout.strip()
+        assert new_token.startswith("dsk_") and new_token != token
+        assert status(token) == 401 and status(new_token) == 404
+        revoked = run("keys", "revoke", key_id, env=env)
+        assert revoked.returncode == 0 and "revoked" in revoked.stderr
+        assert status(new_token) == 401
+    # The server wrote the key's last use as it stopped.
+    listed = _listed(env, key_id)
+    assert listed["name"] == "Order system" and listed["role"] == "service"
+    assert listed["last_used_at"] and listed["rotated_at"] and listed["revoked_at"]
 
 
 def test_embedded_database_survives_a_restart(tmp_path: Path) -> None:
     env = env_with(DATA_DIR=str(tmp_path / "data"))
-    key = run("keys", "create", "--role", "service", env=env)
+    key = run("keys", "create", "--role", "service", "--name", "Order system", env=env)
     assert key.returncode == 0, key.stderr
     headers = {"Authorization": f"Bearer {key.stdout.strip()}"}
     order = {

@@ -49,7 +49,7 @@ async def _stored(database_url: str) -> set[str]:
 
 def test_sigterm_loses_no_accepted_request(database_url: str) -> None:
     env = env_with(DATABASE_URL=database_url)
-    key = run("keys", "create", "--role", "service", env=env).stdout.strip()
+    key = run("keys", "create", "--role", "service", "--name", "load", env=env).stdout.strip()
     headers = {"Authorization": f"Bearer {key}"}
     with serving(env) as server:
         process = server.process

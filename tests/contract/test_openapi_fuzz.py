@@ -37,7 +37,9 @@ class ApiKeyAuth:
 def live(database_url: str) -> Iterator[str]:
     env = env_with(DATABASE_URL=database_url, LOG_LEVEL="WARNING")
     for role in ("ops", "service"):
-        KEYS[role] = run("keys", "create", "--role", role, env=env).stdout.strip()
+        KEYS[role] = run(
+            "keys", "create", "--role", role, "--name", f"fuzz {role}", env=env
+        ).stdout.strip()
     with serving(env) as server:
         import httpx
 

@@ -1,8 +1,10 @@
 """Keys keep callers apart: walked over every route the app has, so a new route is covered.
 
-No route but /health and /ready answers without a key (the API description included); a
-vendor's key neither reads nor writes another vendor's orders, cases, decisions or
-ledger; and no key ever reaches the service's logs.
+No route but /health and /ready answers without a key (the API description included); each
+role reaches exactly the routes its rights allow (ROUTE_ROLES, written out here from the
+domain's table rather than read from the code); a vendor's key neither reads nor writes
+another vendor's orders, cases, decisions or ledger; and no key ever reaches the service's
+logs.
 """
 
 import asyncio
@@ -29,6 +31,46 @@ from tests.server import env_with, serving
 
 PUBLIC = {"/health", "/ready"}
 PARAM = re.compile(r"{(\w+)}")
+
+ROLES = ("vendor", "support", "ops", "ops_manager", "finance_manager", "service")
+EVERYONE = frozenset(ROLES)
+OPS = frozenset({"ops", "ops_manager"})
+WATCHERS = OPS | {"finance_manager", "service"}  # lists of decisions, events, reports
+
+# Who may call each route. A new route fails the walk until it is added here.
+ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
+    ("GET", "/openapi.json"): EVERYONE,
+    ("GET", "/metrics"): WATCHERS,
+    ("GET", "/v1/orders"): OPS | {"support", "finance_manager"},
+    ("PUT", "/v1/orders/{order_id}"): OPS | {"service"},
+    ("GET", "/v1/orders/{order_id}"): EVERYONE,
+    ("POST", "/v1/orders/{order_id}/fail-reasons"): OPS | {"vendor"},
+    ("POST", "/v1/fail-reviews/{case_id}/verdict"): OPS,
+    ("POST", "/v1/wallet-refunds/{entry_id}/release"): OPS,
+    ("GET", "/v1/vendors/{vendor_id}"): EVERYONE,
+    ("GET", "/v1/vendors/{vendor_id}/ledger"): EVERYONE,
+    ("POST", "/v1/vendors/{vendor_id}/unblock"): frozenset({"ops_manager"}),
+    ("POST", "/v1/payout-disputes"): OPS | {"support"},
+    ("POST", "/v1/payout-disputes/{case_id}/vendor-response"): OPS | {"vendor"},
+    ("GET", "/v1/payouts/{payout_id}"): EVERYONE,
+    ("POST", "/v1/payouts/{payout_id}/approve"): frozenset({"finance_manager"}),
+    ("POST", "/v1/payouts/{payout_id}/reject"): frozenset({"finance_manager"}),
+    ("POST", "/v1/pickup-complaints"): OPS | {"support"},
+    ("POST", "/v1/pickup-complaints/{case_id}/resolve"): OPS | {"support"},
+    ("POST", "/v1/payment-records"): frozenset({"service"}),
+    ("POST", "/v1/payment-discrepancies/{case_id}/resolve"): OPS,
+    ("GET", "/v1/cases"): EVERYONE,
+    ("GET", "/v1/cases/{case_id}"): EVERYONE,
+    ("POST", "/v1/cases/{case_id}/override"): OPS,
+    ("POST", "/v1/cases/{case_id}/feedback"): OPS | {"support"},
+    ("GET", "/v1/decisions"): WATCHERS,
+    ("POST", "/v1/decisions/simulate"): WATCHERS,
+    ("GET", "/v1/decisions/{decision_id}"): EVERYONE,
+    ("GET", "/v1/events"): WATCHERS,
+    ("GET", "/v1/rulesets"): EVERYONE,
+    ("GET", "/v1/reports/summary"): WATCHERS,
+    ("GET", "/v1/reports/summary.csv"): WATCHERS,
+}
 
 
 def _routes(app: FastAPI) -> Iterator[tuple[str, str]]:
@@ -137,6 +179,30 @@ async def test_a_vendor_key_cannot_read_or_write_another_vendors_data(
     assert await _snapshot(client, service, ids) == before
 
 
+async def test_each_role_reaches_exactly_the_routes_its_rights_allow(
+    app: FastAPI, client: AsyncClient, service: Headers, ops: Headers, make_key: KeyMaker
+) -> None:
+    routes = {route for route in _routes(app) if route[1] not in PUBLIC}
+    assert routes == set(ROUTE_ROLES), "a route without its roles in ROUTE_ROLES, or gone"
+    ids = await _vendor_a(client, service, ops)
+    # The vendor's key is vendor A's: where its role may act, the records are its own.
+    keys = {role: await make_key(role, "V-A" if role == "vendor" else None) for role in ROLES}
+    # Vendor A's own order: a write by one role must not move it away from the next.
+    bodies = {**BODIES, ("PUT", "/v1/orders/{order_id}"): order_body("V-A")}
+    wrong = []
+    for method, path in sorted(routes):
+        url, _ = _fill(path, ids)
+        for role in ROLES:
+            body = bodies.get((method, path), {})
+            status = (await client.request(method, url, json=body, headers=keys[role])).status_code
+            allowed = role in ROUTE_ROLES[(method, path)]
+            if allowed and not (200 <= status < 500 and status not in (401, 403)):
+                wrong.append(f"{role} {method} {path}: {status}, expected to be let in")
+            if not allowed and status != 403:
+                wrong.append(f"{role} {method} {path}: {status}, expected 403")
+    assert wrong == [], "\n".join(wrong)
+
+
 async def _calls_with_every_key(base: str, keys: dict[str, Headers]) -> None:
     """Successes, refusals, bad input and replays, with every key and some bad ones."""
     service, ops = keys["service"], keys["ops"]
@@ -166,6 +232,8 @@ def test_api_keys_never_reach_the_logs(own_database: str) -> None:
         "ops": new_key(own_database, "ops"),
         "service": new_key(own_database, "service"),
         "support": new_key(own_database, "support"),
+        "ops_manager": new_key(own_database, "ops_manager"),
+        "finance_manager": new_key(own_database, "finance_manager"),
         "vendor-a": new_key(own_database, "vendor", "V-A"),
         "vendor-b": new_key(own_database, "vendor", "V-B"),
     }

@@ -19,7 +19,7 @@ from sqlalchemy.sql.elements import ClauseElement
 
 from app.db.migrate import upgrade
 from app.db.url import async_url
-from app.repositories import cases, decisions, events
+from app.repositories import cases, decisions, events, orders
 from tests.db import fresh_database
 
 CASES = 15_000
@@ -28,9 +28,13 @@ PAGE = 21  # a default page and the one extra row that tells whether there is a 
 
 FILL = [
     "INSERT INTO vendors (id, max_leads) SELECT 'V-' || g, 10 FROM generate_series(1, 400) g",
-    f"""INSERT INTO orders (id, vendor_id, customer, device, unlock_credits,
-            final_invoice_amount, payment, pickup_notes)
-        SELECT 'ORD-' || g, 'V-' || (g % 400 + 1), '{{}}', '{{}}', 10, 100, '{{}}', '[]'
+    # A few orders per customer's phone, and one number on one order in a hundred (a shop's).
+    f"""INSERT INTO orders (id, vendor_id, customer, customer_phone, device, unlock_credits,
+            final_invoice_amount, payment, pickup_notes, created_at)
+        SELECT 'ORD-' || g, 'V-' || (g % 400 + 1), '{{}}',
+            CASE WHEN g % 100 = 0 THEN '+919999999999'
+                 ELSE '+9198' || lpad((g % 3000)::text, 8, '0') END,
+            '{{}}', 10, 100, '{{}}', '[]', timestamptz '2025-01-01' + g * interval '13 minutes'
         FROM generate_series(1, {CASES}) g""",
     f"""INSERT INTO cases (id, case_type, order_id, vendor_id, status, ticket, details,
             created_at)
@@ -173,3 +177,16 @@ async def test_case_list_uses_an_index_for_every_filter(filled: AsyncEngine) -> 
 async def test_event_feed_resumes_by_index(filled: AsyncEngine) -> None:
     plan = await plan_of(filled, events.feed_query((10**6, 25_000), 100))
     check(plan, {"ix_events_xid_id"}, "events")
+
+
+async def test_orders_by_phone_read_one_index_range_newest_first(filled: AsyncEngine) -> None:
+    deep = (datetime(2025, 3, 15, tzinfo=UTC), "ORD-7000")
+    for phone in ("+919800000077", "+919999999999"):
+        for after in (None, deep):
+            plan = await plan_of(filled, orders.by_customer_phone(phone, after=after, limit=PAGE))
+            label = f"orders by phone {phone} after {after}"
+            check(plan, {"ix_orders_customer_phone_created"}, label)
+            if phone == "+919999999999":
+                # Its 150 orders: the index gives their order, no sort of them all for
+                # one page (a customer's five may be sorted: that costs nothing).
+                assert "Sort" not in [n["Node Type"] for n in plan], label

@@ -2,8 +2,9 @@
 
 import asyncio
 from collections.abc import Callable, Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
+import asyncpg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -13,7 +14,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from app.db.migrate import downgrade, upgrade
 from app.db.url import async_url
 from app.models import Base
-from tests.db import fresh_database
+from app.schemas.phones import normalise
+from tests.db import asyncpg_dsn, fresh_database
 
 
 @pytest.fixture
@@ -75,3 +77,54 @@ def test_single_head(empty_database: str) -> None:
     assert len(heads) == 1
     upgrade(empty_database)
     assert _inspect(empty_database, _revision) == heads[0]
+
+
+PHONES = [
+    "+919812345678",
+    "09812345678",
+    "9812345678",
+    "919812345678",
+    "+14155550123",
+    "14155550123",
+]
+
+
+async def _run(url: str, statements: list[str], query: str) -> list[tuple[Any, ...]]:
+    connection = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        for statement in statements:
+            await connection.execute(statement)
+        return [tuple(row) for row in await connection.fetch(query)]
+    finally:
+        await connection.close()
+
+
+def test_keys_and_orders_from_before_people_get_names_and_one_spelling_of_each_phone(
+    empty_database: str,
+) -> None:
+    upgrade(empty_database, "0007")
+    orders = ", ".join(
+        f"('ORD-{n}', 'V-1', '{{\"name\": \"A\", \"phone\": \"{phone}\"}}', '{{}}', 10, 100, "
+        "'{}', '[]')"
+        for n, phone in enumerate(PHONES)
+    )
+    asyncio.run(
+        _run(
+            empty_database,
+            [
+                "INSERT INTO api_keys (id, key_hash, role, vendor_id) VALUES "
+                "('key_OLD1', 'h1', 'ops', NULL), ('key_OLD2', 'h2', 'vendor', 'V-1')",
+                "INSERT INTO vendors (id, max_leads) VALUES ('V-1', 10)",
+                "INSERT INTO orders (id, vendor_id, customer, device, unlock_credits, "
+                f"final_invoice_amount, payment, pickup_notes) VALUES {orders}",
+            ],
+            "SELECT 1",
+        )
+    )
+    upgrade(empty_database)
+    names = asyncio.run(_run(empty_database, [], "SELECT id, name FROM api_keys ORDER BY id"))
+    assert names == [("key_OLD1", "ops key key_OLD1"), ("key_OLD2", "vendor key key_OLD2")]
+    spelled = asyncio.run(
+        _run(empty_database, [], "SELECT id, customer_phone FROM orders ORDER BY id")
+    )
+    assert spelled == [(f"ORD-{n}", normalise(phone)) for n, phone in enumerate(PHONES)]

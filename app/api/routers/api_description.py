@@ -8,7 +8,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
-from app.api.deps import ROLES, Principal, require
+from app.api.deps import Principal, require
+from app.api.roles import Right
 from app.api.transaction import TransactionRoute
 
 router = APIRouter(route_class=TransactionRoute, include_in_schema=False)
@@ -16,7 +17,7 @@ router = APIRouter(route_class=TransactionRoute, include_in_schema=False)
 
 @router.get("/openapi.json")
 async def openapi(
-    request: Request, _: Annotated[Principal, Depends(require(*ROLES))]
+    request: Request, _: Annotated[Principal, Depends(require(Right.READ))]
 ) -> dict[str, Any]:
     document: dict[str, Any] = request.app.openapi()
     return document

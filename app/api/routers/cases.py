@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends, Query
 
 from app.api.deps import Engine, Principal, Session, require
 from app.api.pagination import Filter, Page, Paging, time_key
+from app.api.roles import Right
 from app.api.transaction import TransactionRoute
 from app.schemas.cases import CaseOut, OverrideIn
 from app.schemas.common import PROBLEM_RESPONSES, PublicId
@@ -13,7 +14,7 @@ router = APIRouter(
     prefix="/v1/cases", tags=["cases"], route_class=TransactionRoute, responses=PROBLEM_RESPONSES
 )
 
-Reader = Annotated[Principal, Depends(require("vendor", "support", "ops", "service"))]
+Reader = Annotated[Principal, Depends(require(Right.READ))]
 
 
 @router.get(
@@ -72,7 +73,7 @@ async def post_override(
     body: OverrideIn,
     session: Session,
     engine: Engine,
-    principal: Annotated[Principal, Depends(require("ops", "ops_manager"))],
+    principal: Annotated[Principal, Depends(require(Right.OVERRIDE))],
 ) -> CaseOut:
     case = await overrides.override(session, engine, principal.acting, case_id, body)
     return await cases.view(session, case)

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends, Query
 
 from app.api.deps import Engine, Principal, Session, require
 from app.api.pagination import Filter, Page, Paging, time_key
+from app.api.roles import Right
 from app.api.transaction import TransactionRoute
 from app.schemas.common import PROBLEM_RESPONSES, FilterTime, PublicId
 from app.schemas.decisions import DecisionOut
@@ -28,7 +29,7 @@ router = APIRouter(
 )
 async def list_decisions(
     session: Session,
-    _: Annotated[Principal, Depends(require("service", "ops"))],
+    _: Annotated[Principal, Depends(require(Right.WATCH))],
     paging: Paging,
     order_id: Annotated[Filter, Query(examples=["ORD-20931"])] = None,
     vendor_id: Annotated[Filter, Query(examples=["V-1001"])] = None,
@@ -65,7 +66,7 @@ async def post_simulation(
     body: SimulationIn,
     session: Session,
     engine: Engine,
-    _: Annotated[Principal, Depends(require("ops", "service"))],
+    _: Annotated[Principal, Depends(require(Right.SIMULATE))],
 ) -> SimulationOut:
     return await simulations.simulate(session, engine, body)
 
@@ -74,7 +75,7 @@ async def post_simulation(
 async def get_decision(
     decision_id: PublicId,
     session: Session,
-    principal: Annotated[Principal, Depends(require("vendor", "support", "ops", "service"))],
+    principal: Annotated[Principal, Depends(require(Right.READ))],
 ) -> DecisionOut:
     decision = await decisions.get(session, decision_id)
     principal.ensure_vendor(decision.vendor_id)

@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from app.api.deps import Principal, Session, require
+from app.api.roles import Right
 from app.api.transaction import TransactionRoute
 from app.schemas.common import PROBLEM_RESPONSES
 from app.schemas.events import EventOut, EventPage
@@ -25,7 +26,7 @@ router = APIRouter(
 )
 async def get_events(
     session: Session,
-    _: Annotated[Principal, Depends(require("ops", "service"))],
+    _: Annotated[Principal, Depends(require(Right.WATCH))],
     after: Annotated[
         int,
         Query(ge=0, le=2**63 - 1, description="Id of the last event received; 0 from the start."),

@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from app.api.deps import Engine, Principal, Session, require
+from app.api.roles import Right
 from app.api.routers.orders import OrderId
 from app.api.transaction import TransactionRoute
 from app.schemas.cases import CaseOut
@@ -15,7 +16,8 @@ router = APIRouter(
     prefix="/v1", tags=["fail reasons"], route_class=TransactionRoute, responses=PROBLEM_RESPONSES
 )
 
-Ops = Annotated[Principal, Depends(require("ops"))]
+Verdicts = Annotated[Principal, Depends(require(Right.GIVE_VERDICTS))]
+WalletReleases = Annotated[Principal, Depends(require(Right.RELEASE_WALLET_REFUNDS))]
 
 
 @router.post(
@@ -29,7 +31,7 @@ async def post_fail_reason(
     body: FailReasonIn,
     session: Session,
     engine: Engine,
-    principal: Annotated[Principal, Depends(require("vendor", "ops"))],
+    principal: Annotated[Principal, Depends(require(Right.FILE_FAIL_REASONS))],
 ) -> CaseOut:
     case = await fail_reasons.file(
         session, engine, principal.acting, order_id, body, principal.ensure_vendor
@@ -47,7 +49,7 @@ async def post_verdict(
     body: VerdictIn,
     session: Session,
     engine: Engine,
-    principal: Ops,
+    principal: Verdicts,
 ) -> CaseOut:
     case = await fail_reasons.verdict(session, engine, principal.acting, case_id, body)
     return await cases.view(session, case)
@@ -62,7 +64,7 @@ async def post_wallet_release(
     entry_id: PublicId,
     body: WalletReleaseIn,
     session: Session,
-    principal: Ops,
+    principal: WalletReleases,
 ) -> LedgerEntryOut:
     entry = await payouts.release_wallet_refund(session, principal.acting, entry_id, body.note)
     return LedgerEntryOut.model_validate(entry)

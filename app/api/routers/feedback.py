@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from app.api.deps import Principal, Session, require
+from app.api.roles import Right
 from app.api.transaction import TransactionRoute
 from app.schemas.cases import CaseOut
 from app.schemas.common import PROBLEM_RESPONSES, PublicId
@@ -27,7 +28,7 @@ async def post_feedback(
     case_id: PublicId,
     body: FeedbackIn,
     session: Session,
-    principal: Annotated[Principal, Depends(require("support", "ops"))],
+    principal: Annotated[Principal, Depends(require(Right.GIVE_FEEDBACK))],
 ) -> CaseOut:
     case = await feedback.give(session, principal.actor, case_id, body)
     return await cases.view(session, case)

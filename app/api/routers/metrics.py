@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from app.api.deps import Principal, require
+from app.api.roles import Right
 from app.api.transaction import TransactionRoute
 from app.observability.metrics import render
 from app.schemas.common import PROBLEM_RESPONSES
@@ -19,6 +20,6 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
     responses={200: {"content": {CONTENT_TYPE: {}}, "description": "Text format"}},
 )
 async def get_metrics(
-    request: Request, _: Annotated[Principal, Depends(require("service", "ops"))]
+    request: Request, _: Annotated[Principal, Depends(require(Right.WATCH))]
 ) -> Response:
     return Response(await render(request.app.state.db_engine), media_type=CONTENT_TYPE)

@@ -1,13 +1,16 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from app.api.deps import Engine, Principal, Session, require
+from app.api.pagination import Page, Paging, time_key
+from app.api.roles import Right
 from app.api.transaction import TransactionRoute
 from app.models import Order
 from app.repositories import cases
 from app.schemas.common import PROBLEM_RESPONSES, Id
 from app.schemas.orders import CaseLink, OrderIn, OrderOut
+from app.schemas.phones import TypedPhone
 from app.services import orders
 
 router = APIRouter(
@@ -47,7 +50,7 @@ async def put_order(
     session: Session,
     engine: Engine,
     response: Response,
-    _: Annotated[Principal, Depends(require("service", "ops"))],
+    _: Annotated[Principal, Depends(require(Right.SEND_ORDERS))],
 ) -> OrderOut:
     order, created = await orders.upsert(session, order_id, body, engine.policy)
     response.status_code = 201 if created else 200
@@ -58,8 +61,29 @@ async def put_order(
 async def get_order(
     order_id: OrderId,
     session: Session,
-    principal: Annotated[Principal, Depends(require("vendor", "support", "ops", "service"))],
+    principal: Annotated[Principal, Depends(require(Right.READ))],
 ) -> OrderOut:
     order = await orders.get(session, order_id)
     principal.ensure_vendor(order.vendor_id)
     return await view(session, order)
+
+
+@router.get(
+    "",
+    response_model=Page[OrderOut],
+    summary="A customer's orders, found by phone number, newest first",
+    description="Exact match on the number, however it is written: +919812345678, "
+    "919812345678, 09812345678 and 9812345678 are one Indian number (spaces, hyphens and "
+    "brackets between digits are ignored); a number of another country needs its + and "
+    "country code. Newest first by the time this service first saw the order.",
+)
+async def find_orders(
+    session: Session,
+    _: Annotated[Principal, Depends(require(Right.FIND_ORDERS))],
+    paging: Paging,
+    customer_phone: Annotated[TypedPhone, Query(description="The customer's phone number.")],
+) -> Page[OrderOut]:
+    items = await orders.find_by_customer_phone(
+        session, customer_phone, after=paging.after_time_key(), limit=paging.fetch
+    )
+    return paging.page(items, key=lambda o: time_key(o.created_at, o.id))

@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from app.api.deps import Principal, Session, require
+from app.api.roles import Right
 from app.api.transaction import TransactionRoute
 from app.schemas.cases import CaseOut
 from app.schemas.common import PROBLEM_RESPONSES, PublicId
@@ -26,7 +27,7 @@ async def post_resolve(
     case_id: PublicId,
     body: ResolveDiscrepancyIn,
     session: Session,
-    principal: Annotated[Principal, Depends(require("ops"))],
+    principal: Annotated[Principal, Depends(require(Right.RESOLVE_DISCREPANCIES))],
 ) -> CaseOut:
     case = await payment_discrepancies.resolved(session, principal.acting, case_id, body.note)
     return await cases.view(session, case)

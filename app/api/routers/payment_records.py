@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from app.api.deps import Engine, Principal, Session, require
+from app.api.roles import Right
 from app.api.transaction import TransactionRoute
 from app.schemas.common import PROBLEM_RESPONSES
 from app.schemas.payment_records import PaymentRecordsIn, ReconciliationOut
@@ -26,6 +27,6 @@ async def post_payment_records(
     body: PaymentRecordsIn,
     session: Session,
     engine: Engine,
-    principal: Annotated[Principal, Depends(require("service"))],
+    principal: Annotated[Principal, Depends(require(Right.SEND_PAYMENT_RECORDS))],
 ) -> ReconciliationOut:
     return await reconciliation.reconcile(session, engine, principal.acting, body)

@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 
 from app.api.deps import Engine, Principal, Session, require
+from app.api.roles import Right
 from app.api.transaction import TransactionRoute
 from app.schemas.cases import CaseOut
 from app.schemas.common import PROBLEM_RESPONSES, PublicId
@@ -27,7 +28,7 @@ async def post_payout_dispute(
     body: PayoutDisputeIn,
     session: Session,
     engine: Engine,
-    principal: Annotated[Principal, Depends(require("support", "ops"))],
+    principal: Annotated[Principal, Depends(require(Right.OPEN_CASES))],
 ) -> CaseOut:
     case = await payout_disputes.open_dispute(session, engine, principal.acting, body)
     return await cases.view(session, case)
@@ -48,7 +49,7 @@ async def post_vendor_response(
     session: Session,
     engine: Engine,
     response: Response,
-    principal: Annotated[Principal, Depends(require("vendor", "ops"))],
+    principal: Annotated[Principal, Depends(require(Right.ANSWER_DISPUTES))],
 ) -> CaseOut:
     answered = await payout_disputes.respond(
         session, engine, principal.acting, case_id, body, principal.ensure_vendor
@@ -71,7 +72,7 @@ async def post_manager_decision(
     body: ManagerDecisionIn,
     session: Session,
     engine: Engine,
-    principal: Annotated[Principal, Depends(require("ops_manager"))],
+    principal: Annotated[Principal, Depends(require(Right.DECIDE_ESCALATED))],
 ) -> CaseOut:
     case = await payout_disputes.manager_decision(session, engine, principal.acting, case_id, body)
     return await cases.view(session, case)

@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from app.api.deps import Engine, Principal, Session, require
+from app.api.roles import Right
 from app.api.transaction import TransactionRoute
 from app.schemas.cases import CaseOut
 from app.schemas.common import PROBLEM_RESPONSES, PublicId
@@ -27,7 +28,7 @@ async def post_pickup_complaint(
     body: PickupComplaintIn,
     session: Session,
     engine: Engine,
-    principal: Annotated[Principal, Depends(require("support", "ops"))],
+    principal: Annotated[Principal, Depends(require(Right.OPEN_CASES))],
 ) -> CaseOut:
     case = await pickup_complaints.file(session, engine, principal.acting, body)
     return await cases.view(session, case)
@@ -42,7 +43,7 @@ async def post_resolve(
     case_id: PublicId,
     body: ResolveComplaintIn,
     session: Session,
-    principal: Annotated[Principal, Depends(require("support", "ops"))],
+    principal: Annotated[Principal, Depends(require(Right.CLOSE_COMPLAINTS))],
 ) -> CaseOut:
     case = await pickup_complaints.resolved(session, principal.acting, case_id, body.note)
     return await cases.view(session, case)

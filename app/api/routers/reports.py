@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 
 from app.api.deps import Engine, Principal, Session, require
+from app.api.roles import Right
 from app.api.transaction import WritingReadRoute
 from app.schemas.common import PROBLEM_RESPONSES, Timestamp
 from app.schemas.reports import Summary
@@ -16,7 +17,7 @@ router = APIRouter(
     responses=PROBLEM_RESPONSES,
 )
 
-Reader = Annotated[Principal, Depends(require("ops", "service"))]
+Reader = Annotated[Principal, Depends(require(Right.WATCH))]
 Since = Annotated[
     Timestamp | None,
     Query(

@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from app.api.deps import Engine, Principal, require
+from app.api.roles import Right
 from app.api.transaction import TransactionRoute
 from app.schemas.common import PROBLEM_RESPONSES
 from app.schemas.rulesets import RulesetOut
@@ -26,6 +27,6 @@ router = APIRouter(
 )
 async def get_ruleset(
     engine: Engine,
-    _: Annotated[Principal, Depends(require("vendor", "support", "ops", "service"))],
+    _: Annotated[Principal, Depends(require(Right.READ))],
 ) -> RulesetOut:
     return rulesets.describe(engine)

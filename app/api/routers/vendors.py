@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends, Path
 
 from app.api.deps import Engine, Principal, Session, require
 from app.api.pagination import Page, Paging
+from app.api.roles import Right
 from app.api.transaction import TransactionRoute
 from app.repositories import ledger, vendors
 from app.schemas.common import PROBLEM_RESPONSES, Id
@@ -19,7 +20,7 @@ router = APIRouter(
 )
 
 VendorId = Annotated[Id, Path(examples=["V-1001"])]
-Reader = Annotated[Principal, Depends(require("vendor", "support", "ops", "service"))]
+Reader = Annotated[Principal, Depends(require(Right.READ))]
 
 
 @router.get("/{vendor_id}", response_model=VendorOut, summary="A vendor's standing")
@@ -64,7 +65,7 @@ async def post_standing(
     body: StandingIn,
     session: Session,
     engine: Engine,
-    principal: Annotated[Principal, Depends(require("ops_manager"))],
+    principal: Annotated[Principal, Depends(require(Right.CHANGE_STANDING))],
 ) -> VendorOut:
     vendor = await vendor_standing.change(
         session, principal.acting, vendor_id, body.action, body.reason
