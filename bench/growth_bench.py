@@ -34,8 +34,8 @@ from httpx import ASGITransport, AsyncClient, Response  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
 
-from app.main import create_app  # noqa: E402
 from app.effects.catalogue import LEDGER_KINDS as LEDGER_ACTIONS  # noqa: E402
+from app.main import create_app  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from tests.db import asyncpg_dsn, migrated_database, new_key, postgres_server  # noqa: E402
 from tests.factories import fail_reason_body, order_body, verdict_body  # noqa: E402

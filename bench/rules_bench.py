@@ -20,7 +20,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.effects.catalogue import VOCABULARY
+from app.effects.catalogue import VOCABULARY  # noqa: E402
 from app.rules_engine import Policy, build_engine  # noqa: E402
 
 Decision = tuple[str | None, list[dict[str, Any]], list[str]]

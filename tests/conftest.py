@@ -141,13 +141,3 @@ async def service(make_key: KeyMaker) -> Headers:
 @pytest.fixture
 async def support(make_key: KeyMaker) -> Headers:
     return await make_key("support")
-
-
-@pytest.fixture
-async def ops_manager(make_key: KeyMaker) -> Headers:
-    return await make_key("ops_manager")
-
-
-@pytest.fixture
-async def finance_manager(make_key: KeyMaker) -> Headers:
-    return await make_key("finance_manager")

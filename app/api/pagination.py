@@ -24,8 +24,9 @@ class Page(BaseModel, Generic[T]):
 
 
 _CURSOR_PREFIX = "after:"
-# The ids this service makes (case_..., dec_...): what a cursor's last row can be.
-_ROW_ID = re.compile(r"[A-Za-z0-9_]{1,40}")
+# What a cursor's last row can be: an id this service made (case_..., dec_...) or one the
+# order system sent (ORD-20931), in the alphabet every id filter takes.
+_ROW_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 
 def _not_issued() -> InvalidRequest:

@@ -10,7 +10,7 @@ vendor's lock also serialises every write of the order's money. A deadline is ne
 for: it is taken with SKIP LOCKED, and one held by a watcher is being fired right now.
 """
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,11 +95,18 @@ async def lock_order(session: AsyncSession, order_id: str) -> tuple[Order, Vendo
     return order, vendor
 
 
-async def lock_case(session: AsyncSession, case_id: str, *, case_type: str | None = None) -> Locked:
+async def lock_case(
+    session: AsyncSession,
+    case_id: str,
+    *,
+    case_type: str | None = None,
+    authorize: Callable[[str | None], None] | None = None,
+) -> Locked:
     """The case, its vendor and its order, locked in the one order.
 
-    ``case_type``: the case must be of that type, else it is not found (a payout id asked of
-    the fail-review endpoint is no fail review).
+    ``authorize``: checks the caller may act on the case's vendor (raises 403) before
+    anything else is said about it. ``case_type``: the case must be of that type, else it
+    is not found (a payout id asked of the fail-review endpoint is no fail review).
     """
     vendor = await _vendor_first(session, Case, case_id)
     row = (
@@ -113,6 +120,8 @@ async def lock_case(session: AsyncSession, case_id: str, *, case_type: str | Non
             .execution_options(populate_existing=True)
         )
     ).one_or_none()
+    if row is not None and authorize is not None:
+        authorize(row[0].vendor_id)
     if row is None or (case_type is not None and row[0].case_type != case_type):
         raise NotFound(f"No {(case_type or 'case').replace('_', ' ')} {case_id}.")
     case, order = row

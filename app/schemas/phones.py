@@ -5,7 +5,7 @@ The spelling is E.164: ``+``, the country code, the number. The service's custom
 India, so a number written without ``+`` is Indian when it has 10 digits (9812345678), 11
 starting with the trunk 0 (09812345678), or 12 starting with 91 (919812345678): all four,
 with +919812345678, are one number. Any other number without ``+`` is read as starting with
-its country code. migrations/versions/0010_people.py spells the orders stored before the
+its country code. migrations/versions/0009_people.py spells the orders stored before the
 column existed the same way, in SQL.
 """
 

@@ -225,9 +225,8 @@ async def respond(
     authorize: Authorize = anyone,
 ) -> Answered:
     """The vendor's answer to a dispute that waits for it."""
-    locked = await locks.lock_case(session, case_id, case_type=CASE_TYPE)
+    locked = await locks.lock_case(session, case_id, case_type=CASE_TYPE, authorize=authorize)
     case, order = locked.case, locked.order
-    authorize(case.vendor_id)
     assert order is not None  # a dispute is opened on an order
     now = await clock.now(session)
     answer = answer_of(engine, order, case.details["invoice_amount"], body)

@@ -9,8 +9,8 @@ Orders get customer_phone: the customer's number spelled one way (E.164, as
 app/schemas/phones.py does it), filled here for the orders already stored, with an index
 for GET /v1/orders?customer_phone=, newest first.
 
-Revision ID: 0010_people
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-11-23 09:00:00.000000
 """
 
@@ -19,8 +19,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010_people"
-down_revision: str | None = "0007"
+revision: str = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -59,7 +59,14 @@ async def test_key_in_flight_is_409(
     client: AsyncClient, service: Headers, ops: Headers, db_engine: AsyncEngine
 ) -> None:
     await put_order(client, service)
-    principal = token_hash(ops["Authorization"])
+    # Keys are scoped to the API key's id.
+    async with db_engine.connect() as reader:
+        principal = (
+            await reader.execute(
+                text("SELECT id FROM api_keys WHERE key_hash = :h"),
+                {"h": token_hash(ops["Authorization"].split(" ", 1)[1])},
+            )
+        ).scalar_one()
     async with db_engine.connect() as holder:
         # Another request with this key is mid-transaction: it holds the key's lock.
         await holder.execute(

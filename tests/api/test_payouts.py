@@ -24,7 +24,9 @@ async def platform_payout(
     invoice: int = 750_000,
 ) -> dict[str, Any]:
     """A dispute the vendor admits it did not pay: the platform pays the invoice."""
-    await put_completed_order(client, service, "ORD-1", vendor_id="V-1", final_invoice_amount=invoice)
+    await put_completed_order(
+        client, service, "ORD-1", vendor_id="V-1", final_invoice_amount=invoice
+    )
     case = await open_dispute(client, support, "ORD-1")
     await vendor_response(client, vendor, case["id"], "not_paid")
     ledger = (await client.get("/v1/vendors/V-1/ledger", headers=service)).json()["items"]

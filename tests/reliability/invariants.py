@@ -56,10 +56,6 @@ HALF_WRITTEN = {
            <> (SELECT count(*) FROM ledger_entries l WHERE l.decision_id = d.id)
           AND (d.stage = 'final' OR EXISTS (
                SELECT 1 FROM ledger_entries l WHERE l.decision_id = d.id))""",
-    "vendor whose strikes differ from its ledger": """
-        SELECT v.id FROM vendors v
-        WHERE v.active_strikes <> (SELECT count(*) FROM ledger_entries l
-                                   WHERE l.vendor_id = v.id AND l.kind = 'sla_strike')""",
     "vendor whose refunded credits differ from its ledger": """
         SELECT v.id FROM vendors v
         WHERE v.credits_refunded <> (SELECT coalesce(sum(l.amount), 0) FROM ledger_entries l

@@ -94,6 +94,8 @@ def test_one_key_fifty_clients_applies_one_verdict(
     assert asyncio.run(count(database_url, final, case_id)) == 1
     strikes = "SELECT count(*) FROM ledger_entries WHERE case_id = $1 AND kind = 'sla_strike'"
     assert asyncio.run(count(database_url, strikes, case_id)) == 1
-    standing = "SELECT active_strikes FROM vendors WHERE id = 'V-ORD-B2'"
+    standing = (
+        "SELECT count(*) FROM ledger_entries WHERE vendor_id = 'V-ORD-B2' AND kind = 'sla_strike'"
+    )
     assert asyncio.run(count(database_url, standing)) == 1
     assert asyncio.run(half_written(database_url)) == {}

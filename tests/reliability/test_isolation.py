@@ -49,7 +49,8 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/v1/wallet-refunds/{entry_id}/release"): OPS,
     ("GET", "/v1/vendors/{vendor_id}"): EVERYONE,
     ("GET", "/v1/vendors/{vendor_id}/ledger"): EVERYONE,
-    ("POST", "/v1/vendors/{vendor_id}/unblock"): frozenset({"ops_manager"}),
+    ("POST", "/v1/vendors/{vendor_id}/standing"): frozenset({"ops_manager"}),
+    ("POST", "/v1/payout-disputes/{case_id}/manager-decision"): frozenset({"ops_manager"}),
     ("POST", "/v1/payout-disputes"): OPS | {"support"},
     ("POST", "/v1/payout-disputes/{case_id}/vendor-response"): OPS | {"vendor"},
     ("GET", "/v1/payouts/{payout_id}"): EVERYONE,
@@ -134,7 +135,7 @@ async def _vendor_a(client: AsyncClient, service: Headers, ops: Headers) -> dict
     decided = await file_fail_reason(
         client, ops, "ORD-A1", "customer_not_available", vendor_paid_customer=True
     )
-    decided = await verdict(client, ops, decided["id"], "customer")
+    decided = await verdict(client, ops, decided["id"], "customer", vendor_paid_customer=True)
     pending = await file_fail_reason(client, ops, "ORD-A2", "intentional_delay")
     ledger = (await client.get("/v1/vendors/V-A/ledger", headers=service)).json()["items"]
     wallet = next(e["id"] for e in ledger if e["kind"] == "wallet_refund_eligible")
