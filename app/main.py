@@ -32,6 +32,7 @@ from app.api.routers import (
 )
 from app.db.engine import make_engine, make_sessionmaker, make_snapshot_sessionmaker
 from app.observability.logs import configure_logging
+from app.observability.metrics import DatabaseGauges
 from app.rules_engine.engine import build_engine
 from app.settings import Settings, get_settings
 from app.watcher import DeadlineWatcher, PeriodicTask, ReportRoller
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         app.state.db_engine = make_engine(settings, database_url)
         app.state.sessionmaker = make_sessionmaker(app.state.db_engine)
         app.state.snapshot_sessionmaker = make_snapshot_sessionmaker(app.state.db_engine)
+        app.state.metrics_gauges = DatabaseGauges(app.state.db_engine)
         app.state.watcher = DeadlineWatcher(
             app.state.sessionmaker, app.state.rules_engine, settings.watch_interval_seconds
         )
@@ -70,6 +72,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
             yield
         finally:
             await asyncio.gather(*(task.stop() for task in background))
+            app.state.metrics_gauges.close()
             await app.state.db_engine.dispose()
 
     app = FastAPI(

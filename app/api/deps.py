@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.api.problems import is_database_down
 from app.repositories import api_keys
 from app.rules_engine.engine import RulesEngine
 from app.services.errors import Forbidden, Unauthorized
@@ -72,8 +73,11 @@ class Principal:
 class KnownKeys:
     """Keys this process looked up lately, by hash: a client's next requests need no lookup.
 
-    Only keys found are kept, each for ``seconds``, so a key revoked in the database is
-    refused again within that time; an unknown key is looked up every time.
+    Only keys found are kept, each trusted for ``seconds``, so a key revoked in the database
+    is refused again within that time; an unknown key is looked up every time. An entry past
+    its time is kept (up to ``size`` keys) but trusted only while the database cannot be
+    asked: then a key this process had verified still reaches what needs no database, such
+    as /metrics.
     """
 
     def __init__(self, seconds: float, size: int = 10_000) -> None:
@@ -83,19 +87,47 @@ class KnownKeys:
 
     def get(self, key_hash: str) -> Principal | None:
         found = self._known.get(key_hash)
-        if found is None:
-            return None
-        if found[0] <= time.monotonic():
-            del self._known[key_hash]
+        if found is None or found[0] <= time.monotonic():
             return None
         return found[1]
+
+    def last_known(self, key_hash: str) -> Principal | None:
+        """The key as last verified, however long ago: for when the database is away."""
+        found = self._known.get(key_hash)
+        return None if found is None else found[1]
 
     def put(self, key_hash: str, principal: Principal) -> None:
         if self.seconds <= 0:
             return
+        self._known.pop(key_hash, None)  # re-inserted last: the oldest entry goes first
         if len(self._known) >= self.size:
-            self._known.pop(next(iter(self._known)))  # the oldest entry
+            self._known.pop(next(iter(self._known)))
         self._known[key_hash] = (time.monotonic() + self.seconds, principal)
+
+    def forget(self, key_hash: str) -> None:
+        self._known.pop(key_hash, None)
+
+
+async def _look_up(request: Request, session: AsyncSession, key_hash: str) -> Principal:
+    known: KnownKeys = request.app.state.known_keys
+    try:
+        key = await api_keys.by_hash(session, key_hash)
+    except Exception as exc:
+        # The database cannot say whether the key is still good; what it said last stands,
+        # and anything this request goes on to ask the database fails as unavailable anyway.
+        last = known.last_known(key_hash) if is_database_down(exc) else None
+        if last is None:
+            raise
+        # Ends the request's transaction here: committing it would try the lost connection
+        # again. A request that needs the database then fails as unavailable by itself.
+        await session.rollback()
+        return last
+    if key is None:
+        known.forget(key_hash)
+        raise Unauthorized("This API key is unknown or revoked.")
+    caller = Principal(key_id=key.id, role=key.role, vendor_id=key.vendor_id)
+    known.put(key_hash, caller)
+    return caller
 
 
 def require(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
@@ -106,15 +138,11 @@ def require(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
     ) -> Principal:
         if credentials is None:
             raise Unauthorized("Send 'Authorization: Bearer <api key>'.")
-        known: KnownKeys = request.app.state.known_keys
         key_hash = token_hash(credentials.credentials)
+        known: KnownKeys = request.app.state.known_keys
         caller = known.get(key_hash)
         if caller is None:
-            key = await api_keys.by_hash(session, key_hash)
-            if key is None:
-                raise Unauthorized("This API key is unknown or revoked.")
-            caller = Principal(key_id=key.id, role=key.role, vendor_id=key.vendor_id)
-            known.put(key_hash, caller)
+            caller = await _look_up(request, session, key_hash)
         if caller.role not in roles:
             raise Forbidden(f"Role '{caller.role}' may not do this; allowed: {', '.join(roles)}.")
         return caller

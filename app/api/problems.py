@@ -93,7 +93,7 @@ def _allowed_methods(request: Request) -> list[str]:
 _UNAVAILABLE_SQLSTATES = ("08", "57P", "53")
 
 
-def _is_database_down(exc: Exception) -> bool:
+def is_database_down(exc: Exception) -> bool:
     # A pool with no free connection (every one busy or stuck) times out as well.
     if isinstance(exc, OperationalError | InterfaceError | PoolTimeout):
         return True
@@ -131,7 +131,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(OSError)
     @app.exception_handler(SQLAlchemyError)
     async def _database(request: Request, exc: Exception) -> JSONResponse:
-        if _is_database_down(exc):
+        if is_database_down(exc):
             log.warning("database unavailable: %s", type(exc).__name__)
             down = Unavailable("The database is not answering; retry shortly.")
             return problem(503, down.slug, down.title, down.detail, headers={"Retry-After": "1"})

@@ -21,4 +21,5 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 async def get_metrics(
     request: Request, _: Annotated[Principal, Depends(require("service", "ops"))]
 ) -> Response:
-    return Response(await render(request.app.state.db_engine), media_type=CONTENT_TYPE)
+    state = request.app.state
+    return Response(await render(state.db_engine, state.metrics_gauges), media_type=CONTENT_TYPE)
