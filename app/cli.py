@@ -80,7 +80,7 @@ def serve(args: argparse.Namespace) -> None:
             port=args.port,
             workers=args.workers,
             log_level=settings.log_level.lower(),
-            timeout_graceful_shutdown=30,
+            timeout_graceful_shutdown=settings.shutdown_grace_seconds,
         )
 
 

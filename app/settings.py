@@ -67,7 +67,10 @@ class Settings(BaseSettings):
     )
     log_level: str = Field(default="INFO", description="Python logging level.")
     shutdown_grace_seconds: int = Field(
-        default=30, ge=1, description="On SIGTERM, how long in-flight requests may finish."
+        default=30,
+        ge=1,
+        description="On SIGTERM, how long in-flight requests may finish; a supervisor's own "
+        "stop timeout must be longer (compose.yaml's stop_grace_period is this plus 15 s).",
     )
 
 
