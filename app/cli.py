@@ -25,10 +25,10 @@ def _database_url() -> str:
     return database_url(get_settings())
 
 
-def _migrate(url: str) -> None:
+def _migrate(url: str) -> bool:
     from app.db.migrate import upgrade
 
-    upgrade(url)
+    return upgrade(url)
 
 
 def _exit(_signum: int, _frame: FrameType | None) -> None:
@@ -85,8 +85,10 @@ def serve(args: argparse.Namespace) -> None:
 
 
 def migrate(_: argparse.Namespace) -> None:
-    _migrate(_database_url())
-    print("database is at the latest schema", file=sys.stderr)
+    if _migrate(_database_url()):
+        print("database migrated to the latest schema", file=sys.stderr)
+    else:
+        print("database was already at the latest schema", file=sys.stderr)
 
 
 @asynccontextmanager

@@ -1,6 +1,7 @@
 """Alembic makes the schema: upgrade, downgrade and upgrade again work, and match the models."""
 
 import asyncio
+import subprocess
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
@@ -13,7 +14,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from app.db.migrate import downgrade, upgrade
 from app.db.url import async_url
 from app.models import Base
+from app.settings import PROJECT_ROOT
 from tests.db import fresh_database
+from tests.server import COMMAND, env_with
 
 
 @pytest.fixture
@@ -75,3 +78,33 @@ def test_single_head(empty_database: str) -> None:
     assert len(heads) == 1
     upgrade(empty_database)
     assert _inspect(empty_database, _revision) == heads[0]
+
+
+INSTANCES = 4
+
+
+def test_instances_starting_at_once_migrate_once(empty_database: str) -> None:
+    """As a deploy starts several instances of a new release against one database: each runs
+    `migrate` at start; one migrates, the others wait for it and find nothing left to do."""
+    env = env_with(DATABASE_URL=empty_database)
+    starting = [
+        subprocess.Popen(
+            [*COMMAND, "migrate"],
+            env=env,
+            cwd=PROJECT_ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(INSTANCES)
+    ]
+    said = []
+    for process in starting:
+        _, stderr = process.communicate(timeout=120)
+        assert process.returncode == 0, stderr
+        said.append(stderr.strip().splitlines()[-1])
+    assert sorted(said) == [
+        "database migrated to the latest schema",
+        *["database was already at the latest schema"] * (INSTANCES - 1),
+    ]
+    assert _inspect(empty_database, _drift) == []
