@@ -188,7 +188,12 @@ def main(argv: list[str] | None = None) -> None:
     p.set_defaults(func=openapi)
 
     args = parser.parse_args(argv)
-    args.func(args)
+    from app.db.embedded import EmbeddedUnavailable
+
+    try:
+        args.func(args)
+    except EmbeddedUnavailable as exc:
+        sys.exit(f"dispute-service: {exc}")
 
 
 if __name__ == "__main__":
