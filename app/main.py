@@ -4,6 +4,7 @@ import asyncio
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 
@@ -35,7 +36,7 @@ from app.observability.logs import configure_logging
 from app.observability.metrics import DatabaseGauges
 from app.rules_engine.engine import build_engine
 from app.settings import Settings, get_settings
-from app.watcher import DeadlineWatcher, PeriodicTask, ReportRoller
+from app.watcher import DeadlineWatcher, IdempotencySweeper, PeriodicTask, ReportRoller
 
 DESCRIPTION = """Decides payout disputes, pickup complaints, vendors' fail reasons and payment
 discrepancies by the operations team's rule tables, and records every decision with its
@@ -45,6 +46,7 @@ reasons. Money is integer paise; errors are application/problem+json."""
 def create_app(settings: Settings | None = None, database_url: str | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
+    retention = timedelta(hours=settings.idempotency_retention_hours)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -57,7 +59,10 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         app.state.watcher = DeadlineWatcher(
             app.state.sessionmaker, app.state.rules_engine, settings.watch_interval_seconds
         )
-        background: list[PeriodicTask] = [app.state.watcher]
+        background: list[PeriodicTask] = [
+            app.state.watcher,
+            IdempotencySweeper(app.state.sessionmaker, retention),
+        ]
         if settings.report_roll_interval_seconds:
             background.append(
                 ReportRoller(
@@ -86,6 +91,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         redoc_url=None,
     )
     app.state.known_keys = KnownKeys(settings.api_key_cache_seconds)
+    app.state.idempotency_retention = retention
     problems.install(app)
     app.add_middleware(
         BodyLimits,

@@ -72,6 +72,12 @@ class Settings(BaseSettings):
         description="On SIGTERM, how long in-flight requests may finish; a supervisor's own "
         "stop timeout must be longer (compose.yaml's stop_grace_period is this plus 15 s).",
     )
+    idempotency_retention_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="How long a POST's Idempotency-Key replays its first answer; older records "
+        "are swept, and a key sent again after this is a fresh request.",
+    )
 
 
 @lru_cache
