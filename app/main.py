@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from app.api import problems
 from app.api.context import RequestContext
 from app.api.deps import KnownKeys
-from app.api.limits import BodyLimits
+from app.api.limits import BodyLimits, RateLimiter
 from app.api.routers import (
     api_description,
     cases,
@@ -91,12 +91,14 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         redoc_url=None,
     )
     app.state.known_keys = KnownKeys(settings.api_key_cache_seconds)
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     app.state.idempotency_retention = retention
     problems.install(app)
     app.add_middleware(
         BodyLimits,
         max_bytes=settings.max_body_bytes,
         larger={payment_records.router.prefix: settings.max_batch_body_bytes},
+        timeout_seconds=settings.body_timeout_seconds,
     )
     app.add_middleware(RequestContext)  # added last: outermost, so it sees every answer
     for module in (

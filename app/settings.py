@@ -72,6 +72,18 @@ class Settings(BaseSettings):
         description="On SIGTERM, how long in-flight requests may finish; a supervisor's own "
         "stop timeout must be longer (compose.yaml's stop_grace_period is this plus 15 s).",
     )
+    body_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A request body not fully received this long after the request began is "
+        "cut off with 408, so a client that trickles its body cannot hold a worker.",
+    )
+    rate_limit_per_minute: int = Field(
+        default=6000,
+        ge=0,
+        description="Requests each API key may make per minute, counted in each process "
+        "separately; more get 429 with Retry-After. 0: no limit.",
+    )
     idempotency_retention_hours: float = Field(
         default=24.0,
         gt=0,

@@ -1,6 +1,7 @@
 """What every endpoint may ask for: the request's session, the caller, paging, the engine."""
 
 import hashlib
+import math
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -10,10 +11,11 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.api.limits import RateLimiter
 from app.api.problems import is_database_down
 from app.repositories import api_keys
 from app.rules_engine.engine import RulesEngine
-from app.services.errors import Forbidden, Unauthorized
+from app.services.errors import Forbidden, RateLimited, Unauthorized
 
 ROLES = ("vendor", "support", "ops", "service")
 
@@ -145,6 +147,14 @@ def require(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
             caller = await _look_up(request, session, key_hash)
         if caller.role not in roles:
             raise Forbidden(f"Role '{caller.role}' may not do this; allowed: {', '.join(roles)}.")
+        limiter: RateLimiter = request.app.state.rate_limiter
+        wait = limiter.take(caller.key_id)
+        if wait:
+            raise RateLimited(
+                f"This API key may make {limiter.per_minute} requests a minute here; "
+                f"retry in {math.ceil(wait)} s.",
+                retry_after=math.ceil(wait),
+            )
         return caller
 
     return principal

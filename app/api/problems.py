@@ -38,7 +38,9 @@ def problem(
 
 
 def error_response(exc: ServiceError) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    headers = dict(exc.headers)
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     return problem(exc.status, exc.slug, exc.title, exc.detail, exc.errors, headers)
 
 
