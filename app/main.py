@@ -32,6 +32,7 @@ from app.api.routers import (
     vendors,
 )
 from app.db.engine import make_engine, make_sessionmaker, make_snapshot_sessionmaker
+from app.observability import tracing
 from app.observability.logs import configure_logging
 from app.observability.metrics import DatabaseGauges
 from app.rules_engine.engine import build_engine
@@ -46,6 +47,7 @@ reasons. Money is integer paise; errors are application/problem+json."""
 def create_app(settings: Settings | None = None, database_url: str | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
+    traces = tracing.tracing(settings.otel_exporter_otlp_endpoint)
     retention = timedelta(hours=settings.idempotency_retention_hours)
 
     @asynccontextmanager
@@ -53,6 +55,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         # Rules are validated before the first request: a bad table stops the start-up.
         app.state.rules_engine = build_engine(settings.rules_dir, os.environ)
         app.state.db_engine = make_engine(settings, database_url)
+        if traces is not None:
+            traces.instrument(app.state.db_engine)
         app.state.sessionmaker = make_sessionmaker(app.state.db_engine)
         app.state.snapshot_sessionmaker = make_snapshot_sessionmaker(app.state.db_engine)
         app.state.metrics_gauges = DatabaseGauges(app.state.db_engine)
@@ -79,6 +83,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
             await asyncio.gather(*(task.stop() for task in background))
             app.state.metrics_gauges.close()
             await app.state.db_engine.dispose()
+            if traces is not None:
+                traces.shutdown()
 
     app = FastAPI(
         title="Dispute decision service",
@@ -89,6 +95,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
+        telemetry=tracing.OFF if traces is None else traces.fastapi_config(),
     )
     app.state.known_keys = KnownKeys(settings.api_key_cache_seconds)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)

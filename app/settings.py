@@ -90,6 +90,11 @@ class Settings(BaseSettings):
         description="How long a POST's Idempotency-Key replays its first answer; older records "
         "are swept, and a key sent again after this is a fresh request.",
     )
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None,
+        description="An OTLP/HTTP collector (e.g. http://collector:4318): when set, every "
+        "request and SQL statement is traced there; unset, nothing is loaded or exported.",
+    )
 
 
 @lru_cache
