@@ -77,9 +77,8 @@ class KnownKeys:
 
     Only keys found are kept, each trusted for ``seconds``, so a key revoked in the database
     is refused again within that time; an unknown key is looked up every time. An entry past
-    its time is kept (up to ``size`` keys) but trusted only while the database cannot be
-    asked: then a key this process had verified still reaches what needs no database, such
-    as /metrics.
+    its time is kept (up to ``size`` keys), and trusted only by an endpoint that needs no
+    database (/metrics), only while the database cannot be asked.
     """
 
     def __init__(self, seconds: float, size: int = 10_000) -> None:
@@ -110,18 +109,21 @@ class KnownKeys:
         self._known.pop(key_hash, None)
 
 
-async def _look_up(request: Request, session: AsyncSession, key_hash: str) -> Principal:
+async def _look_up(
+    request: Request, session: AsyncSession, key_hash: str, needs_no_database: bool
+) -> Principal:
     known: KnownKeys = request.app.state.known_keys
     try:
         key = await api_keys.by_hash(session, key_hash)
     except Exception as exc:
-        # The database cannot say whether the key is still good; what it said last stands,
-        # and anything this request goes on to ask the database fails as unavailable anyway.
-        last = known.last_known(key_hash) if is_database_down(exc) else None
+        # The database cannot say whether the key is still good; for an endpoint that asks
+        # the database nothing else, what it said last stands.
+        down = needs_no_database and is_database_down(exc)
+        last = known.last_known(key_hash) if down else None
         if last is None:
             raise
         # Ends the request's transaction here: committing it would try the lost connection
-        # again. A request that needs the database then fails as unavailable by itself.
+        # again (the endpoint uses the session no more).
         await session.rollback()
         return last
     if key is None:
@@ -132,7 +134,13 @@ async def _look_up(request: Request, session: AsyncSession, key_hash: str) -> Pr
     return caller
 
 
-def require(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
+def require(
+    *roles: str, needs_no_database: bool = False
+) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """The caller, if its key has one of ``roles``. ``needs_no_database``: the endpoint asks
+    the database nothing itself, so a key this process verified before still passes while
+    the database is away (KnownKeys)."""
+
     async def principal(
         request: Request,
         session: Session,
@@ -144,7 +152,7 @@ def require(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
         known: KnownKeys = request.app.state.known_keys
         caller = known.get(key_hash)
         if caller is None:
-            caller = await _look_up(request, session, key_hash)
+            caller = await _look_up(request, session, key_hash, needs_no_database)
         if caller.role not in roles:
             raise Forbidden(f"Role '{caller.role}' may not do this; allowed: {', '.join(roles)}.")
         limiter: RateLimiter = request.app.state.rate_limiter
