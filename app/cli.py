@@ -4,10 +4,12 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import signal
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -30,19 +32,45 @@ def _database_url() -> str:
     return database_url(get_settings())
 
 
-def _migrate(url: str) -> None:
+def _migrate(url: str) -> bool:
     from app.db.migrate import upgrade
 
-    upgrade(url)
+    return upgrade(url)
 
 
 def _exit(_signum: int, _frame: FrameType | None) -> None:
     sys.exit(0)  # the shutdown it ends was graceful
 
 
+@contextmanager
+def _shared_metrics(workers: int) -> Iterator[None]:
+    """With several workers, each keeps its counters in files of one folder, which /metrics
+    adds up, so a scrape shows every worker's counts whichever worker answers it.
+
+    prometheus_client picks that mode when it is imported, so the variable is set here,
+    before any worker starts. A folder the operator named is emptied of an earlier run's
+    files (they would be counted again); one made here is removed afterwards.
+    """
+    if workers <= 1:
+        yield
+        return
+    named = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    folder = Path(named) if named else Path(tempfile.mkdtemp(prefix="dispute-metrics-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    try:
+        yield
+    finally:
+        if not named:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    settings = get_settings()
     # uvicorn raises SIGTERM again once it has shut down gracefully. Its default action
     # would end the process before the exit handlers run, leaving the embedded PostgreSQL
     # this process started running after the service has stopped.
@@ -51,20 +79,23 @@ def serve(args: argparse.Namespace) -> None:
     _migrate(url)
     # Worker processes inherit the URL, so they all share the one database just resolved.
     os.environ["DATABASE_URL"] = url
-    uvicorn.run(
-        "app.main:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level=get_settings().log_level.lower(),
-        timeout_graceful_shutdown=30,
-    )
+    with _shared_metrics(args.workers):
+        uvicorn.run(
+            "app.main:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level=settings.log_level.lower(),
+            timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+        )
 
 
 def migrate(_: argparse.Namespace) -> None:
-    _migrate(_database_url())
-    print("database is at the latest schema", file=sys.stderr)
+    if _migrate(_database_url()):
+        print("database migrated to the latest schema", file=sys.stderr)
+    else:
+        print("database was already at the latest schema", file=sys.stderr)
 
 
 @asynccontextmanager
@@ -280,7 +311,12 @@ def main(argv: list[str] | None = None) -> None:
     args.prog = f"{parser.prog} {args.command}" + (
         f" {args.keys_command}" if args.command == "keys" else ""
     )
-    args.func(args)
+    from app.db.embedded import EmbeddedUnavailable
+
+    try:
+        args.func(args)
+    except EmbeddedUnavailable as exc:
+        sys.exit(f"dispute-service: {exc}")
 
 
 if __name__ == "__main__":

@@ -4,13 +4,14 @@ import asyncio
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 
 from app.api import problems
 from app.api.context import RequestContext
 from app.api.deps import KeyUse, KnownKeys
-from app.api.limits import BodyLimits
+from app.api.limits import BodyLimits, RateLimiter
 from app.api.routers import (
     api_description,
     cases,
@@ -32,9 +33,17 @@ from app.api.routers import (
 )
 from app.db.engine import make_engine, make_sessionmaker, make_snapshot_sessionmaker
 from app.effects import build_rules
+from app.observability import tracing
 from app.observability.logs import configure_logging
+from app.observability.metrics import DatabaseGauges
 from app.settings import Settings, get_settings
-from app.watcher import DeadlineWatcher, KeyUseRecorder, PeriodicTask, ReportRoller
+from app.watcher import (
+    DeadlineWatcher,
+    IdempotencySweeper,
+    KeyUseRecorder,
+    PeriodicTask,
+    ReportRoller,
+)
 
 DESCRIPTION = """Decides payout disputes, pickup complaints, vendors' fail reasons and payment
 discrepancies by the operations team's rule tables, and records every decision with its
@@ -44,21 +53,30 @@ reasons. Money is integer paise; errors are application/problem+json."""
 def create_app(settings: Settings | None = None, database_url: str | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
+    traces = tracing.tracing(settings.otel_exporter_otlp_endpoint)
+    retention = timedelta(hours=settings.idempotency_retention_hours)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Rules are validated before the first request: a bad table stops the start-up.
         app.state.rules_engine = build_rules(settings.rules_dir, os.environ)
         app.state.db_engine = make_engine(settings, database_url)
+        if traces is not None:
+            traces.instrument(app.state.db_engine)
         app.state.sessionmaker = make_sessionmaker(app.state.db_engine)
         app.state.snapshot_sessionmaker = make_snapshot_sessionmaker(app.state.db_engine)
+        app.state.metrics_gauges = DatabaseGauges(app.state.db_engine)
         app.state.watcher = DeadlineWatcher(
             app.state.sessionmaker, app.state.rules_engine, settings.watch_interval_seconds
         )
         app.state.key_use_recorder = KeyUseRecorder(
             app.state.sessionmaker, app.state.key_use, settings.api_key_last_used_seconds
         )
-        background: list[PeriodicTask] = [app.state.watcher, app.state.key_use_recorder]
+        background: list[PeriodicTask] = [
+            app.state.watcher,
+            app.state.key_use_recorder,
+            IdempotencySweeper(app.state.sessionmaker, retention),
+        ]
         if settings.report_roll_interval_seconds:
             background.append(
                 ReportRoller(
@@ -73,7 +91,10 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
             yield
         finally:
             await asyncio.gather(*(task.stop() for task in background))
+            app.state.metrics_gauges.close()
             await app.state.db_engine.dispose()
+            if traces is not None:
+                traces.shutdown()
 
     app = FastAPI(
         title="Dispute decision service",
@@ -84,14 +105,18 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
+        telemetry=tracing.OFF if traces is None else traces.fastapi_config(),
     )
     app.state.known_keys = KnownKeys(settings.api_key_cache_seconds)
     app.state.key_use = KeyUse()
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+    app.state.idempotency_retention = retention
     problems.install(app)
     app.add_middleware(
         BodyLimits,
         max_bytes=settings.max_body_bytes,
         larger={payment_records.router.prefix: settings.max_batch_body_bytes},
+        timeout_seconds=settings.body_timeout_seconds,
     )
     app.add_middleware(RequestContext)  # added last: outermost, so it sees every answer
     for module in (

@@ -73,7 +73,33 @@ class Settings(BaseSettings):
     )
     log_level: str = Field(default="INFO", description="Python logging level.")
     shutdown_grace_seconds: int = Field(
-        default=30, ge=1, description="On SIGTERM, how long in-flight requests may finish."
+        default=30,
+        ge=1,
+        description="On SIGTERM, how long in-flight requests may finish; a supervisor's own "
+        "stop timeout must be longer (compose.yaml's stop_grace_period is this plus 15 s).",
+    )
+    body_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A request body not fully received this long after the request began is "
+        "cut off with 408, so a client that trickles its body cannot hold a worker.",
+    )
+    rate_limit_per_minute: int = Field(
+        default=6000,
+        ge=0,
+        description="Requests each API key may make per minute, counted in each process "
+        "separately; more get 429 with Retry-After. 0: no limit.",
+    )
+    idempotency_retention_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="How long a POST's Idempotency-Key replays its first answer; older records "
+        "are swept, and a key sent again after this is a fresh request.",
+    )
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None,
+        description="An OTLP/HTTP collector (e.g. http://collector:4318): when set, every "
+        "request and SQL statement is traced there; unset, nothing is loaded or exported.",
     )
 
 

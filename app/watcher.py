@@ -1,10 +1,10 @@
 """The background work every app instance runs: the deadline watcher, the report roller and
-the recorder of the keys' last use.
+the recorder of the keys' last use and the sweeper of expired idempotency records.
 
 The watcher and the roller keep nothing in this process: deadlines are rows, and the
 report's rollup is tables, so any instance, started at any time, does whatever is due, and a
 restart loses nothing. The recorder keeps only which keys were used since its last write: a
-crash loses at most that much of their last use.
+crash loses at most that much of their last use. The sweeper deletes what has expired.
 Each tick is one transaction (the watcher: one per batch); a failed tick (the database is
 away, say) is logged and the next tick retries.
 """
@@ -14,11 +14,13 @@ import logging
 import os
 import secrets
 import socket
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.api.deps import KeyUse
 from app.db.transaction import transaction
+from app.repositories import idempotency
 from app.rules_engine.engine import RulesEngine
 from app.rules_engine.policy import Policy
 from app.services import deadlines, keys, reports
@@ -31,6 +33,12 @@ BATCH_SIZE = 50
 STOP_TIMEOUT_SECONDS = 10.0
 # The report roller keeps the weeks of a year's summary (and a week more) rolled.
 ROLLED_WEEKS = 53
+# Expired idempotency records go this many at a time, each batch its own short transaction,
+# so a sweep of a large backlog never holds many row locks or one long transaction.
+SWEEP_BATCH_SIZE = 500
+# How often each instance sweeps. A late sweep is harmless: an expired record is already
+# treated as absent by the request that finds it.
+SWEEP_INTERVAL_SECONDS = 300.0
 
 
 class PeriodicTask:
@@ -168,3 +176,33 @@ class KeyUseRecorder(PeriodicTask):
             await self.tick()
         except Exception:
             log.exception("%s: could not record the last uses on stopping", self.what)
+
+
+class IdempotencySweeper(PeriodicTask):
+    """Deletes stored Idempotency-Key answers older than the retention, oldest first."""
+
+    what = "idempotency sweeper"
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        retention: timedelta,
+        interval_seconds: float = SWEEP_INTERVAL_SECONDS,
+        batch_size: int = SWEEP_BATCH_SIZE,
+    ) -> None:
+        super().__init__(sessionmaker, interval_seconds)
+        self._retention = retention
+        self._batch_size = batch_size
+
+    async def tick(self) -> int:
+        """Returns how many records it deleted."""
+        deleted = 0
+        while not self.stopping:
+            async with transaction(self._sessionmaker) as session:
+                batch = await idempotency.delete_expired(session, self._retention, self._batch_size)
+            deleted += batch
+            if batch < self._batch_size:
+                break
+        if deleted:
+            log.info("idempotency sweeper: deleted %d expired records", deleted)
+        return deleted

@@ -1,6 +1,7 @@
 """What every endpoint may ask for: the request's session, the caller, paging, the engine."""
 
 import hashlib
+import math
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -10,11 +11,13 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.api.limits import RateLimiter
+from app.api.problems import is_database_down
 from app.api.roles import Right, Role, roles_with
 from app.cases.deciding import Actor
 from app.repositories import api_keys
 from app.rules_engine.engine import RulesEngine
-from app.services.errors import Forbidden, Unauthorized
+from app.services.errors import Forbidden, RateLimited, Unauthorized
 
 _bearer = HTTPBearer(
     auto_error=False, description="An API key made by `dispute-service keys create`."
@@ -78,8 +81,10 @@ class Principal:
 class KnownKeys:
     """Keys this process looked up lately, by hash: a client's next requests need no lookup.
 
-    Only keys found are kept, each for ``seconds``, so a key revoked in the database is
-    refused again within that time; an unknown key is looked up every time.
+    Only keys found are kept, each trusted for ``seconds``, so a key revoked in the database
+    is refused again within that time; an unknown key is looked up every time. An entry past
+    its time is kept (up to ``size`` keys), and trusted only by an endpoint that needs no
+    database (/metrics), only while the database cannot be asked.
     """
 
     def __init__(self, seconds: float, size: int = 10_000) -> None:
@@ -89,19 +94,50 @@ class KnownKeys:
 
     def get(self, key_hash: str) -> Principal | None:
         found = self._known.get(key_hash)
-        if found is None:
-            return None
-        if found[0] <= time.monotonic():
-            del self._known[key_hash]
+        if found is None or found[0] <= time.monotonic():
             return None
         return found[1]
+
+    def last_known(self, key_hash: str) -> Principal | None:
+        """The key as last verified, however long ago: for when the database is away."""
+        found = self._known.get(key_hash)
+        return None if found is None else found[1]
 
     def put(self, key_hash: str, principal: Principal) -> None:
         if self.seconds <= 0:
             return
+        self._known.pop(key_hash, None)  # re-inserted last: the oldest entry goes first
         if len(self._known) >= self.size:
-            self._known.pop(next(iter(self._known)))  # the oldest entry
+            self._known.pop(next(iter(self._known)))
         self._known[key_hash] = (time.monotonic() + self.seconds, principal)
+
+    def forget(self, key_hash: str) -> None:
+        self._known.pop(key_hash, None)
+
+
+async def _look_up(
+    request: Request, session: AsyncSession, key_hash: str, needs_no_database: bool
+) -> Principal:
+    known: KnownKeys = request.app.state.known_keys
+    try:
+        key = await api_keys.by_hash(session, key_hash)
+    except Exception as exc:
+        # The database cannot say whether the key is still good; for an endpoint that asks
+        # the database nothing else, what it said last stands.
+        down = needs_no_database and is_database_down(exc)
+        last = known.last_known(key_hash) if down else None
+        if last is None:
+            raise
+        # Ends the request's transaction here: committing it would try the lost connection
+        # again (the endpoint uses the session no more).
+        await session.rollback()
+        return last
+    if key is None:
+        known.forget(key_hash)
+        raise Unauthorized("This API key is unknown or revoked.")
+    caller = Principal(key_id=key.id, role=Role(key.role), vendor_id=key.vendor_id, name=key.name)
+    known.put(key_hash, caller)
+    return caller
 
 
 def bearer_token(request: Request) -> str | None:
@@ -115,8 +151,11 @@ def bearer_token(request: Request) -> str | None:
     return token
 
 
-async def authenticate(request: Request, session: AsyncSession) -> Principal:
-    """The caller of this request, looked up once per request (and cached per process)."""
+async def authenticate(
+    request: Request, session: AsyncSession, *, needs_no_database: bool = False
+) -> Principal:
+    """The caller of this request, looked up once per request (and cached per process).
+    ``needs_no_database``: see :func:`require`."""
     found: Principal | None = getattr(request.state, "principal", None)
     if found is not None:
         return found
@@ -127,13 +166,7 @@ async def authenticate(request: Request, session: AsyncSession) -> Principal:
     key_hash = token_hash(token)
     caller = known.get(key_hash)
     if caller is None:
-        key = await api_keys.by_hash(session, key_hash)
-        if key is None:
-            raise Unauthorized("This API key is unknown or revoked.")
-        caller = Principal(
-            key_id=key.id, role=Role(key.role), vendor_id=key.vendor_id, name=key.name
-        )
-        known.put(key_hash, caller)
+        caller = await _look_up(request, session, key_hash, needs_no_database)
     request.app.state.key_use.saw(caller.key_id)
     request.state.principal = caller
     return caller
@@ -161,8 +194,12 @@ class KeyUse:
         self._used |= key_ids
 
 
-def require(*rights: Right) -> Callable[..., Coroutine[Any, Any, Principal]]:
-    """The caller, if its key's role has one of ``rights`` (app.api.roles)."""
+def require(
+    *rights: Right, needs_no_database: bool = False
+) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """The caller, if its key's role has one of ``rights`` (app.api.roles), and within its
+    rate limit. ``needs_no_database``: the endpoint asks the database nothing itself, so a
+    key this process verified before still passes while the database is away (KnownKeys)."""
     # A role name here (the old way) would refuse every caller: fail when the route is made.
     if not rights or not all(isinstance(right, Right) for right in rights):
         raise TypeError(f"require() takes one or more app.api.roles.Right, not {rights!r}")
@@ -176,9 +213,17 @@ def require(*rights: Right) -> Callable[..., Coroutine[Any, Any, Principal]]:
         # Declared so the API description shows the bearer scheme; read by authenticate.
         _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Principal:
-        caller = await authenticate(request, session)
+        caller = await authenticate(request, session, needs_no_database=needs_no_database)
         if caller.role not in roles:
             raise Forbidden(f"Role '{caller.role}' may not {doing}; allowed: {allowed}.")
+        limiter: RateLimiter = request.app.state.rate_limiter
+        wait = limiter.take(caller.key_id)
+        if wait:
+            raise RateLimited(
+                f"This API key may make {limiter.per_minute} requests a minute here; "
+                f"retry in {math.ceil(wait)} s.",
+                retry_after=math.ceil(wait),
+            )
         return caller
 
     return principal

@@ -38,7 +38,9 @@ def problem(
 
 
 def error_response(exc: ServiceError) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    headers = dict(exc.headers)
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     return problem(exc.status, exc.slug, exc.title, exc.detail, exc.errors, headers)
 
 
@@ -93,7 +95,7 @@ def _allowed_methods(request: Request) -> list[str]:
 _UNAVAILABLE_SQLSTATES = ("08", "57P", "53")
 
 
-def _is_database_down(exc: Exception) -> bool:
+def is_database_down(exc: Exception) -> bool:
     # A pool with no free connection (every one busy or stuck) times out as well.
     if isinstance(exc, OperationalError | InterfaceError | PoolTimeout):
         return True
@@ -131,7 +133,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(OSError)
     @app.exception_handler(SQLAlchemyError)
     async def _database(request: Request, exc: Exception) -> JSONResponse:
-        if _is_database_down(exc):
+        if is_database_down(exc):
             log.warning("database unavailable: %s", type(exc).__name__)
             down = Unavailable("The database is not answering; retry shortly.")
             return problem(503, down.slug, down.title, down.detail, headers={"Retry-After": "1"})

@@ -110,7 +110,7 @@ async def _run(
         raise IdempotencyKeyInFlight(
             "A request with this Idempotency-Key is still being processed; retry."
         )
-    stored = await idempotency.get(session, principal, key)
+    stored = await idempotency.get(session, principal, key, request.app.state.idempotency_retention)
     if stored is not None:
         if stored.request_hash != request_hash:
             raise IdempotencyKeyReused(

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import LargeBinary, SmallInteger, String
+from sqlalchemy import Index, LargeBinary, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, created_at_column
@@ -11,9 +11,11 @@ class IdempotencyRecord(Base):
 
     Written in the same transaction as the request's effects, so a stored response always
     means the effects happened, and an effect never happens without its stored response.
+    Kept IDEMPOTENCY_RETENTION_HOURS, then swept (app.watcher.IdempotencySweeper) by age.
     """
 
     __tablename__ = "idempotency_records"
+    __table_args__ = (Index("ix_idempotency_records_created_at", "created_at"),)
 
     # The id of the API key that sent it: an Idempotency-Key is scoped to the API key.
     principal: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -34,6 +34,8 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
+            # With --workers N, which worker process wrote the line.
+            "pid": record.process,
         }
         for key, value in record.__dict__.items():
             if key not in _STANDARD and value is not None:

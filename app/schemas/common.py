@@ -156,5 +156,6 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         404: "Not found",
         409: "Conflicts with the current state, or an Idempotency-Key in flight",
         422: "Invalid input, named field by field",
+        429: "Too many requests from this API key: retry after the Retry-After header's seconds",
     }.items()
 }

@@ -12,6 +12,7 @@ class ServiceError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.errors = errors
+        self.headers: dict[str, str] = {}
 
 
 class Unauthorized(ServiceError):
@@ -56,6 +57,14 @@ class IdempotencyKeyInFlight(ServiceError):
 
 class PayloadTooLarge(ServiceError):
     status, slug, title = 413, "payload-too-large", "Request body too large"
+
+
+class RateLimited(ServiceError):
+    status, slug, title = 429, "rate-limited", "Too many requests from this API key"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.headers["Retry-After"] = str(retry_after)
 
 
 class Unavailable(ServiceError):

@@ -157,3 +157,18 @@ def test_migrate_is_repeatable(database_url: str) -> None:
     env = env_with(DATABASE_URL=database_url)
     assert run("migrate", env=env).returncode == 0
     assert run("migrate", env=env).returncode == 0
+
+
+def test_an_embedded_database_that_cannot_be_written_is_refused_in_one_line(
+    tmp_path: Path,
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    data_dir = blocker / "var"  # cannot be made, for root too
+    for command in (["migrate"], ["serve", "--port", "1"]):
+        refused = run(*command, env=env_with(DATA_DIR=str(data_dir)))
+        assert refused.returncode == 1, refused
+        lines = refused.stderr.strip().splitlines()
+        assert len(lines) == 1, refused.stderr
+        assert lines[0].startswith("dispute-service: cannot start the embedded PostgreSQL")
+        assert f"DATA_DIR={data_dir}" in lines[0] and "DATABASE_URL" in lines[0]

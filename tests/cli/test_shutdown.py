@@ -2,10 +2,15 @@
 
 import asyncio
 import signal
+import socket
+import time
 
 import asyncpg
 import httpx
+import yaml
 
+from app.settings import PROJECT_ROOT
+from app.watcher import STOP_TIMEOUT_SECONDS
 from tests.db import asyncpg_dsn
 from tests.factories import order_body
 from tests.server import env_with, run, serving
@@ -77,3 +82,47 @@ def test_serve_exits_cleanly_on_sigterm_when_idle(database_url: str) -> None:
         output = server.output()
     # The lifespan's shutdown ran: the process did not just die of the signal.
     assert "Application shutdown complete" in output
+
+
+def _stalled_request(base: str) -> socket.socket:
+    """A POST whose body stops after its first byte: in flight until the server ends it."""
+    host, port = base.removeprefix("http://").split(":")
+    stalled = socket.create_connection((host, int(port)), timeout=5)
+    stalled.sendall(
+        b"POST /v1/orders/ORD-1/fail-reasons HTTP/1.1\r\nHost: test\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+    )
+    return stalled
+
+
+def test_sigterm_waits_for_requests_in_flight_only_shutdown_grace_seconds(
+    database_url: str,
+) -> None:
+    grace = 2
+    # The stalled body alone would hold the request a minute; the grace is what ends it.
+    env = env_with(
+        DATABASE_URL=database_url, SHUTDOWN_GRACE_SECONDS=str(grace), BODY_TIMEOUT_SECONDS="60"
+    )
+    with serving(env) as server:
+        stalled = _stalled_request(server.base)
+        try:
+            time.sleep(0.5)  # the server has taken the request
+            stopped_at = time.monotonic()
+            server.process.send_signal(signal.SIGTERM)
+            assert server.process.wait(timeout=60) in CLEAN_EXIT
+            took = time.monotonic() - stopped_at
+        finally:
+            stalled.close()
+    # uvicorn's own default was 30 s; the watcher takes a moment more to stop.
+    assert grace <= took < grace + 8, took
+
+
+def test_compose_gives_the_service_more_time_to_stop_than_it_takes() -> None:
+    compose = yaml.safe_load((PROJECT_ROOT / "compose.yaml").read_text())
+    service = compose["services"]["service"]
+    grace = int(service["environment"]["SHUTDOWN_GRACE_SECONDS"])
+    period = service["stop_grace_period"]
+    assert period.endswith("s"), period
+    # Requests get their grace, then the background tasks theirs, then the pool closes:
+    # only after all that may the supervisor's SIGKILL come.
+    assert int(period.removesuffix("s")) >= grace + STOP_TIMEOUT_SECONDS + 5, period

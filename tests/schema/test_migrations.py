@@ -1,6 +1,7 @@
 """Alembic makes the schema: upgrade, downgrade and upgrade again work, and match the models."""
 
 import asyncio
+import subprocess
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -15,7 +16,9 @@ from app.db.migrate import downgrade, upgrade
 from app.db.url import async_url
 from app.models import Base
 from app.schemas.phones import normalise
+from app.settings import PROJECT_ROOT
 from tests.db import asyncpg_dsn, fresh_database
+from tests.server import COMMAND, env_with
 
 
 @pytest.fixture
@@ -128,3 +131,33 @@ def test_keys_and_orders_from_before_people_get_names_and_one_spelling_of_each_p
         _run(empty_database, [], "SELECT id, customer_phone FROM orders ORDER BY id")
     )
     assert spelled == [(f"ORD-{n}", normalise(phone)) for n, phone in enumerate(PHONES)]
+
+
+INSTANCES = 4
+
+
+def test_instances_starting_at_once_migrate_once(empty_database: str) -> None:
+    """As a deploy starts several instances of a new release against one database: each runs
+    `migrate` at start; one migrates, the others wait for it and find nothing left to do."""
+    env = env_with(DATABASE_URL=empty_database)
+    starting = [
+        subprocess.Popen(
+            [*COMMAND, "migrate"],
+            env=env,
+            cwd=PROJECT_ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(INSTANCES)
+    ]
+    said = []
+    for process in starting:
+        _, stderr = process.communicate(timeout=120)
+        assert process.returncode == 0, stderr
+        said.append(stderr.strip().splitlines()[-1])
+    assert sorted(said) == [
+        "database migrated to the latest schema",
+        *["database was already at the latest schema"] * (INSTANCES - 1),
+    ]
+    assert _inspect(empty_database, _drift) == []

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from app.observability.metrics import render
+from app.observability.metrics import DatabaseGauges
 from app.repositories import ledger
 
 
@@ -55,7 +55,7 @@ async def test_open_cases_gauge_reads_only_open_cases(db_engine: AsyncEngine) ->
         """INSERT INTO cases (id, case_type, status, ticket, details)
            VALUES ('case_open', 'fail_reason', 'pending_review', '{}', '{}')""",
     )
-    plan = await _plan(db_engine, lambda: render(db_engine), "SELECT case_type, count(*)")
+    plan = await _plan(db_engine, DatabaseGauges(db_engine).read, "SELECT case_type, count(*)")
     assert "ix_cases_open_by_type" in plan and "Seq Scan" not in plan, plan
 
 

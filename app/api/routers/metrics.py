@@ -20,6 +20,10 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
     responses={200: {"content": {CONTENT_TYPE: {}}, "description": "Text format"}},
 )
 async def get_metrics(
-    request: Request, _: Annotated[Principal, Depends(require(Right.WATCH))]
+    request: Request,
+    # Its database gauges are optional (app.observability.metrics): a scrape answers, with
+    # the counters, while the database is away.
+    _: Annotated[Principal, Depends(require(Right.WATCH, needs_no_database=True))],
 ) -> Response:
-    return Response(await render(request.app.state.db_engine), media_type=CONTENT_TYPE)
+    state = request.app.state
+    return Response(await render(state.db_engine, state.metrics_gauges), media_type=CONTENT_TYPE)
