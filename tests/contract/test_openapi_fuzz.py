@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 
 from app.settings import PROJECT_ROOT
+from tests.db import migrated_database
 from tests.factories import order_body
 from tests.server import env_with, run, serving
 
@@ -34,7 +35,14 @@ class ApiKeyAuth:
 
 
 @pytest.fixture(scope="module")
-def live(database_url: str) -> Iterator[str]:
+def live(server_url: str) -> Iterator[str]:
+    # A database of its own: what other tests left (an order with cases) cannot refuse its
+    # set-up.
+    with migrated_database(server_url, "dispute_fuzz") as database_url:
+        yield from _serve(database_url)
+
+
+def _serve(database_url: str) -> Iterator[str]:
     env = env_with(DATABASE_URL=database_url, LOG_LEVEL="WARNING")
     for role in ("ops", "service"):
         KEYS[role] = run(
