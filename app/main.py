@@ -29,12 +29,13 @@ from app.api.routers import (
     reports,
     rulesets,
     vendors,
+    webhook_endpoints,
 )
 from app.db.engine import make_engine, make_sessionmaker, make_snapshot_sessionmaker
 from app.observability.logs import configure_logging
 from app.rules_engine.engine import build_engine
 from app.settings import Settings, get_settings
-from app.watcher import DeadlineWatcher, PeriodicTask, ReportRoller
+from app.watcher import DeadlineWatcher, PeriodicTask, ReportRoller, WebhookSender
 
 DESCRIPTION = """Decides payout disputes, pickup complaints, vendors' fail reasons and payment
 discrepancies by the operations team's rule tables, and records every decision with its
@@ -64,6 +65,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
                     settings.report_roll_interval_seconds,
                 )
             )
+        if settings.webhook_poll_interval_seconds:
+            background.append(WebhookSender(app.state.sessionmaker, settings))
         for task in background:
             task.start()
         try:
@@ -105,6 +108,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         feedback,
         decisions,
         events,
+        webhook_endpoints,
         rulesets,
         reports,
         api_description,

@@ -42,6 +42,11 @@ ESCALATIONS = Counter("escalations_total", "Committed escalations by target.", [
 DEADLINES_MISSED = Counter(
     "deadlines_missed_total", "Deadlines that passed unmet (breaches), by kind.", ["kind"]
 )
+WEBHOOK_ATTEMPTS = Counter(
+    "webhook_attempts_total",
+    "Webhook delivery attempts by outcome (delivered, retrying, gave_up).",
+    ["outcome"],
+)
 
 
 class _Snapshot(Collector):

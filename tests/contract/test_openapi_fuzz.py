@@ -35,7 +35,10 @@ class ApiKeyAuth:
 
 @pytest.fixture(scope="module")
 def live(database_url: str) -> Iterator[str]:
-    env = env_with(DATABASE_URL=database_url, LOG_LEVEL="WARNING")
+    # No webhook sender: generated endpoints name hosts that must never be called.
+    env = env_with(
+        DATABASE_URL=database_url, LOG_LEVEL="WARNING", WEBHOOK_POLL_INTERVAL_SECONDS="0"
+    )
     for role in ("ops", "service"):
         KEYS[role] = run("keys", "create", "--role", role, env=env).stdout.strip()
     with serving(env) as server:

@@ -48,6 +48,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/fail-reviews/{case_id}/verdict"): verdict_body("customer"),
     ("POST", "/v1/wallet-refunds/{entry_id}/release"): {"note": "not mine"},
     ("POST", "/v1/payout-disputes/{case_id}/vendor-response"): {"response": "not_paid"},
+    # Would receive every vendor's events: refused by role, never by the body.
+    ("POST", "/v1/webhook-endpoints"): {"url": "https://hooks.example.com/vendor-b"},
 }
 
 # Any well-formed id: without a key, nothing may be looked up at all.
