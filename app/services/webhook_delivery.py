@@ -58,19 +58,22 @@ class RetryPolicy:
     max_delay_seconds: float
     horizon_seconds: float
 
-    def next_attempt(self, first: datetime, failures: int, now: datetime) -> datetime | None:
-        """When to try again after ``failures`` failed attempts; None: give up.
+    def next_attempt(
+        self, first: datetime, failures: int, attempted: datetime, now: datetime
+    ) -> datetime | None:
+        """When to try again after ``failures`` failed attempts, the last one begun at
+        ``attempted``; None: give up.
 
         The wait doubles from ``base_seconds`` up to ``max_delay_seconds``, each drawn from
-        its upper half (jitter: endpoints that failed together do not all retry together);
-        the last attempt falls at the horizon.
+        its upper half (jitter: endpoints that failed together do not all retry together).
+        The last attempt begins at the horizon or after it, never only just before.
         """
         give_up_at = first + timedelta(seconds=self.horizon_seconds)
-        if now >= give_up_at:
+        if attempted >= give_up_at:
             return None
         delay = min(self.base_seconds * 2 ** min(failures - 1, 60), self.max_delay_seconds)
         delay *= random.uniform(0.5, 1.0)
-        return min(now + timedelta(seconds=delay), give_up_at)
+        return max(now, min(now + timedelta(seconds=delay), give_up_at))
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,6 @@ class Job:
     url: str
     secret: str
     webhook_id: str
-    attempt: int
     body: bytes
 
 
@@ -139,7 +141,6 @@ async def next_job(
         url=endpoint.url,
         secret=endpoint.secret,
         webhook_id=message.id,
-        attempt=message.attempts + 1,
         body=EventOut.model_validate(event).model_dump_json().encode(),
     )
 
@@ -226,7 +227,9 @@ async def record(session: AsyncSession, job: Job, result: Result, retry: RetryPo
     if result.delivered:
         outcome = "delivered"
     else:
-        next_at = retry.next_attempt(message.first_attempt_at, message.attempts, now)
+        next_at = retry.next_attempt(
+            message.first_attempt_at, message.attempts, result.attempted_at, now
+        )
         outcome = "retrying" if next_at is not None else "gave_up"
     message.next_attempt_at = endpoint.next_attempt_at = next_at
     if next_at is None:

@@ -10,7 +10,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
@@ -22,7 +22,8 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from app.services import events
-from app.services.webhook_delivery import new_secret
+from app.services.webhook_delivery import RetryPolicy, new_secret
+from app.settings import Settings
 from tests.conftest import Headers, http_client, running_app, suite_settings
 from tests.db import new_key
 from tests.factories import order_body, put_order
@@ -102,6 +103,26 @@ async def deliveries(
 
 def at(value: str) -> datetime:
     return datetime.fromisoformat(value)
+
+
+def test_the_default_retries_double_up_to_an_hour_and_end_at_24_hours() -> None:
+    settings = Settings()
+    retry = RetryPolicy(
+        settings.webhook_retry_base_seconds,
+        settings.webhook_retry_max_delay_seconds,
+        settings.webhook_retry_horizon_seconds,
+    )
+    first = now = datetime(2026, 11, 23, tzinfo=UTC)
+    waits: list[float] = []
+    while (next_at := retry.next_attempt(first, len(waits) + 1, now, now)) is not None:
+        waits.append((next_at - now).total_seconds())
+        now = next_at
+    assert now == first + timedelta(hours=24)  # the last attempt falls at the horizon
+    for n, wait in enumerate(waits[:-1]):
+        full = min(5 * 2**n, 3600)
+        assert full / 2 <= wait <= full, (n, wait)
+    # About 40 attempts: the bounds of waits all drawn at their full length, or their half.
+    assert 33 <= len(waits) <= 57
 
 
 async def test_a_failed_attempt_is_retried_with_the_same_id_and_a_valid_signature(
@@ -229,7 +250,7 @@ async def test_a_message_is_given_up_after_the_retry_horizon_and_the_next_one_fo
     assert given_up["outcome"] == "gave_up" and given_up["next_attempt_at"] is None
     assert given_up["attempt"] == len(tried)
     assert {a["outcome"] for a in earlier} == {"retrying"}
-    # Retried until the horizon, not much past it.
+    # Retried until the horizon (the last attempt begins there), not much past it.
     span = at(given_up["attempted_at"]) - at(items[-1]["attempted_at"])
     assert timedelta(seconds=horizon) <= span < timedelta(seconds=horizon + 1)
 
@@ -327,15 +348,18 @@ def test_a_message_under_way_when_its_instance_dies_is_sent_again_with_its_id(
             _wait(lambda: bool(receiver.received("/hooks")), "the first attempt")
             first.kill()
         with serving(env) as second:
-            _wait(lambda: bool(receiver.accepted("/hooks")[1:]), "the attempt after the lease")
-            endpoint_id = made.json()["id"]
-            attempts = http.get(
-                f"{second.base}/v1/webhook-endpoints/{endpoint_id}/deliveries", headers=ops
-            ).json()["items"]
+            listing = f"{second.base}/v1/webhook-endpoints/{made.json()['id']}/deliveries"
+
+            def attempts() -> list[dict[str, Any]]:
+                items: list[dict[str, Any]] = http.get(listing, headers=ops).json()["items"]
+                return items
+
+            _wait(lambda: bool(attempts()), "the attempt after the lease")
+            recorded = attempts()
 
     held, again = receiver.received("/hooks")
     assert held.webhook_id == again.webhook_id
     assert held.body == again.body
     # The dead instance recorded nothing; the one that took over recorded its own attempt.
-    assert [(a["attempt"], a["outcome"]) for a in attempts] == [(1, "delivered")]
-    assert attempts[0]["webhook_id"] == held.webhook_id
+    assert [(a["attempt"], a["outcome"]) for a in recorded] == [(1, "delivered")]
+    assert recorded[0]["webhook_id"] == held.webhook_id
