@@ -30,6 +30,7 @@ from app.api.routers import (
     reports,
     rulesets,
     vendors,
+    webhook_endpoints,
 )
 from app.db.engine import make_engine, make_sessionmaker, make_snapshot_sessionmaker
 from app.effects import build_rules
@@ -43,6 +44,7 @@ from app.watcher import (
     KeyUseRecorder,
     PeriodicTask,
     ReportRoller,
+    WebhookSender,
 )
 
 DESCRIPTION = """Decides payout disputes, pickup complaints, vendors' fail reasons and payment
@@ -85,6 +87,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
                     settings.report_roll_interval_seconds,
                 )
             )
+        if settings.webhook_poll_interval_seconds:
+            background.append(WebhookSender(app.state.sessionmaker, settings))
         for task in background:
             task.start()
         try:
@@ -134,6 +138,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         feedback,
         decisions,
         events,
+        webhook_endpoints,
         rulesets,
         reports,
         api_description,

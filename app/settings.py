@@ -36,6 +36,33 @@ class Settings(BaseSettings):
         description="How often each instance rolls up the summary report's finished weeks, "
         "so that no report waits for them; 0: never (a report then rolls what it needs).",
     )
+    webhook_poll_interval_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="How often each instance looks for webhook messages to deliver; 0: this "
+        "instance delivers none (another must).",
+    )
+    webhook_request_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="One delivery attempt, connect to answer, may take this long; then it "
+        "counts as failed and is retried.",
+    )
+    webhook_retry_horizon_seconds: float = Field(
+        default=86_400.0,
+        gt=0,
+        description="A message is retried for this long after its first attempt, then given "
+        "up (recorded) and the endpoint's next message follows.",
+    )
+    webhook_retry_base_seconds: float = Field(
+        default=5.0, gt=0, description="The wait after a message's first failed attempt."
+    )
+    webhook_retry_max_delay_seconds: float = Field(
+        default=3_600.0,
+        gt=0,
+        description="The longest wait between two attempts; waits double up to it.",
+    )
     db_pool_size: int = Field(default=10, ge=1, description="Connections each process keeps.")
     db_max_overflow: int = Field(default=10, ge=0, description="Extra connections under load.")
     # Without these a database that stops answering (a hung host, a partition) holds every

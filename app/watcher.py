@@ -1,10 +1,12 @@
 """The background work every app instance runs: the deadline watcher, the report roller and
-the recorder of the keys' last use and the sweeper of expired idempotency records.
+the recorder of the keys' last use, the sweeper of expired idempotency records and the
+webhook sender.
 
-The watcher and the roller keep nothing in this process: deadlines are rows, and the
-report's rollup is tables, so any instance, started at any time, does whatever is due, and a
-restart loses nothing. The recorder keeps only which keys were used since its last write: a
-crash loses at most that much of their last use. The sweeper deletes what has expired.
+They keep nothing in this process that matters: deadlines are rows, the report's rollup is
+tables, and each webhook endpoint's place in the feed is on its row, so any instance,
+started at any time, does whatever is due, and a restart loses nothing. The recorder keeps
+only which keys were used since its last write: a crash loses at most that much of their
+last use.
 Each tick is one transaction (the watcher: one per batch); a failed tick (the database is
 away, say) is logged and the next tick retries.
 """
@@ -16,6 +18,7 @@ import secrets
 import socket
 from datetime import timedelta
 
+import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.api.deps import KeyUse
@@ -23,7 +26,8 @@ from app.db.transaction import transaction
 from app.repositories import idempotency
 from app.rules_engine.engine import RulesEngine
 from app.rules_engine.policy import Policy
-from app.services import deadlines, keys, reports
+from app.services import deadlines, keys, reports, webhook_delivery
+from app.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +43,10 @@ SWEEP_BATCH_SIZE = 500
 # How often each instance sweeps. A late sweep is harmless: an expired record is already
 # treated as absent by the request that finds it.
 SWEEP_INTERVAL_SECONDS = 300.0
+# The webhook sender serves this many endpoints of an instance at once, and sends each at most
+# this many messages in a row before it lets the endpoint go (another instance may take it).
+WEBHOOK_ENDPOINTS_AT_ONCE = 8
+WEBHOOK_MESSAGES_PER_CLAIM = 50
 
 
 class PeriodicTask:
@@ -206,3 +214,96 @@ class IdempotencySweeper(PeriodicTask):
         if deleted:
             log.info("idempotency sweeper: deleted %d expired records", deleted)
         return deleted
+
+
+class WebhookSender(PeriodicTask):
+    """Delivers the outbox to webhook endpoints (app.services.webhook_delivery): leases the
+    endpoints with work due, and sends each one's messages in feed order, one at a time."""
+
+    what = "webhook sender"
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+        super().__init__(sessionmaker, settings.webhook_poll_interval_seconds)
+        self._timeout = settings.webhook_request_timeout_seconds
+        # Twice the attempt it covers, so its result is recorded well within it; a lease that
+        # runs out anyway (the instance died or stalled) means one more delivery of the
+        # message, with the same webhook-id, by whichever instance takes the endpoint next.
+        self._lease = 2 * self._timeout
+        self._retry = webhook_delivery.RetryPolicy(
+            base_seconds=settings.webhook_retry_base_seconds,
+            max_delay_seconds=settings.webhook_retry_max_delay_seconds,
+            horizon_seconds=settings.webhook_retry_horizon_seconds,
+        )
+        # Redirects are not followed: a 3xx is a failed attempt, as receivers are told.
+        self._http = httpx.AsyncClient(timeout=self._timeout, follow_redirects=False)
+
+    async def stop(self) -> None:
+        await super().stop()
+        await self._http.aclose()
+
+    async def tick(self) -> int:
+        """Sends until nothing is due; returns how many attempts it made.
+
+        Up to WEBHOOK_ENDPOINTS_AT_ONCE endpoints are served at once, and one that is done
+        frees its place for the next with work due, so a slow receiver holds up only its own
+        messages.
+        """
+        running: set[asyncio.Task[int]] = set()
+        sent = 0
+        try:
+            while not self.stopping:
+                if len(running) < WEBHOOK_ENDPOINTS_AT_ONCE:
+                    running |= await self._claim(WEBHOOK_ENDPOINTS_AT_ONCE - len(running))
+                if not running:
+                    break
+                done, running = await asyncio.wait(
+                    running, timeout=self._interval, return_when=asyncio.FIRST_COMPLETED
+                )
+                sent += _attempts(done)
+        except asyncio.CancelledError:
+            # Stopped too slowly: the attempts in hand are dropped; their leases run out and
+            # another instance sends them again.
+            for task in running:
+                task.cancel()
+            raise
+        finally:
+            if running:
+                sent += _attempts((await asyncio.wait(running))[0])
+        return sent
+
+    async def _claim(self, slots: int) -> set[asyncio.Task[int]]:
+        token = secrets.token_hex(16)
+        async with transaction(self._sessionmaker) as session:
+            claimed = await webhook_delivery.claim(session, token, slots, self._lease)
+        return {asyncio.create_task(self._serve(e, token), name=f"webhook {e}") for e in claimed}
+
+    async def _serve(self, endpoint_id: str, token: str) -> int:
+        """Sends the endpoint's due messages in order while they succeed (or are given up)."""
+        sent = 0
+        more = True
+        while more and sent < WEBHOOK_MESSAGES_PER_CLAIM and not self.stopping:
+            async with transaction(self._sessionmaker) as session:
+                job = await webhook_delivery.next_job(session, endpoint_id, token, self._lease)
+            if job is None:
+                break
+            result = await webhook_delivery.send(self._http, job, self._timeout)
+            async with transaction(self._sessionmaker) as session:
+                more = await webhook_delivery.record(session, job, result, self._retry)
+            sent += 1
+        async with transaction(self._sessionmaker) as session:
+            await webhook_delivery.release(session, endpoint_id, token)
+        return sent
+
+
+def _attempts(done: set[asyncio.Task[int]]) -> int:
+    """The attempts finished tasks made; a task that failed (the database went away, say) is
+    logged, and its endpoint's lease runs out for any instance to take it up again."""
+    count = 0
+    for task in done:
+        if task.cancelled():
+            continue
+        if (failure := task.exception()) is not None:
+            log.error("webhook sender: %s failed", task.get_name(), exc_info=failure)
+        else:
+            count += task.result()
+    return count

@@ -38,13 +38,15 @@ def database_url(server_url: str) -> Iterator[str]:
 def suite_settings(**overrides: Any) -> Settings:
     """The settings of the apps tests run in process. The watcher sweeps once, at start:
     tests of the clock give a short interval (and tiny policy hours). No background rolls of
-    the report: its tests see what the reports roll themselves, or run the roller."""
+    the report: its tests see what the reports roll themselves, or run the roller. No webhook
+    sender: the endpoints tests make point nowhere; delivery tests start their own."""
     values: dict[str, Any] = {
         "database_url": None,
         "watch_interval_seconds": 3600,
         "report_roll_interval_seconds": 0,
         # Keys' last use is written when the app stops, or when a test ticks the recorder.
         "api_key_last_used_seconds": 3600,
+        "webhook_poll_interval_seconds": 0,
     }
     return Settings(**{**values, **overrides})
 

@@ -44,6 +44,7 @@ class Right(StrEnum):
     DECIDE_ESCALATED = "decide an escalated case"
     CHANGE_STANDING = "change a vendor's standing"
     APPROVE_PAYOUTS = "approve or reject a payout"
+    MANAGE_WEBHOOKS = "add, list and remove webhook endpoints"
 
 
 READS = frozenset(
@@ -72,6 +73,7 @@ _OPS = frozenset(
         Right.OVERRIDE,  # below the high-value threshold and not escalated: the service checks
         Right.RELEASE_WALLET_REFUNDS,
         Right.RESOLVE_DISCREPANCIES,
+        Right.MANAGE_WEBHOOKS,
     }
 )
 

@@ -13,6 +13,7 @@ from app.models.order import Order
 from app.models.payment_record import PaymentRecord
 from app.models.report import ReportDuration, ReportRefresh, ReportTally, ReportWeek
 from app.models.vendor import Vendor
+from app.models.webhook import WebhookAttempt, WebhookEndpoint, WebhookMessage
 
 __all__ = [
     "ApiKey",
@@ -31,4 +32,7 @@ __all__ = [
     "ReportTally",
     "ReportWeek",
     "Vendor",
+    "WebhookAttempt",
+    "WebhookEndpoint",
+    "WebhookMessage",
 ]

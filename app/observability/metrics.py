@@ -47,6 +47,11 @@ ESCALATIONS = Counter("escalations_total", "Committed escalations by target.", [
 DEADLINES_MISSED = Counter(
     "deadlines_missed_total", "Deadlines that passed unmet (breaches), by kind.", ["kind"]
 )
+WEBHOOK_ATTEMPTS = Counter(
+    "webhook_attempts_total",
+    "Webhook delivery attempts by outcome (delivered, retrying, gave_up).",
+    ["outcome"],
+)
 
 
 # A scrape waits this long for the database's gauges; past it they are left out and

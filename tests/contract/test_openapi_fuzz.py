@@ -43,7 +43,10 @@ def live(server_url: str) -> Iterator[str]:
 
 
 def _serve(database_url: str) -> Iterator[str]:
-    env = env_with(DATABASE_URL=database_url, LOG_LEVEL="WARNING")
+    # No webhook sender: generated endpoints name hosts that must never be called.
+    env = env_with(
+        DATABASE_URL=database_url, LOG_LEVEL="WARNING", WEBHOOK_POLL_INTERVAL_SECONDS="0"
+    )
     for role in ("ops", "service"):
         KEYS[role] = run(
             "keys", "create", "--role", role, "--name", f"fuzz {role}", env=env

@@ -51,6 +51,11 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/vendors/{vendor_id}/ledger"): EVERYONE,
     ("POST", "/v1/vendors/{vendor_id}/standing"): frozenset({"ops_manager"}),
     ("POST", "/v1/payout-disputes/{case_id}/manager-decision"): frozenset({"ops_manager"}),
+    ("POST", "/v1/webhook-endpoints"): OPS,
+    ("GET", "/v1/webhook-endpoints"): OPS,
+    ("GET", "/v1/webhook-endpoints/{endpoint_id}"): OPS,
+    ("DELETE", "/v1/webhook-endpoints/{endpoint_id}"): OPS,
+    ("GET", "/v1/webhook-endpoints/{endpoint_id}/deliveries"): OPS,
     ("POST", "/v1/payout-disputes"): OPS | {"support"},
     ("POST", "/v1/payout-disputes/{case_id}/vendor-response"): OPS | {"vendor"},
     ("GET", "/v1/payouts/{payout_id}"): EVERYONE,
@@ -91,6 +96,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/fail-reviews/{case_id}/verdict"): verdict_body("customer"),
     ("POST", "/v1/wallet-refunds/{entry_id}/release"): {"note": "not mine"},
     ("POST", "/v1/payout-disputes/{case_id}/vendor-response"): {"response": "not_paid"},
+    # Would receive every vendor's events: refused by role, never by the body.
+    ("POST", "/v1/webhook-endpoints"): {"url": "https://hooks.example.com/vendor-b"},
 }
 
 # Any well-formed id: without a key, nothing may be looked up at all.

@@ -19,7 +19,7 @@ from sqlalchemy.sql.elements import ClauseElement
 
 from app.db.migrate import upgrade
 from app.db.url import async_url
-from app.repositories import cases, decisions, events, orders
+from app.repositories import cases, decisions, events, orders, webhooks
 from tests.db import fresh_database
 
 CASES = 15_000
@@ -60,6 +60,17 @@ FILL = [
                      substr(id, 6)::int AS n FROM cases) c,
              generate_series(1, {DECISIONS_PER_CASE}) k""",
     """INSERT INTO events (type, data) SELECT 'test.fill', '{}' FROM generate_series(1, 20000)""",
+    """INSERT INTO webhook_endpoints (id, url, event_types, secret, created_by)
+        SELECT 'whep_' || g, 'https://hooks.example.com/' || g, '["*"]', 'whsec_x', 'ops:k'
+        FROM generate_series(1, 5) g""",
+    """INSERT INTO webhook_messages (id, endpoint_id, event_id, event_xid, event_type, status)
+        SELECT 'msg_' || e.id || '_' || g, 'whep_' || g, e.id, e.xid, e.type, 'delivered'
+        FROM events e, generate_series(1, 5) g WHERE e.id <= 8000""",
+    """INSERT INTO webhook_attempts (id, message_id, endpoint_id, number, attempted_at,
+            duration_ms, outcome)
+        SELECT 'whatt_' || m.id, m.id, m.endpoint_id, 1,
+            timestamptz '2025-01-01' + m.event_id * interval '1 minute', 10, 'delivered'
+        FROM webhook_messages m""",
     "ANALYZE",
 ]
 
@@ -190,3 +201,12 @@ async def test_orders_by_phone_read_one_index_range_newest_first(filled: AsyncEn
                 # Its 150 orders: the index gives their order, no sort of them all for
                 # one page (a customer's five may be sorted: that costs nothing).
                 assert "Sort" not in [n["Node Type"] for n in plan], label
+
+
+async def test_webhook_deliveries_page_by_index(filled: AsyncEngine) -> None:
+    deep = (datetime(2025, 1, 3, tzinfo=UTC), "whatt_msg_2880_3")
+    for after in (None, deep):
+        plan = await plan_of(filled, webhooks.attempts_listing("whep_3", after, PAGE))
+        allowed = {"ix_webhook_attempts_endpoint_attempted", "pk_webhook_messages"}
+        check(plan, allowed, f"webhook deliveries after {after}")
+        assert "Sort" not in [n["Node Type"] for n in plan], plan
