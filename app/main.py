@@ -26,12 +26,12 @@ from app.api.routers import (
     payout_disputes,
     payouts,
     pickup_complaints,
-    reports,
     rulesets,
     vendors,
 )
 from app.db.engine import make_engine, make_sessionmaker, make_snapshot_sessionmaker
 from app.observability.logs import configure_logging
+from app.reports import endpoints as reports
 from app.rules_engine.engine import build_engine
 from app.settings import Settings, get_settings
 from app.watcher import DeadlineWatcher, PeriodicTask, ReportRoller

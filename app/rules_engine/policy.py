@@ -51,6 +51,7 @@ class Policy(BaseModel):
     dispute_rate_target_percent: int
     resolution_target_percent: int
     satisfaction_target_percent: int
+    communication_satisfaction_target_percent: int
 
     def as_dict(self) -> dict[str, PolicyValue]:
         """Plain name -> value, what each decision records."""
