@@ -33,7 +33,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.api.test_vendor_response_clock import NEVER, instance
 from tests.conftest import Headers, KeyMaker
-from tests.factories import CASE_ROW, FEEDBACK_ROW, ORDER_ROW, case_row, open_dispute, put_order
+from tests.factories import (
+    CASE_ROW,
+    FEEDBACK_ROW,
+    ORDER_ROW,
+    case_row,
+    open_dispute,
+    payment_record,
+    post_records,
+    put_order,
+)
 
 SINCE = "2026-01-05T00:00:00Z"
 UNTIL = "2026-01-19T00:00:00Z"
@@ -531,6 +540,48 @@ async def test_a_case_still_inside_its_clocks_is_not_counted_against_them(
     assert report["dispute_rate"]["count"] == 1 and report["dispute_rate"]["of"] == 1
     until = datetime.fromisoformat(report["until"])
     assert until - datetime.fromisoformat(report["since"]) == timedelta(days=28)
+
+
+async def test_cases_opened_from_payment_records_are_timed_from_the_earliest_record(
+    client: AsyncClient, service: Headers, ops: Headers, db_engine: AsyncEngine
+) -> None:
+    async with db_engine.connect() as connection:
+        now = (await connection.execute(text("SELECT now()"))).scalar_one()
+    await put_order(client, service, "ORD-1", final_invoice_amount=1_500_000)
+    await put_order(client, service, "ORD-2", final_invoice_amount=1_500_000)
+    at = {"P-1": now - timedelta(hours=3), "P-2": now - timedelta(minutes=30)}
+    at["P-3"] = now - timedelta(minutes=20)
+    answer = await post_records(
+        client,
+        service,
+        # Two failed payments: one transaction failure, found in the earlier record.
+        payment_record("ORD-1", "P-1", status="failed", occurred_at=at["P-1"].isoformat()),
+        payment_record("ORD-1", "P-2", status="failed", occurred_at=at["P-2"].isoformat()),
+        # The customer paid less than the invoice: a payout dispute.
+        payment_record(
+            "ORD-2", "P-3", 1_200_000, direction="to_customer", occurred_at=at["P-3"].isoformat()
+        ),
+    )
+    opened = {c["case_type"]: c["id"] for c in answer["cases"]}
+    assert set(opened) == {"payment_discrepancy", "payout_dispute"}
+    created = {
+        kind: datetime.fromisoformat(
+            (await client.get(f"/v1/cases/{case_id}", headers=ops)).json()["created_at"]
+        )
+        for kind, case_id in opened.items()
+    }
+    took = [created["payment_discrepancy"] - at["P-1"], created["payout_dispute"] - at["P-3"]]
+    report = (await client.get("/v1/reports/summary", headers=ops)).json()
+    logging = report["time_to_logging"]
+    assert logging["cases"] == 2
+    # Three hours (late) and twenty minutes (in time) against logging_hours, 1.
+    assert (logging["within"]["count"], logging["within"]["of"]) == (1, 2)
+    microseconds = sum(t // timedelta(microseconds=1) for t in took)
+    assert logging["hours_mean"]["value"] == microseconds / (2 * 3_600_000_000)
+    assert logging["hours_mean"]["target"] == 1.0
+    lo, hi = sorted(t.total_seconds() for t in took)
+    assert logging["hours_median"]["value"] == (lo + 0.5 * (hi - lo)) / 3600
+    assert report["dispute_rate"]["count"] == 2  # both orders
 
 
 async def test_an_empty_period_has_no_values_and_empty_buckets(
