@@ -121,26 +121,29 @@ _HISTOGRAM = histogram_bucket("s")
 _PERCENTILES = text(
     f"""
     WITH live AS MATERIALIZED (
-        SELECT d.kind, width_bucket(created_at, {_BOUNDS}) AS b, d.s, {_HISTOGRAM} AS h
+        SELECT d.kind, g.b, d.s, {_HISTOGRAM} AS h
         FROM {live("cases")}
         {DURATIONS}
+        -- Every value counts in its bucket and in the whole period.
+        CROSS JOIN LATERAL (
+            VALUES (width_bucket(created_at, {_BOUNDS})), ({WHOLE_PERIOD})
+        ) AS g(b)
         WHERE d.s IS NOT NULL
     ),
     rolled AS MATERIALIZED (
-        SELECT kind, width_bucket(span, {_BOUNDS}) AS b, bucket AS h, n, span
+        SELECT kind, g.b, bucket AS h, n, span
         FROM report_durations
+        CROSS JOIN LATERAL (VALUES (width_bucket(span, {_BOUNDS})), ({WHOLE_PERIOD})) AS g(b)
         WHERE span >= :rolled_from AND span < :rolled_to
     ),
-    -- Every value counts in its bucket and in the whole period.
     histogram AS (
-        SELECT kind, g.b, h, sum(n)::bigint AS n
+        SELECT kind, b, h, sum(n)::bigint AS n
         FROM (
             SELECT kind, b, h, n FROM rolled
             UNION ALL
             SELECT kind, b, h, count(*) FROM live GROUP BY 1, 2, 3
         ) x
-        CROSS JOIN LATERAL (VALUES (x.b), ({WHOLE_PERIOD})) AS g(b)
-        GROUP BY kind, g.b, h
+        GROUP BY kind, b, h
     ),
     placed AS (
         SELECT kind, b, h, n,
@@ -165,13 +168,13 @@ _PERCENTILES = text(
     candidates AS (
         SELECT w.kind, w.b, w.h, w.below, v.s
         FROM wanted w
-        JOIN rolled r ON r.kind = w.kind AND r.h = w.h AND (w.b = {WHOLE_PERIOD} OR r.b = w.b)
+        JOIN rolled r USING (kind, b, h)
         JOIN report_durations d ON d.span = r.span AND d.kind = r.kind AND d.bucket = r.h
         CROSS JOIN LATERAL unnest(d.seconds) AS v(s)
         UNION ALL
         SELECT w.kind, w.b, w.h, w.below, l.s
         FROM wanted w
-        JOIN live l ON l.kind = w.kind AND l.h = w.h AND (w.b = {WHOLE_PERIOD} OR l.b = w.b)
+        JOIN live l USING (kind, b, h)
     ),
     ranked AS (
         SELECT kind, b, below + row_number() OVER (PARTITION BY kind, b, h ORDER BY s) - 1

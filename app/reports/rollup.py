@@ -26,9 +26,9 @@ from app.reports.periods import MONDAY, Period, Span, Split, span_of, split
 
 # pg_stat_activity shows a transaction's start a moment after now() has fixed it.
 ACTIVITY_MARGIN = timedelta(seconds=1)
-# Cases rolled per statement (whole spans, at least one): each statement takes a few seconds,
+# Cases rolled per statement (whole spans, at least one): each statement takes a second or two,
 # well inside the statement timeout however many cases a span holds.
-CHUNK_CASES = 100_000
+CHUNK_CASES = 25_000
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.reports.measures import live
@@ -44,30 +44,39 @@ LIST_SETS = """
 # The spans before a bound: timestamps are whole microseconds.
 _BEFORE = "- interval '1 microsecond'"
 
+# Each group's count over the rolled spans: the difference of two running totals.
+ROLLED_FROM_TOTALS = f"""
+    SELECT list, key, n
+    FROM (
+        SELECT list, key,
+               -- width_bucket: a binary search for the last span before the bound.
+               coalesce(cum[width_bucket(CAST(:rolled_to AS timestamptz) {_BEFORE}, spans)],
+                        base)
+               - coalesce(cum[width_bucket(CAST(:rolled_from AS timestamptz) {_BEFORE},
+                                           spans)], base) AS n
+        FROM report_tallies
+        WHERE CAST(:rolled_from AS timestamptz) < :rolled_to
+    ) t
+    WHERE n > 0
+"""
+
+
+def counts_query(rolled: str) -> TextClause:
+    """The lists' statement, with ``rolled`` the (list, key, n) of the rolled spans: the
+    running totals here; bench/report_bench.py plugs a plain per-span table in to compare."""
+    return text(_COUNTS_TEMPLATE.replace("{rolled}", rolled))
+
+
 # Keys are split into their parts only for the rows shown (and, for the long root-cause
 # list, every group tied with its last), in the database's own collation for the ties.
-_COUNTS = text(
-    f"""
+_COUNTS_TEMPLATE = f"""
     WITH live AS MATERIALIZED (
         SELECT {LISTS}, count(*) AS n
         FROM {live("cases")}
         GROUP BY GROUPING SETS ({LIST_SETS})
         HAVING {LIST_KEYS_PRESENT}
     ),
-    rolled AS MATERIALIZED (
-        SELECT list, key, n
-        FROM (
-            SELECT list, key,
-                   -- width_bucket: a binary search for the last span before the bound.
-                   coalesce(cum[width_bucket(CAST(:rolled_to AS timestamptz) {_BEFORE}, spans)],
-                            base)
-                   - coalesce(cum[width_bucket(CAST(:rolled_from AS timestamptz) {_BEFORE},
-                                               spans)], base) AS n
-            FROM report_tallies
-            WHERE CAST(:rolled_from AS timestamptz) < :rolled_to
-        ) t
-        WHERE n > 0
-    ),
+    rolled AS MATERIALIZED ({{rolled}}),
     -- A root cause's count is its rolled count plus at most the largest live one, so a cause
     -- whose rolled count falls short of the top-th rolled count by more than that cannot
     -- reach the top (nor tie with it): only the others' two counts need adding. Cut off, a
@@ -120,8 +129,8 @@ _COUNTS = text(
         SELECT 'root_cause', case_type, NULL, reason, vendor_id, n, 0
         FROM parts WHERE list = 'root_cause'
         ORDER BY 6 DESC, 2, 4, 5 LIMIT :top)
-    """
-)
+"""
+_COUNTS = counts_query(ROLLED_FROM_TOTALS)
 
 # Rolls the spans :recomputed into the running totals: those in :starts from their cases, the
 # others (spans dropped from the rollup) to nothing. Only the groups whose count in one of
