@@ -219,8 +219,8 @@ def keys_rotate(args: argparse.Namespace) -> None:
 
 
 async def _prepare_reports(url: str, weeks: int | None) -> int:
+    from app.reports import service as reports
     from app.rules_engine.policy import load_policy
-    from app.services import reports
     from app.watcher import ROLLED_WEEKS
 
     weeks = ROLLED_WEEKS if weeks is None else weeks

@@ -27,7 +27,6 @@ from app.api.routers import (
     payout_disputes,
     payouts,
     pickup_complaints,
-    reports,
     rulesets,
     vendors,
     webhook_endpoints,
@@ -37,6 +36,7 @@ from app.effects import build_rules
 from app.observability import tracing
 from app.observability.logs import configure_logging
 from app.observability.metrics import DatabaseGauges
+from app.reports import endpoints as reports
 from app.settings import Settings, get_settings
 from app.watcher import (
     DeadlineWatcher,

@@ -23,10 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.api.deps import KeyUse
 from app.db.transaction import transaction
+from app.reports import service as reports
 from app.repositories import idempotency
 from app.rules_engine.engine import RulesEngine
 from app.rules_engine.policy import Policy
-from app.services import deadlines, keys, reports, webhook_delivery
+from app.services import deadlines, keys, webhook_delivery
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -125,7 +126,7 @@ class DeadlineWatcher(PeriodicTask):
 
 
 class ReportRoller(PeriodicTask):
-    """Rolls the summary report's finished weeks (app.services.report_rollup) before any
+    """Rolls the summary report's finished spans (app.reports.rollup) before any
     report asks for them, so that a report reads them instead of waiting while they roll.
     One instance rolls at a time; the others skip their tick."""
 
@@ -141,11 +142,11 @@ class ReportRoller(PeriodicTask):
         self._policy = policy
 
     async def tick(self) -> int:
-        """Returns how many weeks it rolled (0 also when another instance was rolling)."""
+        """Returns how many spans it rolled (0 also when another instance was rolling)."""
         async with transaction(self._sessionmaker) as session:
             rolled = await reports.roll_ahead(session, self._policy, ROLLED_WEEKS, wait=False)
         if rolled:
-            log.info("report roller: rolled %d weeks", rolled)
+            log.info("report roller: rolled %d spans", rolled)
         return rolled or 0
 
 

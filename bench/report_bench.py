@@ -9,7 +9,12 @@ vacuum and analyse them as autovacuum would, and then asks the running app, thro
 for the summary of the whole year and of the last four weeks, and for the CSV. The
 database is dropped afterwards. Before the reports it runs the report roller's tick, which
 every instance runs in the background (app/watcher.py), and prints how long rolling the
-year's finished weeks took; the reports then read them.
+year's finished spans took; the reports then read them.
+
+Then it compares the two ways of counting the report's lists (top vendors, reasons, root
+causes) over the rolled spans: the running totals the app keeps (app/reports/tallies.py,
+one row per group) and a plain table of each span's counts summed at read time
+(bench/plain_counts.py), timing the lists' one statement each way on the same periods.
 """
 
 from __future__ import annotations
@@ -33,16 +38,22 @@ sys.path.insert(0, str(ROOT))
 
 import asyncpg  # noqa: E402
 from httpx import ASGITransport, AsyncClient  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
 from app.db.migrate import upgrade  # noqa: E402
 from app.db.url import async_url  # noqa: E402
 from app.main import create_app  # noqa: E402
+from app.reports import queries, rollup, tallies  # noqa: E402
+from app.reports.periods import Period  # noqa: E402
+from app.reports.service import TOP, clock_rules  # noqa: E402
 from app.services import keys  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from app.watcher import ReportRoller  # noqa: E402
+from bench import plain_counts  # noqa: E402
 
 VENDORS = 2_000
 WEEKS = 52
+STATEMENT_TIMEOUT_SECONDS = 600.0
 
 # One order per case, created over the last WEEKS weeks; the case opens minutes later. Each
 # case's type, reason and outcome come from its number, so the load is repeatable. Types:
@@ -76,7 +87,7 @@ LOAD: list[tuple[str, tuple[str, ...]]] = [
         """
     INSERT INTO cases (id, case_type, order_id, vendor_id, status, ticket, details,
                        escalations, notes, outcome, reason, created_at, updated_at,
-                       acknowledged_at, resolved_at)
+                       acknowledged_at, resolved_at, detected_at)
     SELECT 'case_' || lpad(n::text, 26, '0'), c.case_type, o.id, o.vendor_id, c.status,
            jsonb_build_object('type', c.case_type, 'status', coalesce(c.outcome, c.status),
                               'priority', 'normal', 'assignee_team', 'ops'),
@@ -85,7 +96,10 @@ LOAD: list[tuple[str, tuple[str, ...]]] = [
            '[]', '[]', c.outcome, c.reason, d.opened, d.opened,
            CASE WHEN c.case_type <> 'fail_reason' THEN d.opened + CASE WHEN d.ack_draw < 98
                THEN interval '2 minutes' ELSE interval '90 minutes' END END,
-           CASE WHEN c.resolved THEN d.opened + make_interval(secs => c.seconds) END
+           CASE WHEN c.resolved THEN d.opened + make_interval(secs => c.seconds) END,
+           -- Discrepancies are found in a payment record a minute to two hours before.
+           CASE WHEN c.case_type = 'payment_discrepancy'
+               THEN d.opened - make_interval(secs => 60 + 72 * d.ack_draw) END
     FROM generate_series(1, $1::bigint) n
     JOIN orders o ON o.id = 'ORD-' || n
     -- Independent draws per case, from hashes of its number: repeatable, well mixed.
@@ -149,10 +163,12 @@ LOAD: list[tuple[str, tuple[str, ...]]] = [
     (
         """
     -- A fifth of the resolved customer-facing cases get feedback, mostly happy.
-    INSERT INTO case_feedback (case_id, score, comment, given_by, created_at)
+    INSERT INTO case_feedback (case_id, score, communication_score, comment, given_by,
+                               created_at)
     SELECT id,
            CASE WHEN draw < 70 THEN 5 WHEN draw < 85 THEN 4 WHEN draw < 92 THEN 3
                 WHEN draw < 96 THEN 2 ELSE 1 END,
+           CASE WHEN draw % 10 < 8 THEN 5 - draw % 3 END,
            NULL, 'support:bench', resolved_at + interval '1 hour'
     FROM (SELECT id, resolved_at, (hashtext('f' || id) & 2147483647) % 100 AS draw,
                  (hashtext('g' || id) & 2147483647) % 5 AS asked
@@ -221,6 +237,8 @@ async def measure(url: str, runs: int) -> None:
         watch_interval_seconds=3600,
         report_roll_interval_seconds=0,
         log_level="WARNING",
+        # The first roll of a year on a busy machine: timed, not cut off.
+        db_statement_timeout_seconds=STATEMENT_TIMEOUT_SECONDS,
     )
     app = create_app(settings, url)
     async with app.router.lifespan_context(app):
@@ -231,13 +249,13 @@ async def measure(url: str, runs: int) -> None:
         started = time.perf_counter()
         rolled = await roller.tick()
         print(
-            f"  report roller, first tick (every instance's, at start): {rolled} weeks rolled"
+            f"  report roller, first tick (every instance's, at start): {rolled} spans rolled"
             f" in {time.perf_counter() - started:.1f} s"
         )
         started = time.perf_counter()
         rolled = await roller.tick()
         print(
-            f"  report roller, next tick: {rolled} weeks rolled"
+            f"  report roller, next tick: {rolled} spans rolled"
             f" in {(time.perf_counter() - started) * 1000:.0f} ms"
         )
         now = datetime.now(UTC)
@@ -265,6 +283,26 @@ async def measure(url: str, runs: int) -> None:
                         f" ms   min {min(timings) * 1000:7.1f}   max {max(timings) * 1000:7.1f}"
                         f"   ({runs} runs)"
                     )
+            # The year by calendar month.
+            timings = []
+            for _ in range(runs):
+                started = time.perf_counter()
+                monthly = await client.get(
+                    "/v1/reports/summary",
+                    params={
+                        **ranges[f"all {WEEKS} weeks"],
+                        "until": now.isoformat(),
+                        "bucket": "month",
+                    },
+                    headers=headers,
+                )
+                timings.append(time.perf_counter() - started)
+                monthly.raise_for_status()
+            print(
+                f"  {'/v1/reports/summary':<26} {'all, bucket=month':<23} median"
+                f" {statistics.median(timings) * 1000:7.1f} ms   min {min(timings) * 1000:7.1f}"
+                f"   max {max(timings) * 1000:7.1f}   ({runs} runs)"
+            )
             # The CSV of the whole year, for a glimpse of the figures.
             print(f"\nall {WEEKS} weeks, the overall figures (CSV rows):")
             for line in response.text.splitlines():
@@ -277,6 +315,63 @@ async def measure(url: str, runs: int) -> None:
                     "satisfaction",
                 ):
                     print("  " + line)
+
+
+async def compare_lists(url: str, runs: int) -> None:
+    """The lists' statement with the running totals, and with a plain per-span table."""
+    settings = Settings(
+        database_url=None,
+        report_roll_interval_seconds=0,
+        log_level="WARNING",
+        db_statement_timeout_seconds=STATEMENT_TIMEOUT_SECONDS,
+    )
+    app = create_app(settings, url)
+    async with app.router.lifespan_context(app):
+        maker = app.state.sessionmaker
+        async with maker() as session, session.begin():
+            started = time.perf_counter()
+            rows = await plain_counts.build(session)
+            built = time.perf_counter() - started
+            tally_rows = (
+                await session.execute(
+                    text("SELECT count(*), sum(cardinality(spans)) FROM report_tallies")
+                )
+            ).one()
+        print(
+            f"  plain per-span table: {rows:,} rows, filled from every rolled span in"
+            f" {built:.1f} s;"
+            f" running totals: {tally_rows[0]:,} rows holding {tally_rows[1]:,} totals"
+        )
+        rules = clock_rules(app.state.rules_engine.policy)
+        now = datetime.now(UTC)
+        for label, weeks in (
+            ("last 4 weeks", 4),
+            ("last 13 weeks", 13),
+            (f"all {WEEKS} weeks", WEEKS + 1),
+        ):
+            period = Period(since=now - timedelta(weeks=weeks), until=now)
+            timings: dict[str, list[float]] = {"running totals": [], "plain table": []}
+            answers: dict[str, object] = {}
+            for _ in range(runs):
+                for name, statement in (
+                    ("running totals", tallies.counts_query(tallies.ROLLED_FROM_TOTALS)),
+                    ("plain table", plain_counts.COUNTS),
+                ):
+                    async with maker() as session, session.begin():
+                        await queries.use_memory_for_sorts(session)
+                        split = await rollup.prepare(session, period, rules, now)
+                        started = time.perf_counter()
+                        result = await session.execute(statement, {**split.params(), "top": TOP})
+                        answers[name] = sorted(repr(tuple(row)) for row in result)
+                        timings[name].append(time.perf_counter() - started)
+            assert answers["running totals"] == answers["plain table"], "the two lists differ"
+            medians = {name: statistics.median(t) * 1000 for name, t in timings.items()}
+            print(
+                f"  lists, {label:<14} running totals {medians['running totals']:7.1f} ms"
+                f"   plain table {medians['plain table']:7.1f} ms"
+                f"   (plain / totals: {medians['plain table'] / medians['running totals']:.2f};"
+                f" {runs} runs each, same answer)"
+            )
 
 
 def main() -> None:
@@ -294,6 +389,8 @@ def main() -> None:
             asyncio.run(load(url, args.cases))
             print("GET the report through the app:")
             asyncio.run(measure(url, args.runs))
+            print("the report's lists over the rolled spans, two ways:")
+            asyncio.run(compare_lists(url, args.runs))
         finally:
             asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 

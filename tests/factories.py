@@ -184,9 +184,31 @@ ORDER_ROW = text(
 )
 CASE_ROW = text(
     """
-    INSERT INTO cases (id, case_type, vendor_id, status, ticket, details, outcome,
-                       reason, created_at, acknowledged_at, resolved_at)
-    VALUES (:id, :case_type, :vendor_id, :status, '{}', '{}', :outcome, :reason,
-            :created_at, :acknowledged_at, :resolved_at)
+    INSERT INTO cases (id, case_type, order_id, vendor_id, status, ticket, details, outcome,
+                       reason, created_at, acknowledged_at, resolved_at, detected_at)
+    VALUES (:id, :case_type, :order_id, :vendor_id, :status, '{}', '{}', :outcome, :reason,
+            :created_at, :acknowledged_at, :resolved_at, :detected_at)
     """
 )
+FEEDBACK_ROW = text(
+    """
+    INSERT INTO case_feedback (case_id, score, communication_score, given_by, created_at)
+    VALUES (:case_id, :score, :communication_score, 'support:test', :created_at)
+    """
+)
+
+
+def case_row(**values: Any) -> dict[str, Any]:
+    """CASE_ROW's parameters: what a test leaves out is NULL (resolved: status resolved)."""
+    row: dict[str, Any] = {
+        "order_id": None,
+        "vendor_id": None,
+        "outcome": None,
+        "reason": None,
+        "acknowledged_at": None,
+        "resolved_at": None,
+        "detected_at": None,
+        **values,
+    }
+    row.setdefault("status", "open" if row["resolved_at"] is None else "resolved")
+    return row

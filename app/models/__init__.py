@@ -11,7 +11,13 @@ from app.models.idempotency import IdempotencyRecord
 from app.models.ledger import LedgerEntry
 from app.models.order import Order
 from app.models.payment_record import PaymentRecord
-from app.models.report import ReportDuration, ReportRefresh, ReportTally, ReportWeek
+from app.models.report import (
+    ReportDuration,
+    ReportRefresh,
+    ReportSpan,
+    ReportSpanClocks,
+    ReportTally,
+)
 from app.models.vendor import Vendor
 from app.models.webhook import WebhookAttempt, WebhookEndpoint, WebhookMessage
 
@@ -29,8 +35,9 @@ __all__ = [
     "PaymentRecord",
     "ReportDuration",
     "ReportRefresh",
+    "ReportSpan",
+    "ReportSpanClocks",
     "ReportTally",
-    "ReportWeek",
     "Vendor",
     "WebhookAttempt",
     "WebhookEndpoint",

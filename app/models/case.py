@@ -34,6 +34,7 @@ class Case(Base):
                 "vendor_id",
                 "acknowledged_at",
                 "resolved_at",
+                "detected_at",
             ],
         ),
         # The report's rollup finds the weeks whose cases changed since it last looked.
@@ -62,3 +63,6 @@ class Case(Base):
     # When the customer was told the case is being handled; null for cases no customer opened.
     acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # For a case opened from payment records: when the earliest record that showed it
+    # occurred. Time to logging runs from it to created_at.
+    detected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

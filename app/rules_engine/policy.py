@@ -56,6 +56,7 @@ class Policy(BaseModel):
     dispute_rate_target_percent: int
     resolution_target_percent: int
     satisfaction_target_percent: int
+    communication_satisfaction_target_percent: int
 
     def as_dict(self) -> dict[str, PolicyValue]:
         """Plain name -> value, what each decision records."""
@@ -86,6 +87,7 @@ UNITS: dict[str, Unit] = {
     "dispute_rate_target_percent": "percent",
     "resolution_target_percent": "percent",
     "satisfaction_target_percent": "percent",
+    "communication_satisfaction_target_percent": "percent",
 }
 
 

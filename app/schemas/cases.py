@@ -23,6 +23,9 @@ class DeadlineOut(OutputModel):
 
 class FeedbackOut(OutputModel):
     score: int = Field(description="1 (very unhappy) to 5 (very happy).")
+    communication_score: int | None = Field(
+        description="Satisfaction with our communication, 1 to 5; null when not asked."
+    )
     comment: str | None
     given_by: str
     created_at: datetime

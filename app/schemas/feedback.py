@@ -11,4 +11,10 @@ class FeedbackIn(InputModel):
         "count as satisfied in reports.",
         examples=[5],
     )
+    communication_score: Annotated[int, Field(strict=True, ge=1, le=5)] | None = Field(
+        default=None,
+        description="The customer's satisfaction with our communication while the case was "
+        "open, 1 to 5; 4 and 5 count as satisfied in reports.",
+        examples=[4],
+    )
     comment: Text | None = Field(default=None, examples=["Refund arrived the same day."])

@@ -30,7 +30,13 @@ async def give(session: AsyncSession, actor: str, case_id: str, body: FeedbackIn
         raise Conflict(f"Case {case_id} already has the customer's feedback.")
     await feedback.add(
         session,
-        CaseFeedback(case_id=case.id, score=body.score, comment=body.comment, given_by=actor),
+        CaseFeedback(
+            case_id=case.id,
+            score=body.score,
+            communication_score=body.communication_score,
+            comment=body.comment,
+            given_by=actor,
+        ),
     )
     await events.emit(session, "case.feedback_received", case=case, score=body.score)
     return case

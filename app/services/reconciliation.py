@@ -192,6 +192,11 @@ async def reconcile(
                     session, engine, actor, discrepancy, vendors[orders[order_id]], order
                 )
                 open_now.add(key)
+            case.detected_at = min(
+                r.occurred_at
+                for r in groups[order_id, discrepancy.direction]
+                if r.reference in discrepancy.references
+            )
             opened.append((case, discrepancy))
 
     unmatched = [r for r in body.records if r.order_id not in orders]

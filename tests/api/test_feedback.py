@@ -139,3 +139,52 @@ async def test_who_may_give_feedback(
         "/v1/cases/case_NOSUCHCASE/feedback", json={"score": 5}, headers=support
     )
     assert missing.status_code == 404
+
+
+async def test_a_communication_score_beside_the_score_is_stored_and_shown(
+    client: AsyncClient, service: Headers, support: Headers, ops: Headers, vendor: Headers
+) -> None:
+    case = await resolved_dispute(client, service, support, vendor)
+    response = await client.post(
+        url(case), json={"score": 3, "communication_score": 5}, headers=support
+    )
+    assert response.status_code == 201, response.text
+    given = response.json()["feedback"]
+    assert (given["score"], given["communication_score"]) == (3, 5)
+    shown = (await client.get(f"/v1/cases/{case['id']}", headers=ops)).json()
+    assert shown["feedback"]["communication_score"] == 5
+    report = (await client.get("/v1/reports/summary", headers=service)).json()
+    assert (report["satisfaction"]["count"], report["satisfaction"]["of"]) == (0, 1)
+    satisfied = report["communication_satisfaction"]
+    assert (satisfied["count"], satisfied["of"], satisfied["share"]["target"]) == (1, 1, 0.95)
+
+
+@pytest.mark.parametrize("bad", [0, 6, "5", 4.5])
+async def test_a_bad_communication_score_is_refused_by_name_and_nothing_is_stored(
+    client: AsyncClient,
+    service: Headers,
+    support: Headers,
+    ops: Headers,
+    vendor: Headers,
+    bad: object,
+) -> None:
+    case = await resolved_dispute(client, service, support, vendor)
+    response = await client.post(
+        url(case), json={"score": 4, "communication_score": bad}, headers=support
+    )
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert error["field"] == "communication_score"
+    shown = (await client.get(f"/v1/cases/{case['id']}", headers=ops)).json()
+    assert shown["feedback"] is None
+
+
+async def test_without_a_communication_score_it_is_null_and_not_counted(
+    client: AsyncClient, service: Headers, support: Headers, vendor: Headers
+) -> None:
+    case = await resolved_dispute(client, service, support, vendor)
+    given = (await client.post(url(case), json={"score": 5}, headers=support)).json()["feedback"]
+    assert given["communication_score"] is None
+    report = (await client.get("/v1/reports/summary", headers=service)).json()
+    assert report["satisfaction"]["count"] == 1
+    assert report["communication_satisfaction"]["of"] == 0

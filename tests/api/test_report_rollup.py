@@ -1,12 +1,12 @@
-"""The summary report reads whole finished weeks from its rollup (app.models.report) and
+"""The summary report reads whole finished spans from its rollup (app.models.report) and
 must give, to the last digit, what computing every figure from the cases gives.
 
 Each check asks a period twice: as the app answers it, and with the rollup switched off
 (every case read live). The rollup is filled and changed between checks the ways it can
-be: weeks rolled for the first time after and before those already rolled, cases updated
-after their week was rolled (a resolution, an outcome, a reason), by a transaction that
+be: spans rolled for the first time after and before those already rolled, cases updated
+after their span was rolled (a resolution, an outcome, a reason), by a transaction that
 began before a roll and committed after it (one the app's role can see, and one it cannot),
-and clocks made longer than the rolled weeks.
+and clocks made longer than the rolled spans. Each period is asked by week and by month.
 """
 
 import asyncio
@@ -22,9 +22,9 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app import watcher
-from app.repositories import reports
-from app.repositories.reports import ClockRules, Period, Split
-from app.services import report_rollup
+from app.reports import periods, rollup, rollup_tables
+from app.reports.measures import ClockRules
+from app.reports.periods import Period, Split
 from app.settings import Settings
 from app.watcher import ReportRoller
 from tests.api.test_vendor_response_clock import NEVER, instance
@@ -32,6 +32,7 @@ from tests.conftest import Headers, KeyMaker, running_app
 from tests.factories import (
     CASE_ROW,
     ORDER_ROW,
+    case_row,
     file_complaint,
     file_fail_reason,
     put_order,
@@ -41,6 +42,9 @@ from tests.factories import (
 H = 3600
 MONDAY = datetime(2026, 2, 2, tzinfo=UTC)  # long before the tests run: every week is final
 W = [MONDAY + timedelta(weeks=n) for n in range(7)]
+# The week of 2026-02-23 ends in March: two spans. Of the week before W[0], its Sunday is in
+# February: a span of one day, which the longest period below holds whole.
+SPANS = [span.start for span in periods.spans(W[0] - timedelta(days=1), W[6])]
 TYPES = ["payout_dispute", "fail_reason", "payment_discrepancy", "pickup_complaint"]
 OUTCOMES = ["resolved_paid", "refund", "failed_vendor_fault", None]
 REASONS = ["not_paid", "paid_less", "rude_behaviour", "chargeback", None]
@@ -62,7 +66,7 @@ def exact_watermark(monkeypatch: pytest.MonkeyPatch) -> None:
     """No margin before the oldest running transaction: the margin covers a race of
     microseconds between transactions, and here it would make every week changed a moment
     before a report look changed again, rolling it anew and hiding what is checked."""
-    monkeypatch.setattr(report_rollup, "ACTIVITY_MARGIN", timedelta(0))
+    monkeypatch.setattr(rollup, "ACTIVITY_MARGIN", timedelta(0))
 
 
 @pytest.fixture
@@ -96,17 +100,22 @@ async def history(db_engine: AsyncEngine) -> random.Random:
                 seconds = rng.choice(DURATIONS) if rng.random() < 0.3 else rng.random() * 96 * H
                 resolved = opened + timedelta(seconds=seconds)
             cases.append(
-                {
-                    "id": f"c{n:03}",
-                    "case_type": case_type,
-                    "vendor_id": rng.choice(VENDORS),
-                    "status": "resolved" if resolved else "open",
-                    "outcome": rng.choice(OUTCOMES),
-                    "reason": rng.choice(REASONS),
-                    "created_at": opened,
-                    "acknowledged_at": acknowledged,
-                    "resolved_at": resolved,
-                }
+                case_row(
+                    id=f"c{n:03}",
+                    case_type=case_type,
+                    order_id=f"O-{rng.randrange(150)}" if rng.random() < 0.7 else None,
+                    vendor_id=rng.choice(VENDORS),
+                    outcome=rng.choice(OUTCOMES),
+                    reason=rng.choice(REASONS),
+                    created_at=opened,
+                    acknowledged_at=acknowledged,
+                    resolved_at=resolved,
+                    detected_at=(
+                        opened - timedelta(seconds=rng.random() * 2 * H)
+                        if case_type == "payment_discrepancy"
+                        else None
+                    ),
+                )
             )
         await connection.execute(
             CASE_ROW,
@@ -115,22 +124,19 @@ async def history(db_engine: AsyncEngine) -> random.Random:
     return rng
 
 
-def all_live(period: Period, *_: object) -> Split:
-    return Split(
-        since=period.since, rolled_from=period.until, rolled_to=period.until, until=period.until
-    )
-
-
 async def same_as_live(
     client: AsyncClient, headers: Headers, params: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> dict[str, Any]:
-    """The report as the app gives it, checked against every figure computed live."""
-    response = await client.get("/v1/reports/summary", params=params, headers=headers)
-    assert response.status_code == 200, response.text
-    with monkeypatch.context() as patch:
-        patch.setattr(report_rollup, "prepare", _live_prepare)
-        live = await client.get("/v1/reports/summary", params=params, headers=headers)
-    assert response.json() == live.json()
+    """The report as the app gives it, checked against every figure computed live, by week
+    and by month."""
+    for bucket in ("month", "week"):
+        asked = {**params, "bucket": bucket}
+        response = await client.get("/v1/reports/summary", params=asked, headers=headers)
+        assert response.status_code == 200, response.text
+        with monkeypatch.context() as patch:
+            patch.setattr(rollup, "prepare", _live_prepare)
+            live = await client.get("/v1/reports/summary", params=asked, headers=headers)
+        assert response.json() == live.json()
     report: dict[str, Any] = response.json()
     return report
 
@@ -138,7 +144,7 @@ async def same_as_live(
 async def _live_prepare(
     _session: object, period: Period, _rules: ClockRules, _now: datetime
 ) -> Split:
-    return all_live(period)
+    return periods.live(period)
 
 
 async def percentile_cont(engine: AsyncEngine, since: datetime, until: datetime) -> list[Any]:
@@ -149,7 +155,7 @@ async def percentile_cont(engine: AsyncEngine, since: datetime, until: datetime)
                 text(
                     """
                     SELECT percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (
-                        ORDER BY date_part('epoch', resolved_at - created_at))
+                        ORDER BY extract(epoch FROM resolved_at - created_at)::float8)
                     FROM cases WHERE created_at >= :since AND created_at < :until
                     """
                 ),
@@ -161,8 +167,8 @@ async def percentile_cont(engine: AsyncEngine, since: datetime, until: datetime)
 
 async def rolled(engine: AsyncEngine) -> list[datetime]:
     async with engine.connect() as connection:
-        rows = await connection.execute(text("SELECT week FROM report_weeks ORDER BY week"))
-        return [row.week for row in rows]
+        rows = await connection.execute(text("SELECT span FROM report_spans ORDER BY span"))
+        return [row.span for row in rows]
 
 
 # Asked in this order, the rollup grows every way: a middle week first, then older and newer
@@ -205,10 +211,10 @@ async def test_every_figure_is_what_the_cases_give(
     monkeypatch: pytest.MonkeyPatch,
     chunk: int,
 ) -> None:
-    monkeypatch.setattr(report_rollup, "CHUNK_CASES", chunk)
+    monkeypatch.setattr(rollup, "CHUNK_CASES", chunk)
     await check_periods(client, ops, db_engine, monkeypatch)
-    # Every whole week of the periods was rolled, and the report read them.
-    assert await rolled(db_engine) == W[:6]
+    # Every whole span of the periods was rolled, and the report read them.
+    assert await rolled(db_engine) == SPANS
 
 
 async def test_cases_changed_after_their_week_was_rolled(
@@ -233,6 +239,16 @@ async def test_cases_changed_after_their_week_was_rolled(
             n=int(case_id[-1]),
         )
         await check_periods(client, ops, db_engine, monkeypatch)
+    # A payment dispute of an order of another span: that span's dispute rate moves.
+    await touch(
+        db_engine,
+        "UPDATE cases SET order_id = (SELECT id FROM orders ORDER BY created_at LIMIT 1 OFFSET 20),"
+        " updated_at = now()"
+        " WHERE id = (SELECT min(id) FROM cases WHERE order_id IS NULL"
+        "             AND case_type = 'payment_discrepancy' AND created_at >= :late)",
+        late=W[5],
+    )
+    await check_periods(client, ops, db_engine, monkeypatch)
     # Resolutions, outcomes and reasons change in old and recent weeks, a group empties,
     # and a case appears in a rolled week (as an import would put it there).
     ids = [f"c{n:03}" for n in history.sample(range(400), 60)]
@@ -318,7 +334,7 @@ async def test_a_writer_this_role_cannot_see_holds_the_watermark(
 
     whole = period(W[0], W[6])
     with monkeypatch.context() as patch:
-        patch.setattr(reports, "activity", unseen)
+        patch.setattr(rollup_tables, "activity", unseen)
         await same_as_live(client, ops, whole, monkeypatch)
     # Before any roll, nothing is rolled while it is open.
     assert await rolled(db_engine) == []
@@ -329,7 +345,7 @@ async def test_a_writer_this_role_cannot_see_holds_the_watermark(
         async with db_engine.begin() as quick:
             await quick.execute(FIRST_OF_WEEK, {"outcome": "seen", "w": W[3], "e": W[4]})
         with monkeypatch.context() as patch:
-            patch.setattr(reports, "activity", unseen)
+            patch.setattr(rollup_tables, "activity", unseen)
             await same_as_live(client, ops, whole, monkeypatch)
         await transaction.commit()
     report = await same_as_live(client, ops, whole, monkeypatch)
@@ -358,7 +374,7 @@ async def test_clocks_follow_the_policy_a_week_was_rolled_under(
     monkeypatch.setenv("POLICY_RESOLUTION_HOURS", str(24 * 3650))
     async with instance(database_url, NEVER) as (_, other):
         await same_as_live(other, headers, whole, monkeypatch)
-    assert len(await rolled(db_engine)) < 6
+    assert len(await rolled(db_engine)) < len(SPANS)
     monkeypatch.delenv("POLICY_RESOLUTION_HOURS")
     assert await same_as_live(client, ops, whole, monkeypatch) == before
 
@@ -421,7 +437,7 @@ async def test_the_roller_rolls_finished_weeks_before_any_report_asks(
     own = settings.model_copy(update={"report_roll_interval_seconds": 0.1})
     async with running_app(own, database_url):
         give_up = time.monotonic() + 20
-        while not set(W[:6]) <= set(await rolled(db_engine)):
+        while not set(SPANS) <= set(await rolled(db_engine)):
             assert time.monotonic() < give_up, "the roller rolled nothing"
             await asyncio.sleep(0.05)
 
@@ -448,11 +464,11 @@ async def test_the_roller_skips_its_tick_while_another_transaction_rolls(
     roller = ReportRoller(app.state.sessionmaker, app.state.rules_engine.policy, 3600)
     async with db_engine.begin() as rolling:
         await rolling.execute(
-            text("SELECT pg_advisory_xact_lock(:key)"), {"key": reports._ROLLUP_LOCK}
+            text("SELECT pg_advisory_xact_lock(:key)"), {"key": rollup_tables.ROLLUP_LOCK}
         )
         # At once, without waiting for the lock.
         assert await asyncio.wait_for(roller.tick(), 5) == 0
         assert await rolled(db_engine) == []
-    assert await roller.tick() >= 6
-    assert set(W[:6]) <= set(await rolled(db_engine))
+    assert await roller.tick() >= len(SPANS)
+    assert set(SPANS) <= set(await rolled(db_engine))
     assert await roller.tick() == 0  # nothing changed since

@@ -135,12 +135,12 @@ def test_embedded_database_survives_a_restart(tmp_path: Path) -> None:
     assert not (tmp_path / "data" / "pgdata" / "postmaster.pid").exists()
 
 
-def test_reports_prepare_computes_the_finished_weeks_ahead(database_url: str) -> None:
+def test_reports_prepare_computes_the_finished_spans_ahead(database_url: str) -> None:
     env = env_with(DATABASE_URL=database_url)
     done = run("reports", "prepare", "--weeks", "6", env=env)
     assert done.returncode == 0, done.stderr
-    weeks = asyncio.run(_scalar(database_url, "SELECT count(*) FROM report_weeks"))
-    assert weeks >= 4  # the whole weeks of the six, less those whose clocks still run
+    spans = asyncio.run(_scalar(database_url, "SELECT count(*) FROM report_spans"))
+    assert spans >= 4  # the whole spans of the six weeks, less those whose clocks still run
     assert asyncio.run(_scalar(database_url, "SELECT count(*) FROM report_refresh")) == 1
 
 

@@ -356,6 +356,7 @@ def test_policy_defaults_match_the_domain() -> None:
         "dispute_rate_target_percent": 2,
         "resolution_target_percent": 95,
         "satisfaction_target_percent": 90,
+        "communication_satisfaction_target_percent": 95,
     }
     assert isinstance(policy.vendor_response_hours, float)
     assert isinstance(policy.high_value_threshold, int)

@@ -5,14 +5,15 @@ from fastapi import APIRouter, Depends, Query, Response
 from app.api.deps import Engine, Principal, Session, require
 from app.api.roles import Right
 from app.api.transaction import WritingReadRoute
+from app.reports import csv_export, service
+from app.reports.periods import BucketKind
+from app.reports.schemas import Summary
 from app.schemas.common import PROBLEM_RESPONSES, Timestamp
-from app.schemas.reports import Summary
-from app.services import reports
 
 router = APIRouter(
     prefix="/v1/reports",
     tags=["reports"],
-    # A report rolls up the finished weeks it reads (app.services.report_rollup).
+    # A report rolls up the finished spans it reads (app.reports.rollup).
     route_class=WritingReadRoute,
     responses=PROBLEM_RESPONSES,
 )
@@ -27,19 +28,31 @@ Since = Annotated[
 Until = Annotated[
     Timestamp | None, Query(description="Up to, not including, this time; default: now.")
 ]
+Buckets = Annotated[
+    BucketKind,
+    Query(
+        alias="bucket",
+        description="week: weeks from Monday 00:00 UTC; month: calendar months, UTC.",
+    ),
+]
 CSV = "text/csv; charset=utf-8"
 
 
 @router.get(
     "/summary",
     response_model=Summary,
-    summary="Volumes, clocks, dispute rate, satisfaction and root causes of a period, each "
-    "beside its target",
+    summary="Volumes, clocks, time to logging, dispute rate, satisfaction and root causes of a "
+    "period and of each week or month of it, each beside its target",
 )
 async def get_summary(
-    session: Session, engine: Engine, _: Reader, since: Since = None, until: Until = None
+    session: Session,
+    engine: Engine,
+    _: Reader,
+    since: Since = None,
+    until: Until = None,
+    bucket: Buckets = "week",
 ) -> Summary:
-    return await reports.summary(session, engine.policy, since, until)
+    return await service.summary(session, engine.policy, since, until, bucket)
 
 
 @router.get(
@@ -49,11 +62,16 @@ async def get_summary(
     responses={200: {"content": {CSV: {}}, "description": "CSV with a header row"}},
 )
 async def get_summary_csv(
-    session: Session, engine: Engine, _: Reader, since: Since = None, until: Until = None
+    session: Session,
+    engine: Engine,
+    _: Reader,
+    since: Since = None,
+    until: Until = None,
+    bucket: Buckets = "week",
 ) -> Response:
-    report = await reports.summary(session, engine.policy, since, until)
+    report = await service.summary(session, engine.policy, since, until, bucket)
     return Response(
-        reports.to_csv(report),
+        csv_export.to_csv(report),
         media_type=CSV,
         headers={"Content-Disposition": 'attachment; filename="summary.csv"'},
     )
