@@ -42,7 +42,6 @@ from tests.factories import (
     payment_record,
     post_records,
     put_completed_order,
-    put_order,
 )
 
 SINCE = "2026-01-05T00:00:00Z"
