@@ -1,4 +1,4 @@
-"""The ``dispute-service`` command: serve, migrate, keys, reports prepare, openapi."""
+"""The ``dispute-service`` command: serve, migrate, keys, reports prepare, openapi, docs."""
 
 import argparse
 import asyncio
@@ -168,7 +168,7 @@ def _fail(prog: str, message: str) -> NoReturn:
 
 def _keys(args: argparse.Namespace, work: Callable[["AsyncSession"], Awaitable[T]]) -> T:
     """Runs ``work`` in one transaction; the service's refusals become a one-line error."""
-    from app.services.errors import ServiceError
+    from app.errors import ServiceError
 
     async def run(url: str) -> T:
         async with _transaction(url) as session:
@@ -183,7 +183,7 @@ def _keys(args: argparse.Namespace, work: Callable[["AsyncSession"], Awaitable[T
 
 
 def keys_create(args: argparse.Namespace) -> None:
-    from app.services import keys
+    from app.keys import service as keys
 
     key, token = _keys(args, lambda s: keys.issue(s, args.role, args.name, args.vendor_id))
     print(token)
@@ -191,7 +191,7 @@ def keys_create(args: argparse.Namespace) -> None:
 
 
 def keys_list(args: argparse.Namespace) -> None:
-    from app.services import keys
+    from app.keys import service as keys
 
     found = _keys(args, keys.every)
     rows = [key_row(k) for k in found]
@@ -202,7 +202,7 @@ def keys_list(args: argparse.Namespace) -> None:
 
 
 def keys_revoke(args: argparse.Namespace) -> None:
-    from app.services import keys
+    from app.keys import service as keys
 
     key, revoked = _keys(args, lambda s: keys.revoke(s, args.key_id))
     when = key.revoked_at.isoformat(timespec="seconds") if key.revoked_at else ""
@@ -211,7 +211,7 @@ def keys_revoke(args: argparse.Namespace) -> None:
 
 
 def keys_rotate(args: argparse.Namespace) -> None:
-    from app.services import keys
+    from app.keys import service as keys
 
     key, token = _keys(args, lambda s: keys.rotate(s, args.key_id))
     print(token)
@@ -245,6 +245,21 @@ def openapi(args: argparse.Namespace) -> None:
 
     Path(args.output).write_text(render())
     print(f"wrote {args.output}", file=sys.stderr)
+
+
+def docs(args: argparse.Namespace) -> None:
+    from app.cases.registry import build_rules
+    from app.reference import pages
+
+    # The pages describe the defaults, whatever POLICY_* this shell sets.
+    engine = build_rules(get_settings().rules_dir, {})
+    if args.check:
+        stale = pages.stale(PROJECT_ROOT, engine)
+        if stale:
+            _fail(args.prog, f"stale: {', '.join(stale)}; run dispute-service docs")
+        return
+    for page in pages.write(PROJECT_ROOT, engine):
+        print(f"wrote {page}", file=sys.stderr)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -306,6 +321,12 @@ def main(argv: list[str] | None = None) -> None:
     p = commands.add_parser("openapi", help="write the OpenAPI description")
     p.add_argument("--output", default=str(PROJECT_ROOT / "openapi.yaml"))
     p.set_defaults(func=openapi)
+
+    p = commands.add_parser(
+        "docs", help="rewrite the parts of docs/ drawn from the code (states, codes, policy)"
+    )
+    p.add_argument("--check", action="store_true", help="only say whether a page is stale")
+    p.set_defaults(func=docs)
 
     args = parser.parse_args(argv)
     args.prog = f"{parser.prog} {args.command}" + (

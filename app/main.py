@@ -12,32 +12,27 @@ from app.api import problems
 from app.api.context import RequestContext
 from app.api.deps import KeyUse, KnownKeys
 from app.api.limits import BodyLimits, RateLimiter
-from app.api.routers import (
-    api_description,
-    cases,
-    decisions,
-    events,
-    fail_reasons,
-    feedback,
-    health,
-    metrics,
-    orders,
-    payment_discrepancies,
-    payment_records,
-    payout_disputes,
-    payouts,
-    pickup_complaints,
-    rulesets,
-    vendors,
-    webhook_endpoints,
-)
+from app.api.routers import api_description, health, metrics
+from app.cases import endpoints as cases
+from app.cases import feedback_endpoints as feedback
+from app.cases.registry import build_rules
 from app.db.engine import make_engine, make_sessionmaker, make_snapshot_sessionmaker
-from app.effects import build_rules
+from app.decisions import endpoints as decisions
+from app.events import endpoints as events
+from app.fail_reasons import endpoints as fail_reasons
 from app.observability import tracing
 from app.observability.logs import configure_logging
 from app.observability.metrics import DatabaseGauges
+from app.orders import endpoints as orders
+from app.payment_discrepancies import endpoints as payment_discrepancies
+from app.payment_discrepancies import records_endpoints as payment_records
+from app.payout_disputes import endpoints as payout_disputes
+from app.payouts import endpoints as payouts
+from app.pickup_complaints import endpoints as pickup_complaints
 from app.reports import endpoints as reports
+from app.rulesets import endpoints as rulesets
 from app.settings import Settings, get_settings
+from app.vendors import endpoints as vendors
 from app.watcher import (
     DeadlineWatcher,
     IdempotencySweeper,
@@ -46,6 +41,7 @@ from app.watcher import (
     ReportRoller,
     WebhookSender,
 )
+from app.webhooks import endpoints as webhook_endpoints
 
 DESCRIPTION = """Decides payout disputes, pickup complaints, vendors' fail reasons and payment
 discrepancies by the operations team's rule tables, and records every decision with its
@@ -144,4 +140,5 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         api_description,
     ):
         app.include_router(module.router)
+    app.include_router(payouts.wallet_refunds)
     return app

@@ -21,14 +21,16 @@ from datetime import timedelta
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.api import idempotency
 from app.api.deps import KeyUse
+from app.cases import deadlines
 from app.db.transaction import transaction
+from app.keys import service as keys
 from app.reports import service as reports
-from app.repositories import idempotency
 from app.rules_engine.engine import RulesEngine
 from app.rules_engine.policy import Policy
-from app.services import deadlines, keys, webhook_delivery
 from app.settings import Settings
+from app.webhooks import delivery as webhook_delivery
 
 log = logging.getLogger(__name__)
 
@@ -218,7 +220,7 @@ class IdempotencySweeper(PeriodicTask):
 
 
 class WebhookSender(PeriodicTask):
-    """Delivers the outbox to webhook endpoints (app.services.webhook_delivery): leases the
+    """Delivers the outbox to webhook endpoints (app.webhooks.delivery): leases the
     endpoints with work due, and sends each one's messages in feed order, one at a time."""
 
     what = "webhook sender"

@@ -175,9 +175,12 @@ BULK = [
        SELECT 'G-ORD-' || n, vendor_id, $1::jsonb, $2::jsonb, '2026-11-21T10:00:00Z/12:00',
               40, 1800000, 1500000, '{"marked": false}', '[]', 'failed', at, at
        FROM bulk""",
-    """INSERT INTO cases (id, case_type, order_id, vendor_id, status, ticket, details,
-                          current_decision_id, created_at, updated_at, resolved_at)
-       SELECT 'case_00' || n, 'fail_reason', 'G-ORD-' || n, vendor_id, 'resolved', $1::jsonb,
+    """INSERT INTO cases (id, case_type, order_id, vendor_id, status, category, ticket_status,
+                          priority, assignee_team, details, current_decision_id, created_at,
+                          updated_at, resolved_at)
+       SELECT 'case_00' || n, 'fail_reason', 'G-ORD-' || n, vendor_id, 'resolved',
+              $1::jsonb->>'category', $1::jsonb->>'status', $1::jsonb->>'priority',
+              $1::jsonb->>'assignee_team',
               $2::jsonb, 'dec_00F' || n, at, at + interval '2 hours', at + interval '2 hours'
        FROM bulk""",
     """INSERT INTO decisions (id, case_id, case_type, order_id, vendor_id, stage, outcome,

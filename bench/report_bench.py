@@ -42,11 +42,11 @@ from sqlalchemy import text  # noqa: E402
 
 from app.db.migrate import upgrade  # noqa: E402
 from app.db.url import async_url  # noqa: E402
+from app.keys import service as keys  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.reports import queries, rollup, tallies  # noqa: E402
 from app.reports.periods import Period  # noqa: E402
 from app.reports.service import TOP, clock_rules  # noqa: E402
-from app.services import keys  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from app.watcher import ReportRoller  # noqa: E402
 from bench import plain_counts  # noqa: E402
@@ -85,12 +85,11 @@ LOAD: list[tuple[str, tuple[str, ...]]] = [
     ),
     (
         """
-    INSERT INTO cases (id, case_type, order_id, vendor_id, status, ticket, details,
-                       escalations, notes, outcome, reason, created_at, updated_at,
-                       acknowledged_at, resolved_at, detected_at)
+    INSERT INTO cases (id, case_type, order_id, vendor_id, status, ticket_status, priority,
+                       assignee_team, details, escalations, notes, outcome, reason,
+                       created_at, updated_at, acknowledged_at, resolved_at, detected_at)
     SELECT 'case_' || lpad(n::text, 26, '0'), c.case_type, o.id, o.vendor_id, c.status,
-           jsonb_build_object('type', c.case_type, 'status', coalesce(c.outcome, c.status),
-                              'priority', 'normal', 'assignee_team', 'ops'),
+           coalesce(c.outcome, c.status), 'normal', 'ops',
            jsonb_build_object('reason', c.reason, 'summary', 'Generated for the benchmark',
                               'invoice_amount', o.final_invoice_amount),
            '[]', '[]', c.outcome, c.reason, d.opened, d.opened,

@@ -36,7 +36,7 @@ SUBMISSIONS = [
         path="/v1/orders/{order_id}/fail-reasons",
         role="ops",
         body=lambda _: fail_reason_body("customer_not_available"),
-        schema="app.schemas.fail_reasons:FailReasonIn",
+        schema="app.fail_reasons.schemas:FailReasonIn",
     ),
     Submission(
         name="payout-disputes",
@@ -50,7 +50,7 @@ SUBMISSIONS = [
             "evidence": [{"kind": "payment_proof", "ref": "UPI-4821-XY"}],
             "summary": "Customer says the payout never arrived.",
         },
-        schema="app.schemas.payout_disputes:PayoutDisputeIn",
+        schema="app.payout_disputes.schemas:PayoutDisputeIn",
         order=lambda vendor_id: order_body(
             vendor_id,
             payment={"marked": True, "amount": 1_500_000, "method": "upi", "reference": "UPI-1"},
@@ -68,6 +68,6 @@ SUBMISSIONS = [
             "issues": ["vendor_rude_late_unprofessional"],
             "description": "Vendor came three hours late and was rude.",
         },
-        schema="app.schemas.pickup_complaints:PickupComplaintIn",
+        schema="app.pickup_complaints.schemas:PickupComplaintIn",
     ),
 ]

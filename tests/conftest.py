@@ -13,9 +13,9 @@ from httpx import ASGITransport, AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from app.keys import service as keys
 from app.main import create_app
 from app.models import Base
-from app.services import keys
 from app.settings import Settings
 from tests.db import migrated_database, postgres_server
 

@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 
 from app.db.migrate import upgrade
 from app.db.url import async_url
+from app.keys import service as keys
 from app.models import Base
-from app.services import keys
 
 
 def _with_database(url: str, name: str) -> str:

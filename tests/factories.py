@@ -184,9 +184,9 @@ ORDER_ROW = text(
 )
 CASE_ROW = text(
     """
-    INSERT INTO cases (id, case_type, order_id, vendor_id, status, ticket, details, outcome,
-                       reason, created_at, acknowledged_at, resolved_at, detected_at)
-    VALUES (:id, :case_type, :order_id, :vendor_id, :status, '{}', '{}', :outcome, :reason,
+    INSERT INTO cases (id, case_type, order_id, vendor_id, status, ticket_status, details,
+                       outcome, reason, created_at, acknowledged_at, resolved_at, detected_at)
+    VALUES (:id, :case_type, :order_id, :vendor_id, :status, :status, '{}', :outcome, :reason,
             :created_at, :acknowledged_at, :resolved_at, :detected_at)
     """
 )

@@ -15,9 +15,9 @@ from app.api.limits import RateLimiter
 from app.api.problems import is_database_down
 from app.api.roles import Right, Role, roles_with
 from app.cases.deciding import Actor
-from app.repositories import api_keys
+from app.errors import Forbidden, RateLimited, Unauthorized
+from app.keys import repository as api_keys
 from app.rules_engine.engine import RulesEngine
-from app.services.errors import Forbidden, RateLimited, Unauthorized
 
 _bearer = HTTPBearer(
     auto_error=False, description="An API key made by `dispute-service keys create`."

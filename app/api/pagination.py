@@ -10,8 +10,8 @@ from typing import Annotated, Generic, TypeVar
 from fastapi import Depends, Query
 from pydantic import BaseModel, Field
 
-from app.schemas.common import in_range
-from app.services.errors import InvalidRequest
+from app.api.schemas import in_range
+from app.errors import InvalidRequest
 
 T = TypeVar("T")
 
@@ -82,7 +82,7 @@ class PageParams:
         """The position of a list ordered by a number (a ledger's seq)."""
         if self.after is None:
             return None
-        if not self.after.isdigit() or len(self.after) > 18:
+        if not re.fullmatch(r"[0-9]{1,18}", self.after):
             raise _not_issued()
         return int(self.after)
 

@@ -11,7 +11,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from app.services.errors import ServiceError, Unavailable
+from app.errors import ServiceError, Unavailable
 
 log = logging.getLogger(__name__)
 

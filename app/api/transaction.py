@@ -20,16 +20,16 @@ from fastapi.routing import APIRoute
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.api import idempotency
 from app.api.deps import authenticate
 from app.db.transaction import transaction
-from app.models import IdempotencyRecord
-from app.repositories import idempotency
-from app.services.errors import (
+from app.errors import (
     Busy,
     IdempotencyKeyInFlight,
     IdempotencyKeyReused,
     InvalidRequest,
 )
+from app.models import IdempotencyRecord
 
 log = logging.getLogger(__name__)
 

@@ -1,22 +1,23 @@
 """What a case type declares: its table, its statuses, and how a decision moves it.
 
-Each case type is one module (app/services/payout_disputes.py, fail_reasons.py,
+Each case type is one module (app/payout_disputes/service.py, fail_reasons.py,
 pickup_complaints.py, payment_discrepancies.py) that defines a ``CaseType`` and its own
 steps; app.cases.registry lists them, and overrides, simulations, the watcher and the views
 go through that list. docs/cases.md draws each type's states from these declarations.
 """
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cases.locks import Locked
 from app.effects.catalogue import UNITS
-from app.models import Decision, LedgerEntry
+from app.errors import Conflict, InvalidRequest
+from app.models import Deadline, Decision, LedgerEntry
 from app.rules_engine.model import Table
-from app.services.errors import Conflict
 
 if TYPE_CHECKING:
     from app.cases.deciding import Actor
@@ -44,6 +45,22 @@ class Stage(StrEnum):
     FINAL = "final"
 
 
+# Fires one claimed deadline of a case, locked in the one lock order; returns whether it was
+# missed (False: the awaited thing turned out to be done, or no longer awaited, and the
+# deadline was settled so). The last argument names the watcher that fired it.
+Fire = Callable[[AsyncSession, "RulesEngine", Locked, Deadline, str], Awaitable[bool]]
+
+
+@dataclass(frozen=True)
+class Simulated:
+    """What a case of a body would be first decided on, found as for a real one."""
+
+    facts: dict[str, Any]
+    stage: Stage
+    order_id: str | None
+    vendor_id: str | None
+
+
 class CaseType:
     name: ClassVar[str]
     table: ClassVar[str]
@@ -59,6 +76,8 @@ class CaseType:
     # The status a final decision of the rules leaves the case in, when it is not resolved
     # by the decision itself but by a person carrying it out (a CX follow-up, say).
     carried_out_in: ClassVar[Status | None] = None
+    # The outcomes under which the platform pays the customer: a payout goes with no other.
+    paying_outcomes: ClassVar[frozenset[str]] = frozenset()
     # What each status waits for, for the docs and the views.
     waits_for: ClassVar[Mapping[Status, str]] = {}
 
@@ -91,6 +110,16 @@ class CaseType:
         if self.carried_out_in is not None and not by_hand:
             return self.carried_out_in
         return Status.RESOLVED
+
+    def clocks(self) -> Mapping[str, Fire]:
+        """The case type's own clocks (deadline kinds) and what firing each does; the
+        clocks every case has are app.cases.lifecycle's and app.cases.customers'."""
+        return {}
+
+    async def simulate(self, session: AsyncSession, engine: "RulesEngine", body: Any) -> Simulated:
+        """The facts the first decision of a case opened with ``body`` (the case type's own
+        request body) would see; nothing is stored."""
+        raise InvalidRequest(f"{self.name} cases cannot be simulated.", "case_type")
 
     async def on_resolved(self, session: AsyncSession, locked: Locked, decision: Decision) -> None:
         """What else a final decision does when it resolves the case (an order fails, ...)."""

@@ -23,15 +23,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.cases import lifecycle
 from app.cases.case_type import CaseType, Stage
 from app.cases.locks import Locked
+from app.db import clock
+from app.decisions import service as decisions
 from app.effects import guard, ledger
-from app.effects.catalogue import EFFECTS
+from app.effects import repository as ledger_rows
 from app.effects.context import Applying
 from app.models import Decision
 from app.observability import metrics
-from app.repositories import clock
-from app.repositories import ledger as ledger_rows
 from app.rules_engine.engine import Evaluation, RulesEngine
-from app.services import decisions
 
 # Checks the caller may act on a vendor's case (a vendor key only on its own); raises.
 Authorize = Callable[[str | None], None]
@@ -51,7 +50,7 @@ class Actor:
     role: str | None = None
 
     def recorded(self) -> dict[str, Any]:
-        return {"actor": self.key, "name": self.name}
+        return {"actor": self.key, "name": self.name, "role": self.role}
 
 
 RULES = Actor(key="rules")
@@ -79,21 +78,18 @@ async def decide(
     received: int = 0,
     wallet_confirmed: int | None = None,
     stage: Stage | None = None,
+    replaces: bool = True,
 ) -> Decision:
+    """``replaces``: the decision states the whole case, so what the case's earlier decisions
+    applied and is still in force is undone first (False only for finance's rejection, which
+    takes nothing back but its payout, and leaves the rest to the ops manager's decision)."""
     case = locked.case
     stage = stage or case_type.stage_of(evaluation.outcome)
-    superseded = (
-        await decisions.get(session, case.current_decision_id) if case.current_decision_id else None
-    )
-    # A decision that was applied (not a mere proposal) is undone before the new one acts.
-    reversing = (
-        superseded if superseded is not None and superseded.stage != Stage.PROPOSED else None
-    )
     actions = evaluation.actions
     undoing: list[ledger_rows.Effected] = []
     if stage != Stage.PROPOSED:
-        if reversing is not None and _in_ledger(reversing):
-            undoing = await ledger_rows.made_by(session, reversing.id)
+        if replaces and case.current_decision_id is not None:
+            undoing = await ledger_rows.in_force_of_case(session, case.id)
         actions = await guard.check(
             session,
             locked,
@@ -101,7 +97,7 @@ async def decide(
             policy=engine.policy,
             decider=decider,
             money_actions=case_type.money_actions(engine.tables[case_type.table]),
-            reversing=reversing,
+            undoing={made.entry.id for made in undoing},
             received=received,
             wallet_confirmed=wallet_confirmed,
         )
@@ -112,20 +108,15 @@ async def decide(
         replace(evaluation, actions=actions),
         facts=facts,
         stage=stage,
-        decided_by=decided_by,
+        decided_by={**decided_by, "role": actor.role},
     )
     if stage != Stage.PROPOSED:
         ctx = Applying(session, case, locked.vendor, actor.key, actor.name)
-        if undoing and reversing is not None:
-            await ledger.reverse(ctx, reversing, decision, undoing)
+        if undoing:
+            await ledger.reverse(ctx, decision, undoing)
         await ledger.apply(ctx, decision)
-    await lifecycle.after_decision(session, locked, case_type, decision)
+    await lifecycle.after_decision(session, engine, locked, case_type, decision)
     return decision
-
-
-def _in_ledger(decision: Decision) -> bool:
-    """Whether any action of the decision made a ledger entry (else nothing to undo)."""
-    return any(EFFECTS[action["type"]].in_ledger for action in decision.actions)
 
 
 async def _kept_by_strikes(

@@ -2,10 +2,10 @@
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.events import service as events
 from app.models import Case
 from app.observability import metrics
 from app.observability.context import on_commit
-from app.services import events
 
 
 async def escalate(session: AsyncSession, case: Case, to: str, **why: str) -> bool:
@@ -19,7 +19,7 @@ async def escalate(session: AsyncSession, case: Case, to: str, **why: str) -> bo
     if any(escalation["to"] == to for escalation in case.escalations):
         return False
     case.escalations = [*case.escalations, {"to": to, **why}]
-    case.ticket = {**case.ticket, "assignee_team": to}
+    case.assignee_team = case.escalated_to = to
     on_commit(metrics.ESCALATIONS.labels(to).inc)
     await events.emit(session, "case.escalated", case=case, to=to, **why)
     return True

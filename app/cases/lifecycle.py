@@ -17,76 +17,53 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.cases import customers
+from app.cases import deadline_repository as deadlines
+from app.cases import repository as cases
 from app.cases.case_type import CaseType, Stage, Status
 from app.cases.escalations import escalate
 from app.cases.locks import Locked
+from app.cases.tickets import set_ticket
+from app.db import clock
+from app.decisions import repository as decision_rows
+from app.events import service as events
 from app.ids import new_id
 from app.models import Case, Deadline, Decision
 from app.observability import metrics
 from app.observability.context import on_commit
-from app.repositories import cases, clock, deadlines
-from app.rules_engine.policy import Policy
-from app.services import events
+from app.rules_engine.engine import RulesEngine
 
 VENDOR_RESPONSE = "vendor_response"
 RESOLUTION = "resolution"
+# The clocks of the work on a case (what sort=due_at orders by); the database keeps each
+# case's soonest running one in cases.due_at (migration 0013).
+WORK = (VENDOR_RESPONSE, RESOLUTION)
 # Who hears of a case that breached its resolution clock.
 BREACH_ESCALATION = "ops_manager"
 
 
-def ticket(
-    case_type: str, *, category: str, priority: str, team: str, status: str
-) -> dict[str, Any]:
-    """The one ticket shape every case type has (the procedures' ticketing fields)."""
-    return {
-        "type": case_type,
-        "category": category,
-        "status": status,
-        "priority": priority,
-        "assignee_team": team,
-        "assignee": None,
-    }
-
-
 async def open_case(
     session: AsyncSession,
+    engine: RulesEngine,
     case: Case,
     case_type: CaseType,
-    policy: Policy,
-    *,
-    rules_acknowledge: bool = False,
     **opened: Any,
 ) -> datetime:
     """Stores a new case and starts what every case has: the ``case.opened`` event (with
-    ``opened`` as its data), the resolution deadline, and, for a customer-facing case, the
-    customer's acknowledgement through the outbox, recorded as ``acknowledged_at``.
-    ``rules_acknowledge``: the case type's rule table sends its own worded acknowledgement
-    in this transaction (pickup complaints), so none is sent here; its time is still recorded.
+    ``opened`` as its data) and the resolution deadline; a customer-facing case is also
+    acknowledged to the customer and its updates scheduled (app.cases.customers).
 
     Returns the opening time (the transaction's database time), which the case type's own
     clocks count from.
     """
     now = await clock.now(session)
-    if case_type.customer_facing:
-        # Sent in the transaction that opens the case: acknowledged when it is logged, far
-        # inside first_response_hours.
-        case.acknowledged_at = now
     await cases.add(session, case)
     await events.emit(session, "case.opened", case=case, case_type=case.case_type, **opened)
-    due = now + timedelta(hours=policy.resolution_hours)
+    due = now + timedelta(hours=engine.policy.resolution_hours)
     await deadlines.add(
         session, Deadline(id=new_id("dl"), case_id=case.id, kind=RESOLUTION, due_at=due)
     )
-    if case_type.customer_facing and not rules_acknowledge:
-        await events.emit(
-            session,
-            "notification.requested",
-            case=case,
-            audience="customer",
-            template=f"{case.case_type}_acknowledged",
-            # The acknowledgement gives an estimated time of resolution.
-            resolution_due_at=due.isoformat(),
-        )
+    await customers.acknowledge(session, engine, case, case_type, now, due)
     return now
 
 
@@ -99,7 +76,11 @@ def pending_payouts(decision: Decision) -> list[dict[str, Any]]:
 
 
 async def after_decision(
-    session: AsyncSession, locked: Locked, case_type: CaseType, decision: Decision
+    session: AsyncSession,
+    engine: RulesEngine,
+    locked: Locked,
+    case_type: CaseType,
+    decision: Decision,
 ) -> None:
     """Moves the case to where its new decision leaves it, and its clocks with it."""
     case = locked.case
@@ -117,18 +98,24 @@ async def after_decision(
     else:
         ticket_status = str(decision.outcome)
     if decision.ticket:
-        case.ticket = {**case.ticket, **decision.ticket}
+        set_ticket(case, **decision.ticket)
     if decision.stage != Stage.PROPOSED:
         case.outcome = decision.outcome
     if case.status == Status.AWAITING_VENDOR and status != Status.AWAITING_VENDOR:
         # Nothing more is awaited of the vendor; an answer in time settled it as met.
         await settle_running(session, case, VENDOR_RESPONSE, "cancelled")
     if status == Status.RESOLVED:
-        await resolve(session, case, ticket_status)
+        await resolve(session, engine, case, case_type, ticket_status, decision=decision)
         await case_type.on_resolved(session, locked, decision)
         return
+    if case.resolved_at is not None:
+        # A decision reopened it (an override whose payout now waits for finance, say): it
+        # is no longer resolved, and the customer hears from us again until it is.
+        case.resolved_at = None
+        await events.emit(session, "case.reopened", case=case, status=status.value)
+        await customers.reopened(session, engine, case, case_type)
     case.status = status.value
-    case.ticket = {**case.ticket, "status": ticket_status}
+    set_ticket(case, status=ticket_status)
 
 
 async def settle_running(session: AsyncSession, case: Case, kind: str, outcome: str) -> None:
@@ -138,15 +125,23 @@ async def settle_running(session: AsyncSession, case: Case, kind: str, outcome: 
 
 
 async def resolve(
-    session: AsyncSession, case: Case, ticket_status: str | None, now: datetime | None = None
+    session: AsyncSession,
+    engine: RulesEngine,
+    case: Case,
+    case_type: CaseType,
+    ticket_status: str | None,
+    *,
+    decision: Decision | None = None,
 ) -> None:
-    """The case is resolved (the ticket shows ``ticket_status``) and no clock of it runs on:
-    a resolution in time settles the resolution clock as met, a late one records the breach
-    (without an escalation: the case is over), and any other clock is cancelled."""
-    now = now or await clock.now(session)
+    """The case is resolved (the ticket shows ``ticket_status``), the customer of a
+    customer-facing case is told how (``decision``: the one in force, fetched when not
+    given), and no clock of it runs on: a resolution in time settles the resolution clock
+    as met, a late one records the breach (without an escalation: the case is over), and any
+    other clock is cancelled."""
+    now = await clock.now(session)
     case.status = Status.RESOLVED.value
     case.resolved_at = now
-    case.ticket = {**case.ticket, "status": ticket_status}
+    set_ticket(case, status=ticket_status)
     await events.emit(session, "case.resolved", case=case, outcome=case.outcome)
     # A clock a watcher has claimed at this moment is not returned; it sees the case
     # resolved when it fires and settles it the same way.
@@ -159,23 +154,25 @@ async def resolve(
             # Counted here; a breach the watcher finds is counted by the watcher.
             on_commit(metrics.DEADLINES_MISSED.labels(RESOLUTION).inc)
             await breach(session, case, deadline, now, by="resolution")
+    if decision is None and case.current_decision_id is not None:
+        decision = await decision_rows.get(session, case.current_decision_id)
+    await customers.tell_outcome(session, engine, case, case_type, decision)
 
 
 async def resolve_by_hand(
-    session: AsyncSession, case: Case, actor: str, name: str | None, note: str, *, template: str
+    session: AsyncSession,
+    engine: RulesEngine,
+    locked: Locked,
+    case_type: CaseType,
+    actor: str,
+    name: str | None,
+    note: str,
 ) -> None:
     """A person finished the case (ops carried out a discrepancy's resolution, CX followed up
     a complaint): the note goes on the ticket, the case is resolved and the customer told."""
+    case = locked.case
     case.notes = [*case.notes, {"text": note, "by": actor, "name": name}]
-    await resolve(session, case, Status.RESOLVED.value)
-    await events.emit(
-        session,
-        "notification.requested",
-        case=case,
-        audience="customer",
-        template=template,
-        resolution=case.outcome,
-    )
+    await resolve(session, engine, case, case_type, Status.RESOLVED.value)
 
 
 async def resolution_missed(

@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import ARRAY, String, any_, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import clock
+from app.errors import NotFound
 from app.models import Case, Order, Vendor
-from app.repositories import clock
-from app.services.errors import NotFound
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,15 @@ async def lock_order(session: AsyncSession, order_id: str) -> tuple[Order, Vendo
         return None
     order = await _scalar_locked(session, Order, order_id)
     assert isinstance(order, Order)  # orders are never deleted
+    # The order system moved the order to another vendor while this waited for the one it
+    # had (a vendor changes only while the order has no case): take the new vendor's lock
+    # too, as the order's money is written under it.
+    while order.vendor_id != vendor.id:
+        moved_to = await lock_vendor(session, order.vendor_id)
+        assert moved_to is not None  # vendors are never deleted
+        vendor = moved_to
+        order = await _scalar_locked(session, Order, order_id)
+        assert isinstance(order, Order)
     return order, vendor
 
 

@@ -22,7 +22,7 @@ from app.settings import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
 
-# Distinct from the application's own advisory locks (app.repositories.*).
+# Distinct from the application's own advisory locks (the repositories').
 MIGRATION_LOCK = 0x6D6967726174  # "migrat"
 LOCK_POLL_SECONDS = 0.2
 

@@ -2,7 +2,6 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -23,15 +22,3 @@ async def transaction(
         reset_after_commit(token)
     for callback in pending:
         callback()
-
-
-def kept(session: AsyncSession) -> dict[str, Any]:
-    """What the session's current transaction keeps for itself: gone with it, as a session may
-    run several transactions one after another."""
-    transaction = session.sync_session.get_transaction()
-    found = session.info.get("kept")
-    if found is None or found[0] is not transaction:
-        found = (transaction, {})
-        session.info["kept"] = found
-    values: dict[str, Any] = found[1]
-    return values

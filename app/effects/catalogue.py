@@ -3,7 +3,7 @@ what it does to the vendor's standing, and what applying or reversing it adds.
 
 This is the action vocabulary: the rule tables are checked against it when they load
 (app.rules_engine.loader), the wire models of an override are made from it
-(app.schemas.actions), and app.effects.ledger carries decisions out through it. Nothing
+(app.effects.schemas), and app.effects.ledger carries decisions out through it. Nothing
 else lists action types.
 """
 
@@ -13,9 +13,9 @@ from typing import Any, ClassVar
 from app.cases.escalations import escalate
 from app.effects.context import Applying
 from app.effects.standing import Entry, Standing
+from app.errors import Conflict
+from app.events import service as events
 from app.rules_engine.model import ParamKind
-from app.services import events
-from app.services.errors import Conflict
 
 Action = dict[str, Any]
 

@@ -3,13 +3,15 @@ recorded, whoever decided (the rules, an ops override, an ops manager's decision
 
 What it enforces, for the order the case is about (docs/money.md):
 
+- one platform payout per decision, so a payment cannot be split to stay under a limit;
 - the platform's payouts in force (waiting for approval or released) never add up to more
-  than the final invoice less what the customer is known to have received (the most any
-  dispute of the order admitted, or the decision itself counts);
-- a payout at or above ``high_value_threshold`` always waits for finance's approval, and
-  only an ops manager may decide one by override;
+  than the final invoice less what the customer is known to have received: the most any
+  dispute of the order admitted, what the decision counts, the payment the order system
+  marked with a reference, and what the payment records show reached the customer;
+- once the order's payouts reach ``high_value_threshold``, a payout waits for finance's
+  approval, and only an ops manager may decide one by hand;
 - wallet refunds in force never exceed the final invoice, nor the payment the order system
-  recorded, nor what ops confirmed the vendor paid;
+  recorded, nor what ops confirmed the vendor paid (nothing, unless it confirmed);
 - credit refunds in force never exceed the credits the vendor paid to unlock the order;
 - an amount is in the unit its action declares (paise or credits), and a case type takes
   only the money actions its own rule table can take (a fail reason pays no payout).
@@ -18,20 +20,20 @@ The caller holds the vendor's lock (app.cases.locks): every money write of an or
 under it, so the sums read here cannot change before the decision commits.
 """
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.cases import repository as case_rows
 from app.cases.locks import Locked
+from app.effects import repository as ledger
 from app.effects.catalogue import EFFECTS
-from app.models import Decision
-from app.repositories import cases as case_rows
-from app.repositories import ledger
+from app.errors import Conflict, Forbidden, InvalidRequest, ServiceError
+from app.payment_discrepancies import repository as payment_rows
 from app.rules_engine.policy import Policy
 from app.rules_engine.templates import format_rupees
-from app.services.errors import Conflict, Forbidden, InvalidRequest, ServiceError
 
 PAYOUT = "platform_payout"
 WALLET = "wallet_refund_eligible"
@@ -45,10 +47,13 @@ Action = dict[str, Any]
 
 @dataclass(frozen=True)
 class Decider:
-    """Who is deciding: the rules, or a person (with their key's role) overriding them."""
+    """Who is deciding: the rules, or a person (with their key's role) deciding by hand.
+    ``field``: where a person's request put the amount a limit refuses (a manager states
+    what the customer received, not an action)."""
 
     kind: Literal["rules", "override", "manager"]
     role: str | None = None
+    field: str | None = None
 
     @property
     def by_hand(self) -> bool:
@@ -61,6 +66,8 @@ class Limits:
 
     invoice: int
     received: int
+    # What shows the customer received ``received`` (for the error that refuses a payout).
+    evidence: str
     paid_out: int
     wallet: int
     wallet_cap: int
@@ -73,10 +80,10 @@ class Limits:
 
 
 def _refuse(decider: Decider, detail: str, index: int, param: str = "amount") -> ServiceError:
-    # A person's override names the action at fault; the rules exceeding a limit means the
+    # A person's decision names the field at fault; the rules exceeding a limit means the
     # order's money moved since the case was decided on, a conflict with the current state.
     if decider.by_hand:
-        return InvalidRequest(detail, f"actions[{index}].{param}")
+        return InvalidRequest(detail, decider.field or f"actions[{index}].{param}")
     return Conflict(detail)
 
 
@@ -84,28 +91,34 @@ async def limits(
     session: AsyncSession,
     locked: Locked,
     *,
-    reversing: Decision | None,
+    undoing: Collection[str],
     received: int,
     wallet_confirmed: int | None,
 ) -> Limits | None:
+    """``undoing``: ledger entries this decision reverses, whose money no longer counts."""
     order = locked.order
     if order is None:
         return None
     entries = [
         m
         for m in await ledger.money_of_order(session, order.id)
-        if m.in_force and (reversing is None or m.decision_id != reversing.id)
+        if m.in_force and m.id not in undoing
     ]
-    admitted = await case_rows.admitted_received(session, order.id)
-    recorded = order.payment.get("amount") if isinstance(order.payment, dict) else None
-    caps = [order.final_invoice_amount]
+    known = [(max(0, received), "what the decision counts")]
+    known.append((await case_rows.admitted_received(session, order.id), "the customer's dispute"))
+    payment = order.payment if isinstance(order.payment, dict) else {}
+    recorded = payment.get("amount")
+    if payment.get("marked") and payment.get("reference") and isinstance(recorded, int):
+        known.append((recorded, f"the order system's payment {payment['reference']}"))
+    known.append((await payment_rows.received_by_customer(session, order.id), "payment records"))
+    most, evidence = max(known)
+    caps = [order.final_invoice_amount, wallet_confirmed or 0]
     if isinstance(recorded, int):
         caps.append(recorded)
-    if wallet_confirmed is not None:
-        caps.append(wallet_confirmed)
     return Limits(
         invoice=order.final_invoice_amount,
-        received=max(admitted, received),
+        received=most,
+        evidence=evidence,
         paid_out=sum(m.amount for m in entries if m.kind == PAYOUT),
         wallet=sum(m.amount for m in entries if m.kind == WALLET),
         wallet_cap=min(caps),
@@ -122,22 +135,31 @@ async def check(
     policy: Policy,
     decider: Decider,
     money_actions: frozenset[str],
-    reversing: Decision | None = None,
+    undoing: Collection[str] = (),
     received: int = 0,
     wallet_confirmed: int | None = None,
 ) -> list[Action]:
     """The actions as they may be recorded, or a typed error saying which limit they break.
 
-    ``reversing``: the decision this one supersedes and undoes (its money does not count).
+    ``undoing``: the ledger entries this decision reverses (their money does not count).
     ``received``: what this decision counts the customer as having received.
+    ``wallet_confirmed``: what ops confirmed the vendor paid the customer (None: nothing).
     ``money_actions``: the money actions the case type's table can take.
     """
+    payouts = [index for index, action in enumerate(actions) if action["type"] == PAYOUT]
+    if len(payouts) > 1:
+        raise _refuse(
+            decider,
+            "One platform payout per decision: send the whole amount as one payout.",
+            payouts[1],
+            "type",
+        )
     limited = any(action["type"] in LIMITED for action in actions)
     room = (
         await limits(
             session,
             locked,
-            reversing=reversing,
+            undoing=undoing,
             received=received,
             wallet_confirmed=wallet_confirmed,
         )
@@ -203,16 +225,17 @@ def _payout(
             decider,
             f"A payout of {format_rupees(amount)} is more than the order is owed: at most "
             f"{format_rupees(room.owed)} (final invoice {format_rupees(room.invoice)}, less "
-            f"{format_rupees(room.received)} the customer received, less "
+            f"{format_rupees(room.received)} the customer received by {room.evidence}, less "
             f"{format_rupees(room.paid_out)} the platform already pays).",
             index,
         )
-    high_value = amount >= policy.high_value_threshold
-    if high_value and decider.kind == "override" and decider.role == "ops":
+    # Measured on the order, not the one payout: what the platform pays on it in all.
+    high_value = room.paid_out + amount >= policy.high_value_threshold
+    if high_value and decider.by_hand and decider.role == "ops":
         raise Forbidden(
-            f"A payout of {format_rupees(amount)} is at or above the high-value threshold "
-            f"({format_rupees(policy.high_value_threshold)}): only an ops manager may decide "
-            "it by override."
+            f"With this payout the platform pays {format_rupees(room.paid_out + amount)} on the "
+            f"order, at or above the high-value threshold "
+            f"({format_rupees(policy.high_value_threshold)}): only an ops manager may decide it."
         )
     # Whatever the action asked, a payout of finance's size waits for finance.
     return {**action, "requires_approval": bool(action.get("requires_approval")) or high_value}

@@ -11,14 +11,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.effects import repository as ledger
 from app.effects.catalogue import EFFECTS, fold
 from app.effects.context import Applying
 from app.effects.standing import Standing
+from app.errors import Conflict
+from app.events import service as events
 from app.ids import new_id
 from app.models import Case, Decision, LedgerEntry, Vendor
-from app.repositories import ledger
-from app.services import events
-from app.services.errors import Conflict
 
 # What ends a money entry for good: the money left (or a person released it).
 PAID_OUT = {"payout_approved": "approved", "wallet_refund_released": "released"}
@@ -100,29 +100,25 @@ async def apply(ctx: Applying, decision: Decision) -> None:
         await set_standing(ctx.session, vendor, before, standing, ctx.case)
 
 
-async def reverse(
-    ctx: Applying, superseded: Decision, by: Decision, made: list[ledger.Effected] | None = None
-) -> list[LedgerEntry]:
-    """Undoes what ``superseded`` applied that is still in force, last action first, and
-    folds the vendor's standing again. Returns the entries it reversed.
+async def reverse(ctx: Applying, by: Decision, made: list[ledger.Effected]) -> list[LedgerEntry]:
+    """Undoes the entries ``made`` (read and locked by the caller: the earlier decisions'
+    entries still in force), last first, by ``by``'s reversal entries, and folds the vendor's
+    standing again. Returns the entries it reversed.
 
     Money that has left (an approved payout, a released wallet refund) cannot come back: 409.
-    A payout finance rejected is already no money; it is left as it is. ``made``: the
-    superseded decision's entries, if the caller has read (and locked) them already.
+    A payout finance rejected is already no money; it is left as it is.
     """
     vendor = ctx.vendor
     if vendor is None:
         return []
     undone = []
-    if made is None:
-        made = await ledger.made_by(ctx.session, superseded.id)
     for effected in reversed(made):
         entry = effected.entry
         if effected.settlement in PAID_OUT:
             raise Conflict(
                 f"{entry.kind.replace('_', ' ').capitalize()} {entry.id} of decision "
-                f"{superseded.id} was already {PAID_OUT[effected.settlement]}: money that has left "
-                "cannot be taken back by a new decision."
+                f"{entry.decision_id} was already {PAID_OUT[effected.settlement]}: money that "
+                "has left cannot be taken back by a new decision."
             )
         if effected.settlement is not None:
             continue

@@ -3,7 +3,7 @@
 The vendors row caches this value. Applying a decision steps it entry by entry; reversing
 an entry folds it again from every entry still in force (app.effects.ledger), so the row
 can never drift from the ledger. Active SLA strikes are not part of it: they expire by
-time, so they are counted when asked (app.repositories.ledger.active_strikes).
+time, so they are counted when asked (app.effects.repository.active_strikes).
 """
 
 from collections.abc import Mapping

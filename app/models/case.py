@@ -39,6 +39,12 @@ class Case(Base):
         ),
         # The report's rollup finds the weeks whose cases changed since it last looked.
         Index("ix_cases_updated_at", "updated_at"),
+        # The queues: a person's cases, a team's, those escalated to a manager, newest first;
+        # and the cases with a running clock, soonest deadline first.
+        Index("ix_cases_assignee_created", "assignee", "created_at", "id"),
+        Index("ix_cases_team_created", "assignee_team", "created_at", "id"),
+        Index("ix_cases_escalated_created", "escalated_to", "created_at", "id"),
+        Index("ix_cases_due", "due_at", "id", postgresql_where=text("due_at IS NOT NULL")),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -46,7 +52,18 @@ class Case(Base):
     order_id: Mapped[str | None] = mapped_column(ForeignKey("orders.id"))
     vendor_id: Mapped[str | None] = mapped_column(ForeignKey("vendors.id"))
     status: Mapped[str] = mapped_column(String(32))
-    ticket: Mapped[dict[str, Any]]
+    # The ticket (app.cases.tickets.Ticket), field by field: the procedure's own words for
+    # where the case is, and who works it.
+    category: Mapped[str | None] = mapped_column(String(48))
+    ticket_status: Mapped[str] = mapped_column(String(48), server_default="open")
+    priority: Mapped[str] = mapped_column(String(16), server_default="normal")
+    assignee_team: Mapped[str | None] = mapped_column(String(32))
+    assignee: Mapped[str | None] = mapped_column(String(200))
+    # The team the case was last escalated to (app.cases.escalations).
+    escalated_to: Mapped[str | None] = mapped_column(String(32))
+    # The soonest running work clock (vendor response, resolution), kept by the database
+    # itself (a trigger on deadlines, migration 0013): what sort=due_at orders by.
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The submission as the client sent it, validated: what the case is about.
     details: Mapped[dict[str, Any]]
     escalations: Mapped[list[Any]] = mapped_column(server_default=text("'[]'::jsonb"))

@@ -23,6 +23,21 @@ class LedgerEntry(Base):
         # An order's money (payouts, wallet refunds, credit refunds), checked by every
         # decision that moves it (app.effects.guard).
         Index("ix_ledger_order_id", "order_id"),
+        # The queues: payouts and wallet refunds newest first, and the payouts that waited
+        # for finance (the pending ones among them: app.payouts.repository).
+        Index("ix_ledger_payouts", "seq", postgresql_where=text("kind = 'platform_payout'")),
+        Index(
+            "ix_ledger_payouts_waiting",
+            "seq",
+            postgresql_where=text(
+                "kind = 'platform_payout' AND details->>'status' = 'pending_approval'"
+            ),
+        ),
+        Index(
+            "ix_ledger_wallet_refunds",
+            "seq",
+            postgresql_where=text("kind = 'wallet_refund_eligible'"),
+        ),
         # A vendor's strikes by time: active strikes are those not yet expired.
         Index(
             "ix_ledger_strikes",

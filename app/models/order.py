@@ -21,7 +21,7 @@ class Order(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     vendor_id: Mapped[str] = mapped_column(ForeignKey("vendors.id"), index=True)
     customer: Mapped[dict[str, Any]]
-    # customer.phone spelled one way (app.schemas.phones); null only in rows written by hand.
+    # customer.phone spelled one way (app.orders.phones); null only in rows written by hand.
     customer_phone: Mapped[str | None] = mapped_column(String(16))
     device: Mapped[dict[str, Any]]
     pickup_slot: Mapped[str | None] = mapped_column(String(100))

@@ -4,11 +4,11 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from app.api.deps import Engine, Principal, Session, require
 from app.api.roles import Right
+from app.api.schemas import PROBLEM_RESPONSES, Timestamp
 from app.api.transaction import WritingReadRoute
 from app.reports import csv_export, service
 from app.reports.periods import BucketKind
 from app.reports.schemas import Summary
-from app.schemas.common import PROBLEM_RESPONSES, Timestamp
 
 router = APIRouter(
     prefix="/v1/reports",

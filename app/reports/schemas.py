@@ -3,7 +3,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from app.schemas.common import OutputModel
+from app.api.schemas import OutputModel
 
 
 class Figure(OutputModel):

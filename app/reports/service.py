@@ -11,6 +11,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.cases.views import CUSTOMER_FACING
+from app.db import clock
+from app.errors import InvalidRequest
 from app.reports import periods, queries, rollup, tallies
 from app.reports.measures import ClockRules
 from app.reports.periods import BucketKind, Period
@@ -29,10 +32,7 @@ from app.reports.schemas import (
     TypeOutcome,
     VendorCount,
 )
-from app.repositories import clock
 from app.rules_engine.policy import Policy
-from app.services.cases import CUSTOMER_FACING
-from app.services.errors import InvalidRequest
 
 DEFAULT_DAYS = 28
 TOP = 10

@@ -20,11 +20,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from app.rules_engine.errors import RulesError
 from app.rules_engine.model import (
     AMOUNT_KINDS,
+    CUSTOMER_PLACEHOLDERS,
     ESCALATION_TARGETS,
+    OUTCOME_PLACEHOLDERS,
     TICKET_FIELDS,
     TICKET_PRIORITIES,
     Action,
     Condition,
+    CustomerTexts,
     FactRef,
     FactType,
     Mode,
@@ -76,6 +79,14 @@ class _RawRule(BaseModel):
     ticket: dict[str, str] = Field(default_factory=dict)
 
 
+class _RawCustomerTexts(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    acknowledged: str = Field(min_length=1)
+    update: str = Field(min_length=1)
+    resolved: dict[str, str] = Field(min_length=1)
+
+
 class _RawTable(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
@@ -87,6 +98,7 @@ class _RawTable(BaseModel):
     outcomes: list[str] = Field(default_factory=list)
     codes: dict[str, list[str]] = Field(default_factory=dict)
     messages: dict[str, str] = Field(default_factory=dict)
+    customer: _RawCustomerTexts | None = None
     rules: list[_RawRule] = Field(min_length=1)
 
 
@@ -228,6 +240,30 @@ def _build_table(path: Path, raw: _RawTable, vocabulary: Vocabulary) -> Table:
         source=source,
         definition=raw.model_dump(mode="json"),
         messages=dict(raw.messages),
+        customer=_customer_texts(raw, facts, source),
+    )
+
+
+def _customer_texts(
+    raw: _RawTable, facts: Mapping[str, FactType], source: str
+) -> CustomerTexts | None:
+    if raw.customer is None:
+        return None
+    about_case = dict(CUSTOMER_PLACEHOLDERS)
+    check_template(raw.customer.acknowledged, about_case, f"{source}: customer.acknowledged")
+    check_template(raw.customer.update, about_case, f"{source}: customer.update")
+    about_outcome = {**facts, **about_case, **OUTCOME_PLACEHOLDERS}
+    for outcome, text in raw.customer.resolved.items():
+        where = f"{source}: customer.resolved.{outcome}"
+        if outcome not in raw.outcomes:
+            raise RulesError(f"{where}: not one of the table's outcomes {raw.outcomes}")
+        if not text.strip():
+            raise RulesError(f"{where}: the text is empty")
+        check_template(text, about_outcome, where)
+    return CustomerTexts(
+        acknowledged=raw.customer.acknowledged,
+        update=raw.customer.update,
+        resolved=dict(raw.customer.resolved),
     )
 
 

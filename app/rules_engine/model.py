@@ -72,6 +72,22 @@ class Rule:
     ticket: Mapping[str, str] = field(default_factory=dict)
 
 
+# What the customer's texts may say besides the table's facts (app.cases.customers fills
+# them): about the case, for every text; and, for an outcome's text, what was done.
+CUSTOMER_PLACEHOLDERS: Mapping[str, FactType] = {"order_id": "str", "resolution_due": "str"}
+OUTCOME_PLACEHOLDERS: Mapping[str, FactType] = {"platform_paid": "int"}
+
+
+@dataclass(frozen=True)
+class CustomerTexts:
+    """What a customer-facing case tells the customer, in the table's words: when it opens,
+    every customer_update_hours while it is open, and how it ended (per final outcome)."""
+
+    acknowledged: str
+    update: str
+    resolved: Mapping[str, str]
+
+
 @dataclass(frozen=True)
 class Table:
     name: str
@@ -87,6 +103,8 @@ class Table:
     definition: Mapping[str, Any] = field(repr=False, compare=False)
     # Texts of the notify templates this table owns (placeholders as in ticket notes).
     messages: Mapping[str, str] = field(default_factory=dict)
+    # What the customer hears of a case of this table; None when the customer never does.
+    customer: CustomerTexts | None = None
 
     def class_of(self, code: str) -> str | None:
         """The class ("customer", "vendor", ...) a code belongs to, None if unknown."""

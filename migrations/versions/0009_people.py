@@ -6,7 +6,7 @@ until the key is replaced by one made with --name. The roles a key may have are 
 by the database, the two managers' included, and only a vendor key names a vendor.
 
 Orders get customer_phone: the customer's number spelled one way (E.164, as
-app/schemas/phones.py does it), filled here for the orders already stored, with an index
+app/orders/phones.py does it), filled here for the orders already stored, with an index
 for GET /v1/orders?customer_phone=, newest first.
 
 Revision ID: 0009
@@ -26,7 +26,7 @@ depends_on: str | Sequence[str] | None = None
 
 ROLES = ("vendor", "support", "ops", "ops_manager", "finance_manager", "service")
 
-# app.schemas.phones.normalise, for the numbers the API accepted (^\+?[0-9]{10,15}$).
+# app.orders.phones.normalise, for the numbers the API accepted (^\+?[0-9]{10,15}$).
 NORMALISED_PHONE = r"""
     CASE
         WHEN p !~ '^\+?[0-9]{10,15}$' THEN NULL

@@ -7,8 +7,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from app.api.deps import require, token_hash
 from app.api.roles import READS, RIGHTS, Right, Role, roles_with
+from app.keys import service as keys
 from app.models import ApiKey
-from app.services import keys
 from app.settings import Settings
 from tests.conftest import Headers, KeyMaker, http_client, running_app
 from tests.factories import order_body, put_order
@@ -127,3 +127,14 @@ def test_a_route_asking_for_a_role_name_instead_of_a_right_fails_when_it_is_made
         require("ops")  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         require()
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/v1/cases", "/v1/decisions", "/v1/payouts", "/v1/wallet-refunds", "/v1/orders"],
+)
+async def test_a_stranger_hears_401_before_anything_about_its_query(
+    client: AsyncClient, path: str
+) -> None:
+    response = await client.get(f"{path}?cursor=0&limit=20")
+    assert response.status_code == 401, response.text

@@ -11,7 +11,7 @@ from httpx import AsyncClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.services import events
+from app.events import service as events
 from tests.conftest import Headers
 from tests.factories import put_order
 

@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.api.deps import Principal, require
 from app.api.roles import Right
 from app.api.transaction import TransactionRoute
+from app.errors import Conflict, InvalidRequest, NotFound
+from app.keys import service as keys
 from app.models import ApiKey
-from app.services import keys
-from app.services.errors import Conflict, InvalidRequest, NotFound
 from app.settings import Settings
 from tests.conftest import Headers, KeyMaker, http_client, running_app
 

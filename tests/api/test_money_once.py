@@ -76,9 +76,11 @@ async def test_an_override_of_a_waiting_dispute_ends_it_and_the_vendor_cannot_re
     assert decided.status_code == 200, decided.text
     body = decided.json()
     assert body["status"] == "resolved" and body["resolved_at"]
-    # Its clocks are settled: the vendor's is no longer waited for, the resolution met.
+    # Its clocks are settled: the vendor's is no longer waited for, the resolution met, and
+    # the customer's updates stop (the outcome is the last word).
     assert {d["kind"]: d["outcome"] for d in body["deadlines"]} == {
         "vendor_response": "cancelled",
+        "customer_update": "cancelled",
         "resolution": "met",
     }
     late = await client.post(
@@ -375,9 +377,10 @@ async def test_a_rejected_payout_sends_the_dispute_back_to_the_ops_manager(
     assert back["ticket"]["status"] == "escalated_pending_manager"
     assert back["ticket"]["assignee_team"] == "ops_manager"
     assert "customer was paid in cash" in back["notes"][-1]["text"]
-    # The rejected decision's fine and flag no longer stand; the manager decides afresh.
+    # Only the payout is taken back: the fine and the flag stand until the ops manager
+    # decides, and the manager's decision replaces them.
     standing = (await client.get("/v1/vendors/V-1", headers=service)).json()
-    assert (standing["credits_deducted"], standing["flags"]) == (0, [])
+    assert standing["credits_deducted"] == 100 and len(standing["flags"]) == 1
     assert paid_out(await ledger(client, service)) == 0
     decided = await client.post(
         f"/v1/payout-disputes/{case['id']}/manager-decision",
@@ -387,6 +390,8 @@ async def test_a_rejected_payout_sends_the_dispute_back_to_the_ops_manager(
     assert decided.status_code == 200, decided.text
     assert decided.json()["status"] == "resolved"
     assert decided.json()["ticket"]["status"] == "resolved_paid"
+    standing = (await client.get("/v1/vendors/V-1", headers=service)).json()
+    assert (standing["credits_deducted"], standing["flags"]) == (0, [])
 
 
 # --- one lock order ---------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import pytest
 from httpx import AsyncClient
 
 from app.observability.logs import redact
-from app.schemas.phones import normalise
+from app.orders.phones import normalise
 from tests.conftest import Headers, KeyMaker
 from tests.db import new_key
 from tests.factories import file_fail_reason, put_order

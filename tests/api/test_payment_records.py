@@ -71,15 +71,16 @@ def pay(reference: str, amount: Any = INVOICE, **extra: Any) -> Record:
             "overpayment",
             25_000,
             "refund",
-            ["overpayment_is_refunded"],
+            ["overpayment_by_the_customer_is_refunded"],
             [],
         ),
+        # Paid to the customer above the invoice: put right on the invoice, not refunded.
         (
             [pay("P-1", INVOICE + 25_000, direction="to_customer")],
             "overpayment",
             25_000,
-            "refund",
-            ["overpayment_is_refunded"],
+            "invoice_adjustment",
+            ["overpayment_to_the_customer_adjusts_the_invoice"],
             [],
         ),
         (
@@ -87,7 +88,15 @@ def pay(reference: str, amount: Any = INVOICE, **extra: Any) -> Record:
             "double_charge",
             INVOICE,
             "refund",
-            ["double_charge_is_refunded"],
+            ["double_charge_of_the_customer_is_refunded"],
+            [],
+        ),
+        (
+            [pay("P-1", direction="to_customer"), pay("P-2", direction="to_customer")],
+            "double_charge",
+            INVOICE,
+            "invoice_adjustment",
+            ["double_payment_to_the_customer_adjusts_the_invoice"],
             [],
         ),
         (
@@ -103,8 +112,17 @@ def pay(reference: str, amount: Any = INVOICE, **extra: Any) -> Record:
             "chargeback",
             INVOICE,
             "refund",
-            ["chargeback_is_refunded"],
+            ["chargeback_by_the_customer_is_refunded"],
             [],
+        ),
+        # A payment to the customer reversed by the bank leaves the customer unpaid.
+        (
+            [pay("P-1", INVOICE, status="charged_back", direction="to_customer")],
+            "chargeback",
+            INVOICE,
+            "payment_reprocessing",
+            ["reversed_payment_to_the_customer_is_reprocessed"],
+            [("vendor", "payout_retry_requested")],
         ),
     ],
 )
@@ -155,12 +173,15 @@ async def test_each_discrepancy_opens_a_case_with_its_resolution_and_clocks(
     assert decision["rules_fired"] == rules
     assert decision["facts"]["discrepancy_type"] == discrepancy
     assert len(case["notes"]) == 1
-    # The clocks every customer-facing case has: acknowledged at once, resolution due.
+    # The clocks every customer-facing case has: acknowledged at once, resolution due, and
+    # the customer's first update.
     assert case["acknowledged_at"] == case["created_at"]
-    [clock] = case["deadlines"]
-    assert clock["kind"] == "resolution" and clock["outcome"] is None
-    due = datetime.fromisoformat(clock["due_at"])
-    assert due - datetime.fromisoformat(case["created_at"]) == timedelta(hours=48)
+    opened_at = datetime.fromisoformat(case["created_at"])
+    clocks = {c["kind"]: c for c in case["deadlines"]}
+    assert set(clocks) == {"resolution", "customer_update"}
+    assert all(c["outcome"] is None for c in clocks.values())
+    due = {kind: datetime.fromisoformat(c["due_at"]) - opened_at for kind, c in clocks.items()}
+    assert due == {"resolution": timedelta(hours=48), "customer_update": timedelta(hours=24)}
 
     events = await feed(client, service, case["id"])
     told = [
@@ -231,7 +252,8 @@ async def test_a_payout_below_the_invoice_opens_a_payout_dispute_before_the_cust
     assert details["customer"] == {"name": "Asha Rao", "phone": "+919812345678"}
     assert details["evidence"] == [{"kind": "other", "ref": "payment record P-1"}]
     assert case["acknowledged_at"] == case["created_at"]
-    assert [d["kind"] for d in case["deadlines"]] == ["vendor_response", "resolution"]
+    kinds = [d["kind"] for d in case["deadlines"]]
+    assert kinds == ["vendor_response", "customer_update", "resolution"]
     told = [
         (e["data"]["audience"], e["data"]["template"])
         for e in await feed(client, service, case["id"])
@@ -411,14 +433,18 @@ async def test_ops_confirms_the_resolution_once_and_the_customer_is_told(
     assert case["ticket"]["status"] == "resolved"
     assert case["decision"]["outcome"] == "refund"
     assert case["notes"][-1]["text"] == "Refunded ₹50 by UPI, ref RF-1"
-    [clock] = case["deadlines"]
-    assert clock["outcome"] == "met" and clock["settled_at"] == case["resolved_at"]
+    clocks = {d["kind"]: d for d in case["deadlines"]}
+    assert clocks["resolution"]["outcome"] == "met"
+    assert clocks["resolution"]["settled_at"] == case["resolved_at"]
+    assert clocks["customer_update"]["outcome"] == "cancelled"  # the outcome is the last word
     events = await feed(client, service, case["id"])
     assert events[-1]["type"] == "notification.requested"
+    # What was done, in the table's words; ops's note stays on the ticket.
     assert events[-1]["data"] == {
         "audience": "customer",
         "template": "payment_discrepancy_resolved",
-        "resolution": "refund",
+        "outcome": "refund",
+        "text": "The payment problem on order ORD-1 is resolved: ₹50 has been refunded to you.",
     }
     assert events[-2]["type"] == "case.resolved"
 

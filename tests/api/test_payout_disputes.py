@@ -2,7 +2,7 @@
 high values go to finance at once, and repeat vendors are flagged once per dispute."""
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -43,7 +43,7 @@ async def test_opening_starts_the_vendor_clock_and_tells_the_vendor(
     }
     assert case["details"]["disputed_amount"] == 150_000
     assert case["details"]["evidence"] == [{"kind": "bill_screenshot", "ref": "file-77"}]
-    deadline, resolution = case["deadlines"]
+    deadline, update, resolution = case["deadlines"]
     assert deadline["kind"] == "vendor_response" and deadline["outcome"] is None
     opened_at = datetime.fromisoformat(case["created_at"])
     due = datetime.fromisoformat(deadline["due_at"])
@@ -53,6 +53,9 @@ async def test_opening_starts_the_vendor_clock_and_tells_the_vendor(
     resolution_due = datetime.fromisoformat(resolution["due_at"])
     assert resolution_due - opened_at == timedelta(hours=48)
     assert datetime.fromisoformat(case["resolution_due_at"]) == resolution_due
+    # The customer hears from us every customer_update_hours while it is open.
+    assert update["kind"] == "customer_update" and update["outcome"] is None
+    assert datetime.fromisoformat(update["due_at"]) - opened_at == timedelta(hours=24)
     assert case["acknowledged_at"] == case["created_at"]
     decision = case["decision"]
     assert decision["stage"] == "interim" and decision["outcome"] == "awaiting_vendor"
@@ -71,6 +74,12 @@ async def test_opening_starts_the_vendor_clock_and_tells_the_vendor(
     assert acknowledgement["audience"] == "customer"
     assert acknowledgement["template"] == "payout_dispute_acknowledged"
     assert datetime.fromisoformat(acknowledgement["resolution_due_at"]) == resolution_due
+    # In the table's words, with the time in India's.
+    shown = resolution_due.astimezone(timezone(timedelta(hours=5, minutes=30)))
+    assert acknowledgement["text"] == (
+        "We have received your payout dispute for order ORD-1. The vendor has been asked to "
+        f"answer, and we aim to resolve it by {shown.day} {shown:%b %Y, %H:%M} IST."
+    )
     assert events[3]["vendor_id"] == "V-1"
     assert events[3]["data"]["audience"] == "vendor"
     assert events[3]["data"]["template"] == "payout_dispute_opened"

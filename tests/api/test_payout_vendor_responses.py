@@ -73,6 +73,7 @@ async def test_paid_in_full_with_proof_resolves_paid_and_attaches_the_proof(
     assert case["details"]["vendor_responses"][0]["amount_paid"] == INVOICE
     assert [(d["kind"], d["outcome"]) for d in case["deadlines"]] == [
         ("vendor_response", "met"),
+        ("customer_update", "cancelled"),
         ("resolution", "met"),
     ]
     assert await kinds(client, service) == []
@@ -80,7 +81,8 @@ async def test_paid_in_full_with_proof_resolves_paid_and_attaches_the_proof(
     assert notices == [
         "payout_dispute_acknowledged",
         "payout_dispute_opened",
-        "payout_dispute_resolved_paid",
+        "payout_dispute_resolved_paid",  # the vendor's
+        "payout_dispute_resolved",  # the customer's
     ]
 
 
@@ -165,7 +167,11 @@ async def test_notes_short_by_one_paisa_make_the_platform_pay_one_paisa(
         ("flag_vendor", None, decision_id),
         ("platform_payout", 1, decision_id),
     ]
-    assert entries[2]["details"] == {"requires_approval": False, "status": "released"}
+    assert entries[2]["details"] == {
+        "requires_approval": False,
+        "status": "released",
+        "decided_by_name": "test vendor",  # who answered: never its approver
+    }
     [released] = await feed(client, service, "payout.released")
     assert released["data"] == {"payout_id": entries[2]["id"], "amount": 1}
     standing = (await client.get("/v1/vendors/V-1", headers=service)).json()
@@ -293,6 +299,7 @@ async def test_invoice_payout_waits_for_finance_from_the_threshold(
     assert payout["details"] == {
         "requires_approval": needs_approval,
         "status": "pending_approval" if needs_approval else "released",
+        "decided_by_name": "test vendor",
     }
     released = await feed(client, service, "payout.released")
     assert len(released) == (0 if needs_approval else 1)

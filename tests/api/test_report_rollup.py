@@ -280,9 +280,9 @@ async def test_cases_changed_after_their_week_was_rolled(
     await touch(
         db_engine,
         """
-        INSERT INTO cases (id, case_type, vendor_id, status, ticket, details, outcome, reason,
+        INSERT INTO cases (id, case_type, vendor_id, status, details, outcome, reason,
                            created_at, resolved_at)
-        VALUES ('late', 'payout_dispute', 'V-9', 'resolved', '{}', '{}', 'refund', 'not_paid',
+        VALUES ('late', 'payout_dispute', 'V-9', 'resolved', '{}', 'refund', 'not_paid',
                 :opened, :resolved)
         """,
         opened=W[2] + timedelta(days=1),

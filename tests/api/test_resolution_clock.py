@@ -16,7 +16,7 @@ from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.services.deadlines import fire_due
+from app.cases.deadlines import fire_due
 from tests.api.test_metrics import sample, scrape
 from tests.api.test_vendor_response_clock import NEVER, TICK, WAIT_SECONDS, events, instance
 from tests.conftest import Headers, http_client

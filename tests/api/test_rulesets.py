@@ -44,7 +44,7 @@ async def test_tables_show_rules_as_written(client: AsyncClient, support: Header
         "vendor_asked_extra_money_or_documents",
     ]
     assert complaints["facts"]["earlier_complaints"] == "int"
-    assert "customer experience team" in complaints["messages"]["pickup_complaint_acknowledgement"]
+    assert "customer experience team" in complaints["customer"]["acknowledged"]
     rules = {r["name"]: r for r in complaints["rules"]}
     assert complaints["rules"][0]["name"] == "qualifying_issue_escalates_to_cx"
     repeat = rules["repeat_complaints_flag_vendor"]
@@ -72,7 +72,7 @@ async def test_policy_values_have_units_and_sources(client: AsyncClient, support
         "default": 1,
         "unit": "count",
         "description": by_name["repeat_complaint_count"]["description"],
-        "source": "003_48a5d06c2f33ee65.txt",
+        "source": "docs/pickup-complaints.md",
     }
     assert by_name["repeat_window_days"]["unit"] == "days"
     assert all(p["source"] and p["description"] for p in policy)

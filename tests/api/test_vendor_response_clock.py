@@ -17,8 +17,8 @@ from fastapi import FastAPI
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.repositories import deadlines
-from app.services.deadlines import fire_due
+from app.cases import deadline_repository as deadlines
+from app.cases.deadlines import fire_due
 from tests.api.test_metrics import sample, scrape
 from tests.conftest import Headers, KeyMaker, http_client, running_app, suite_settings
 from tests.factories import dispute_body, open_dispute, put_completed_order, vendor_response
@@ -296,7 +296,7 @@ async def test_instances_sweeping_at_once_lock_vendors_in_one_order(
             await open_dispute(client, support, f"ORD-{n}")
         await asyncio.sleep(DUE_AFTER.total_seconds() + TICK)
 
-        caplog.set_level(logging.ERROR, logger="app.services.deadlines")
+        caplog.set_level(logging.ERROR, logger="app.cases.deadlines")
 
         async def sweep(name: str) -> int:
             async with sessionmaker() as session, session.begin():

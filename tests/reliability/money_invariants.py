@@ -13,6 +13,8 @@ _MONEY_IN_FORCE = """
     NOT EXISTS (SELECT 1 FROM ledger_entries s WHERE s.settles_entry_id = l.id
                 AND s.kind IN ('reversal', 'payout_rejected'))"""
 
+_CUSTOMER_FACING = "('payout_dispute', 'pickup_complaint', 'payment_discrepancy')"
+
 BROKEN: dict[str, str] = {
     "an order's payouts exceed its invoice less what the customer admitted receiving": f"""
         SELECT o.id FROM orders o
@@ -32,10 +34,11 @@ BROKEN: dict[str, str] = {
         WHERE (SELECT coalesce(sum(l.amount), 0) FROM ledger_entries l
                WHERE l.order_id = o.id AND l.kind = 'credit_refund' AND {_MONEY_IN_FORCE})
             > o.unlock_credits""",
-    "a payout at or above the threshold that needs no approval": """
-        SELECT l.id FROM ledger_entries l
-        WHERE l.kind = 'platform_payout' AND l.amount >= $1
-          AND (l.details->>'requires_approval')::boolean IS NOT TRUE""",
+    "an order paid the threshold or more without finance's approval": f"""
+        SELECT l.order_id FROM ledger_entries l
+        WHERE l.kind = 'platform_payout' AND {_MONEY_IN_FORCE}
+          AND (l.details->>'requires_approval')::boolean IS NOT TRUE
+        GROUP BY l.order_id HAVING sum(l.amount) >= $1""",
     "a payout approved by the person whose decision made it": """
         SELECT a.id FROM ledger_entries a JOIN ledger_entries p ON p.id = a.settles_entry_id
         WHERE a.kind = 'payout_approved'
@@ -67,6 +70,19 @@ BROKEN: dict[str, str] = {
         WHERE (c.status = 'resolved') <> (c.resolved_at IS NOT NULL)
            OR (c.status = 'resolved' AND EXISTS (
                SELECT 1 FROM deadlines d WHERE d.case_id = c.id AND d.settled_at IS NULL))""",
+    "a customer-facing case open without one update clock running, or resolved with one": f"""
+        SELECT c.id FROM cases c
+        WHERE c.case_type IN {_CUSTOMER_FACING}
+          AND (SELECT count(*) FROM deadlines d WHERE d.case_id = c.id
+               AND d.kind = 'customer_update' AND d.settled_at IS NULL)
+              <> CASE WHEN c.resolved_at IS NULL THEN 1 ELSE 0 END""",
+    "a resolved customer-facing case whose customer was last told another outcome": f"""
+        SELECT c.id FROM cases c
+        WHERE c.case_type IN {_CUSTOMER_FACING} AND c.resolved_at IS NOT NULL
+          AND coalesce((SELECT e.data->>'outcome' FROM events e
+                        WHERE e.case_id = c.id AND e.type = 'notification.requested'
+                          AND e.data->>'template' = c.case_type || '_resolved'
+                        ORDER BY e.id DESC LIMIT 1), '') <> c.outcome""",
     "a case whose status its decision in force contradicts": """
         SELECT c.id FROM cases c JOIN decisions d ON d.id = c.current_decision_id
         WHERE NOT CASE

@@ -51,6 +51,10 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/vendors/{vendor_id}/ledger"): EVERYONE,
     ("POST", "/v1/vendors/{vendor_id}/standing"): frozenset({"ops_manager"}),
     ("POST", "/v1/payout-disputes/{case_id}/manager-decision"): frozenset({"ops_manager"}),
+    ("GET", "/v1/payouts"): OPS | {"finance_manager", "service"},
+    ("GET", "/v1/wallet-refunds"): OPS | {"finance_manager"},
+    ("POST", "/v1/cases/{case_id}/notes"): OPS | {"support"},
+    ("POST", "/v1/cases/{case_id}/assign"): OPS | {"support"},
     ("POST", "/v1/webhook-endpoints"): OPS,
     ("GET", "/v1/webhook-endpoints"): OPS,
     ("GET", "/v1/webhook-endpoints/{endpoint_id}"): OPS,
@@ -96,6 +100,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/fail-reviews/{case_id}/verdict"): verdict_body("customer"),
     ("POST", "/v1/wallet-refunds/{entry_id}/release"): {"note": "not mine"},
     ("POST", "/v1/payout-disputes/{case_id}/vendor-response"): {"response": "not_paid"},
+    ("POST", "/v1/cases/{case_id}/notes"): {"text": "not mine"},
+    ("POST", "/v1/cases/{case_id}/assign"): {"assignee": "someone"},
     # Would receive every vendor's events: refused by role, never by the body.
     ("POST", "/v1/webhook-endpoints"): {"url": "https://hooks.example.com/vendor-b"},
 }

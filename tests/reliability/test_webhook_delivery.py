@@ -21,9 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from app.services import events
-from app.services.webhook_delivery import RetryPolicy, new_secret
+from app.events import service as events
 from app.settings import Settings
+from app.webhooks.delivery import RetryPolicy, new_secret
 from tests.conftest import Headers, http_client, running_app, suite_settings
 from tests.db import new_key
 from tests.factories import order_body, put_order

@@ -1,5 +1,5 @@
-"""rules/payment_discrepancies.yaml against shared/domain.md section 4 and seed 002, and the
-reconciliation's measurements, without a database."""
+"""rules/payment_discrepancies.yaml against the domain (docs/payment-discrepancies.md), and
+the reconciliation's measurements, without a database."""
 
 import itertools
 from datetime import UTC, datetime
@@ -9,21 +9,30 @@ from typing import Any
 import pytest
 
 from app.effects.catalogue import VOCABULARY
-from app.repositories.payment_records import Balance, NewRecord
+from app.payment_discrepancies.reconciliation import SHORTFALL, find
+from app.payment_discrepancies.repository import Balance, NewRecord
 from app.rules_engine import RulesEngine, build_engine
-from app.services.reconciliation import SHORTFALL, find
 from tests.domain import DISCREPANCY_TYPES, RESOLUTIONS
 
 RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
 TABLE = "payment_discrepancies"
-# Seed 002's resolution options, and this service's reading for the two it leaves open.
+# The procedure's resolutions for the customer's own payments, and this service's reading
+# for the rest (docs/payment-discrepancies.md): too much paid to the customer is put right
+# on the invoice, never refunded to the customer; a payment to the customer reversed by the
+# bank is paid again.
 RESOLUTION = {
-    "transaction_failure": "payment_reprocessing",
-    "partial_payment": "payment_reprocessing",
-    "overpayment": "refund",
-    "chargeback": "refund",
-    "double_charge": "refund",
-    "refund_issue": "invoice_adjustment",
+    ("transaction_failure", "from_customer"): "payment_reprocessing",
+    ("transaction_failure", "to_customer"): "payment_reprocessing",
+    ("partial_payment", "from_customer"): "payment_reprocessing",
+    ("partial_payment", "to_customer"): "payment_reprocessing",
+    ("overpayment", "from_customer"): "refund",
+    ("overpayment", "to_customer"): "invoice_adjustment",
+    ("chargeback", "from_customer"): "refund",
+    ("chargeback", "to_customer"): "payment_reprocessing",
+    ("double_charge", "from_customer"): "refund",
+    ("double_charge", "to_customer"): "invoice_adjustment",
+    ("refund_issue", "from_customer"): "invoice_adjustment",
+    ("refund_issue", "to_customer"): "invoice_adjustment",
 }
 INVOICE = 150_000
 
@@ -59,7 +68,7 @@ def test_every_discrepancy_has_exactly_one_resolution(
     engine: RulesEngine, discrepancy_type: str, direction: str
 ) -> None:
     evaluation = engine.evaluate(TABLE, facts(discrepancy_type, direction))
-    assert evaluation.outcome == RESOLUTION[discrepancy_type]
+    assert evaluation.outcome == RESOLUTION[discrepancy_type, direction]
     notes = [a for a in evaluation.actions if a["type"] == "ticket_note"]
     assert len(notes) == 1
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from app.db.migrate import downgrade, upgrade
 from app.db.url import async_url
 from app.models import Base
-from app.schemas.phones import normalise
+from app.orders.phones import normalise
 from app.settings import PROJECT_ROOT
 from tests.db import asyncpg_dsn, fresh_database
 from tests.server import COMMAND, env_with

@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from app.effects import repository as ledger
 from app.observability.metrics import DatabaseGauges
-from app.repositories import ledger
 
 
 async def _plan(engine: AsyncEngine, run: Callable[[], Awaitable[Any]], starts: str) -> str:
@@ -49,11 +49,11 @@ async def _fill(engine: AsyncEngine, *statements: str) -> None:
 async def test_open_cases_gauge_reads_only_open_cases(db_engine: AsyncEngine) -> None:
     await _fill(
         db_engine,
-        """INSERT INTO cases (id, case_type, status, ticket, details, resolved_at)
-           SELECT 'case_r' || i, 'fail_reason', 'resolved', '{}', '{}', now()
+        """INSERT INTO cases (id, case_type, status, details, resolved_at)
+           SELECT 'case_r' || i, 'fail_reason', 'resolved', '{}', now()
            FROM generate_series(1, 20000) i""",
-        """INSERT INTO cases (id, case_type, status, ticket, details)
-           VALUES ('case_open', 'fail_reason', 'pending_review', '{}', '{}')""",
+        """INSERT INTO cases (id, case_type, status, details)
+           VALUES ('case_open', 'fail_reason', 'pending_review', '{}')""",
     )
     plan = await _plan(db_engine, DatabaseGauges(db_engine).read, "SELECT case_type, count(*)")
     assert "ix_cases_open_by_type" in plan and "Seq Scan" not in plan, plan

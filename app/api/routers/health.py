@@ -1,7 +1,7 @@
 from fastapi import APIRouter, Request
 from sqlalchemy import text
 
-from app.services.errors import Unavailable
+from app.errors import Unavailable
 
 router = APIRouter(tags=["health"])
 

@@ -4,9 +4,9 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from app.api.deps import Principal, require
 from app.api.roles import Right
+from app.api.schemas import PROBLEM_RESPONSES
 from app.api.transaction import TransactionRoute
 from app.observability.metrics import render
-from app.schemas.common import PROBLEM_RESPONSES
 
 router = APIRouter(tags=["operations"], route_class=TransactionRoute, responses=PROBLEM_RESPONSES)
 

@@ -1,0 +1,253 @@
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import BigInteger, Select, case, func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from app.db.keyset import newest_first, soonest_first
+from app.models import Case, Deadline, LedgerEntry
+
+
+async def get(session: AsyncSession, case_id: str, *, for_update: bool = False) -> Case | None:
+    query = select(Case).where(Case.id == case_id)
+    if for_update:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    case: Case | None = await session.scalar(query)
+    return case
+
+
+async def add(session: AsyncSession, case: Case) -> None:
+    # Written with the next flush, with what the request gave it by then (its decision):
+    # one INSERT, no UPDATE after it.
+    # Until then it reads as stored: the lists the database would default to empty.
+    case.escalations = case.escalations or []
+    case.notes = case.notes or []
+    session.add(case)
+
+
+async def for_order(session: AsyncSession, order_id: str) -> Sequence[Case]:
+    return (
+        await session.scalars(select(Case).where(Case.order_id == order_id).order_by(Case.id))
+    ).all()
+
+
+async def for_orders(session: AsyncSession, order_ids: Sequence[str]) -> Sequence[Case]:
+    """The cases of several orders at once (a page of orders), by order, then id."""
+    return (
+        await session.scalars(
+            select(Case).where(Case.order_id.in_(order_ids)).order_by(Case.order_id, Case.id)
+        )
+    ).all()
+
+
+async def open_of_type_for_order(
+    session: AsyncSession, order_id: str, case_type: str
+) -> Case | None:
+    case: Case | None = await session.scalar(
+        select(Case).where(
+            Case.order_id == order_id, Case.case_type == case_type, Case.resolved_at.is_(None)
+        )
+    )
+    return case
+
+
+async def deadlines_of(session: AsyncSession, case_ids: Sequence[str]) -> Sequence[Deadline]:
+    return (
+        await session.scalars(
+            select(Deadline)
+            .where(Deadline.case_id.in_(case_ids))
+            .order_by(Deadline.due_at, Deadline.id)
+        )
+    ).all()
+
+
+def listing(
+    *,
+    case_type: str | None = None,
+    status: str | None = None,
+    vendor_id: str | None = None,
+    order_id: str | None = None,
+    assignee: str | None = None,
+    assignee_team: str | None = None,
+    escalated_to: str | None = None,
+    due_before: datetime | None = None,
+    by_due: bool = False,
+    after: tuple[datetime, str] | None = None,
+    limit: int,
+) -> Select[Any]:
+    """The statement behind GET /v1/cases, newest first, or soonest deadline first with
+    ``by_due`` (its plans are tested)."""
+    query = select(Case)
+    for column, value in (
+        (Case.case_type, case_type),
+        (Case.status, status),
+        (Case.vendor_id, vendor_id),
+        (Case.order_id, order_id),
+        (Case.assignee, assignee),
+        (Case.assignee_team, assignee_team),
+        (Case.escalated_to, escalated_to),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if due_before is not None:
+        query = query.where(Case.due_at < due_before)
+    if by_due:
+        return soonest_first(query, Case.due_at, Case.id, after, limit)
+    return newest_first(query, Case.created_at, Case.id, after, limit)
+
+
+async def page(session: AsyncSession, query: Select[Any]) -> Sequence[Case]:
+    return (await session.scalars(query)).all()
+
+
+async def count_earlier_for_vendor(
+    session: AsyncSession,
+    vendor_id: str,
+    case_type: str,
+    *,
+    window: timedelta,
+    excluding: str | None = None,
+) -> int:
+    """A vendor's cases of one type opened in the ``window`` before this transaction began,
+    and since, up to this statement: its history for repeat rules.
+
+    Up to the statement, not to the transaction's start, so that a case committed while this
+    transaction waited for the vendor's lock counts (its created_at is its own, earlier,
+    start). Every case type reads its vendor's history here, so complaints, disputes and fail
+    reasons count from one place (served by ix_cases_vendor_type_created).
+    """
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Case)
+        .where(
+            Case.vendor_id == vendor_id,
+            Case.case_type == case_type,
+            Case.created_at >= func.now() - window,
+            Case.created_at < func.statement_timestamp(),
+            *([Case.id != excluding] if excluding else []),
+        )
+    )
+    return int(count or 0)
+
+
+async def of_type_for_order(session: AsyncSession, order_id: str, case_type: str) -> Sequence[Case]:
+    """An order's cases of one type, oldest first."""
+    return (
+        await session.scalars(
+            select(Case)
+            .where(Case.order_id == order_id, Case.case_type == case_type)
+            .order_by(Case.created_at, Case.id)
+        )
+    ).all()
+
+
+async def admitted_received(session: AsyncSession, order_id: str) -> int:
+    """The most any payout dispute of the order says the customer received: a customer who
+    said it received ₹X is never paid as if it received less."""
+    received = case(
+        (Case.details["claim"].astext == "paid_less", Case.details["amount_received"].astext),
+        else_="0",
+    ).cast(BigInteger)
+    value = await session.scalar(
+        select(func.coalesce(func.max(received), 0)).where(
+            Case.order_id == order_id, Case.case_type == "payout_dispute"
+        )
+    )
+    return int(value or 0)
+
+
+async def count_lost_by_vendor(
+    session: AsyncSession,
+    vendor_id: str,
+    case_type: str,
+    outcomes: Sequence[str],
+    *,
+    window: timedelta,
+    excluding: str,
+) -> int:
+    """A vendor's cases of one type opened in the ``window`` before now whose decision in
+    force has one of ``outcomes`` (the ones it lost), this case aside."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Case)
+        .where(
+            Case.vendor_id == vendor_id,
+            Case.case_type == case_type,
+            Case.created_at >= func.now() - window,
+            Case.id != excluding,
+            Case.outcome.in_(outcomes),
+        )
+    )
+    return int(count or 0)
+
+
+@dataclass(frozen=True)
+class VendorRecord:
+    """What a fail-reason decision reads of the vendor's record and the order's cases."""
+
+    active_strikes: int
+    earlier_fail_reasons: int
+    complaint_issues: frozenset[str]
+    payout_dispute: str | None
+
+
+async def fail_reason_record(
+    session: AsyncSession,
+    vendor_id: str,
+    order_id: str,
+    *,
+    window: timedelta,
+    strike_expiry: timedelta,
+    now: datetime,
+    excluding: str | None,
+) -> VendorRecord:
+    """One statement: the vendor's active strikes, its fail reasons in the window (this case
+    aside), the issues complaints on this order reported, and a payout dispute on it."""
+    reversal = aliased(LedgerEntry)
+    strikes = (
+        select(func.count())
+        .select_from(LedgerEntry)
+        .where(
+            LedgerEntry.vendor_id == vendor_id,
+            LedgerEntry.kind == "sla_strike",
+            LedgerEntry.created_at > now - strike_expiry,
+            ~select(reversal.id)
+            .where(reversal.settles_entry_id == LedgerEntry.id, reversal.kind == "reversal")
+            .exists(),
+        )
+        .scalar_subquery()
+    )
+    earlier = (
+        select(func.count())
+        .select_from(Case)
+        .where(
+            Case.vendor_id == vendor_id,
+            Case.case_type == "fail_reason",
+            Case.created_at >= func.now() - window,
+            Case.created_at < func.statement_timestamp(),
+            *([Case.id != excluding] if excluding else []),
+        )
+        .scalar_subquery()
+    )
+    issues = (
+        select(func.coalesce(func.jsonb_agg(Case.details["issues"]), text("'[]'::jsonb")))
+        .where(Case.order_id == order_id, Case.case_type == "pickup_complaint")
+        .scalar_subquery()
+    )
+    dispute = (
+        select(Case.id)
+        .where(Case.order_id == order_id, Case.case_type == "payout_dispute")
+        .order_by(Case.created_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    row = (await session.execute(select(strikes, earlier, issues, dispute))).one()
+    return VendorRecord(
+        active_strikes=int(row[0]),
+        earlier_fail_reasons=int(row[1]),
+        complaint_issues=frozenset(code for codes in row[2] or [] for code in codes or []),
+        payout_dispute=row[3],
+    )

@@ -1,0 +1,89 @@
+"""Reading cases as clients see them: a case with its ticket, clocks, decisions, feedback.
+
+How a case lives (opens, is decided, resolved, breached) is app.cases.lifecycle; which case
+types exist, app.cases.registry.
+"""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.cases import feedback_repository as feedback
+from app.cases import repository as cases
+from app.cases.lifecycle import RESOLUTION, VENDOR_RESPONSE
+from app.cases.registry import CASE_TYPES
+from app.cases.schemas import CaseOut, DeadlineOut, FeedbackOut, TicketOut
+from app.cases.tickets import ticket_of
+from app.decisions import repository as decisions
+from app.decisions.schemas import DecisionOut
+from app.errors import NotFound
+from app.models import Case, CaseFeedback, Deadline, Decision
+
+# Cases a customer raised, or that concern the customer's money.
+CUSTOMER_FACING = frozenset(name for name, kind in CASE_TYPES.items() if kind.customer_facing)
+
+
+async def get(session: AsyncSession, case_id: str, *, for_update: bool = False) -> Case:
+    case = await cases.get(session, case_id, for_update=for_update)
+    if case is None:
+        raise NotFound(f"No case {case_id}.")
+    return case
+
+
+async def find(session: AsyncSession, **filters: Any) -> list[CaseOut]:
+    """Cases matching every given filter (app.cases.repository.listing), in its order."""
+    return await view_many(session, await cases.page(session, cases.listing(**filters)))
+
+
+async def view(session: AsyncSession, case: Case) -> CaseOut:
+    return (await view_many(session, [case]))[0]
+
+
+async def view_many(session: AsyncSession, rows: Sequence[Case]) -> list[CaseOut]:
+    """The cases with their deadlines, every decision and feedback, read from the database
+    (what this transaction wrote included): three queries for any number of cases."""
+    await session.flush()  # what this transaction added, with the server's defaults (times)
+    ids = [case.id for case in rows]
+    history: dict[str, list[Decision]] = defaultdict(list)
+    clocks: dict[str, list[Deadline]] = defaultdict(list)
+    given = {f.case_id: f for f in await feedback.for_cases(session, ids)}
+    for decision in await decisions.for_cases(session, ids):
+        history[decision.case_id].append(decision)
+    for deadline in await cases.deadlines_of(session, ids):
+        clocks[deadline.case_id].append(deadline)
+    return [_out(case, history[case.id], clocks[case.id], given.get(case.id)) for case in rows]
+
+
+def _out(
+    case: Case, history: list[Decision], clocks: list[Deadline], given: CaseFeedback | None
+) -> CaseOut:
+    decided = [DecisionOut.model_validate(d) for d in history]
+
+    def due(kind: str) -> datetime | None:
+        # The latest clock of the kind: the one that runs, or ran last.
+        return max((d.due_at for d in clocks if d.kind == kind), default=None)
+
+    return CaseOut(
+        id=case.id,
+        case_type=case.case_type,
+        order_id=case.order_id,
+        vendor_id=case.vendor_id,
+        status=case.status,
+        ticket=TicketOut.model_validate(ticket_of(case)),
+        details=case.details,
+        deadlines=[DeadlineOut.model_validate(d) for d in clocks],
+        vendor_response_due_at=due(VENDOR_RESPONSE),
+        resolution_due_at=due(RESOLUTION),
+        escalations=case.escalations,
+        notes=case.notes,
+        decision=next((d for d in decided if d.id == case.current_decision_id), None),
+        history=decided,
+        feedback=FeedbackOut.model_validate(given) if given else None,
+        created_at=case.created_at,
+        updated_at=case.updated_at,
+        acknowledged_at=case.acknowledged_at,
+        resolved_at=case.resolved_at,
+    )

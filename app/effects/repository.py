@@ -1,0 +1,182 @@
+"""Queries of the ledger: append-only entries, each an effect of a decision (or of a person).
+
+An entry is *in force* until a ``reversal`` entry settles it. A money entry is also ended by
+its settlement: a payout by its approval (released) or rejection, a wallet refund by its
+release.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from app.models import LedgerEntry
+
+REVERSAL = "reversal"
+# The actions that move money or credits on an order, checked by app.effects.guard.
+MONEY_KINDS = ("platform_payout", "wallet_refund_eligible", "credit_refund")
+
+
+async def add(session: AsyncSession, entry: LedgerEntry) -> None:
+    # Written with the next flush (any query autoflushes first), in the order added.
+    session.add(entry)
+
+
+async def get(
+    session: AsyncSession, entry_id: str, *, for_update: bool = False
+) -> LedgerEntry | None:
+    query = select(LedgerEntry).where(LedgerEntry.id == entry_id)
+    if for_update:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    entry: LedgerEntry | None = await session.scalar(query)
+    return entry
+
+
+async def settled_by(session: AsyncSession, entry_id: str) -> LedgerEntry | None:
+    """The entry that released, approved, rejected or reversed this one, if any."""
+    entry: LedgerEntry | None = await session.scalar(
+        select(LedgerEntry)
+        .where(LedgerEntry.settles_entry_id == entry_id)
+        .order_by(LedgerEntry.seq)
+        .limit(1)
+    )
+    return entry
+
+
+def _not_reversed() -> Any:
+    reversal = aliased(LedgerEntry)
+    return ~(
+        select(reversal.id)
+        .where(reversal.settles_entry_id == LedgerEntry.id, reversal.kind == REVERSAL)
+        .exists()
+    )
+
+
+@dataclass(frozen=True)
+class Effected:
+    """An entry a decision made, with what has settled it since (None: nothing has)."""
+
+    entry: LedgerEntry
+    settlement: str | None
+
+
+async def _made(session: AsyncSession, *where: Any) -> list[Effected]:
+    settlement = aliased(LedgerEntry)
+    rows = (
+        await session.execute(
+            select(LedgerEntry, settlement.kind)
+            .outerjoin(settlement, settlement.settles_entry_id == LedgerEntry.id)
+            .where(LedgerEntry.action_index.is_not(None), *where)
+            .order_by(LedgerEntry.seq)
+            .with_for_update(of=LedgerEntry)
+        )
+    ).all()
+    return [Effected(entry, kind) for entry, kind in rows if kind != REVERSAL]
+
+
+async def made_by(session: AsyncSession, decision_id: str) -> list[Effected]:
+    """The entries a decision's own actions made and nothing has reversed, in order, locked:
+    a release or approval, which locks its entry too, cannot slip past a reversal."""
+    return await _made(session, LedgerEntry.decision_id == decision_id)
+
+
+async def in_force_of_case(session: AsyncSession, case_id: str) -> list[Effected]:
+    """Every entry the case's decisions made that nothing reversed, in ledger order, locked:
+    what a new decision of the case replaces."""
+    return await _made(session, LedgerEntry.case_id == case_id)
+
+
+async def in_force_for_vendor(session: AsyncSession, vendor_id: str) -> Sequence[LedgerEntry]:
+    """Every entry of the vendor that nothing reversed, in ledger order: what its standing
+    folds from."""
+    return (
+        await session.scalars(
+            select(LedgerEntry)
+            .where(
+                LedgerEntry.vendor_id == vendor_id,
+                LedgerEntry.kind != REVERSAL,
+                LedgerEntry.settles_entry_id.is_(None),
+                _not_reversed(),
+            )
+            .order_by(LedgerEntry.seq)
+        )
+    ).all()
+
+
+@dataclass(frozen=True)
+class Money:
+    """One money entry of an order, and whether it still counts."""
+
+    id: str
+    kind: str
+    amount: int
+    decision_id: str | None
+    settlement: str | None
+
+    @property
+    def in_force(self) -> bool:
+        # A payout approved is released money; rejected or reversed, it is no money at all.
+        return self.settlement not in (REVERSAL, "payout_rejected")
+
+
+async def money_of_order(session: AsyncSession, order_id: str) -> list[Money]:
+    settlement = aliased(LedgerEntry)
+    rows = (
+        await session.execute(
+            select(
+                LedgerEntry.id,
+                LedgerEntry.kind,
+                LedgerEntry.amount,
+                LedgerEntry.decision_id,
+                settlement.kind,
+            )
+            .outerjoin(settlement, settlement.settles_entry_id == LedgerEntry.id)
+            .where(LedgerEntry.order_id == order_id, LedgerEntry.kind.in_(MONEY_KINDS))
+        )
+    ).all()
+    return [Money(row[0], row[1], row[2] or 0, row[3], row[4]) for row in rows]
+
+
+async def active_strikes(
+    session: AsyncSession, vendor_id: str, *, expiry_days: float, now: datetime
+) -> int:
+    """The vendor's SLA strikes in force given within ``expiry_days`` before ``now``."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(LedgerEntry)
+        .where(
+            LedgerEntry.vendor_id == vendor_id,
+            LedgerEntry.kind == "sla_strike",
+            LedgerEntry.created_at > now - timedelta(days=expiry_days),
+            _not_reversed(),
+        )
+    )
+    return int(count or 0)
+
+
+async def for_vendor(
+    session: AsyncSession, vendor_id: str, *, after: int | None, limit: int
+) -> Sequence[LedgerEntry]:
+    """A page of the vendor's ledger in the order it was written (served by
+    ix_ledger_vendor_id)."""
+    query = select(LedgerEntry).where(LedgerEntry.vendor_id == vendor_id)
+    if after is not None:
+        query = query.where(LedgerEntry.seq > after)
+    # Ordered by (vendor_id, seq), which only ix_ledger_vendor_id gives: a vendor whose
+    # entries are all recent is not looked for from the start of the whole ledger.
+    ordered = query.order_by(LedgerEntry.vendor_id, LedgerEntry.seq)
+    return (await session.scalars(ordered.limit(limit))).all()
+
+
+async def latest_of_kind(session: AsyncSession, vendor_id: str, kind: str) -> LedgerEntry | None:
+    entry: LedgerEntry | None = await session.scalar(
+        select(LedgerEntry)
+        .where(LedgerEntry.vendor_id == vendor_id, LedgerEntry.kind == kind)
+        .order_by(LedgerEntry.seq.desc())
+        .limit(1)
+    )
+    return entry

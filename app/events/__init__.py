@@ -1,0 +1,1 @@
+"""The outbox, served as an ordered feed."""

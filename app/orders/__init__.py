@@ -1,0 +1,1 @@
+"""Order snapshots from the order system, and finding a customer's orders."""

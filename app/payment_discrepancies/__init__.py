@@ -1,0 +1,1 @@
+"""Payment discrepancies found by reconciling payment records."""

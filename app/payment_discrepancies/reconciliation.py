@@ -1,0 +1,243 @@
+"""Reconciling payment records against orders (002_88f20d6ee5b80bb7.txt: "automatically
+identify potential disputes by syncing payment transaction records with the order
+management system").
+
+A batch is reconciled with a fixed number of statements, whatever its size: one to load the
+orders, one to store the new records, one to sum every order's records. Only the cases it
+opens cost work each.
+
+What counts as a discrepancy, per order and direction, the new records included, against
+the order's final invoice (the seed's definitions, made measurable):
+
+- chargeback: a new charged_back record (the customer reversed a payment via the bank);
+- transaction_failure: a new failed record, unless succeeded records already cover the
+  invoice (a retry that went through is not a failure to reprocess);
+- refund_issue: a new refunded record, and more refunded than ever succeeded;
+- double_charge: a new succeeded record, two succeeded records each for the full invoice,
+  and more kept (succeeded less refunded) than the invoice;
+- overpayment: a new succeeded record and more kept than the invoice otherwise;
+- partial_payment: a new succeeded record from the customer, and less succeeded than the
+  invoice;
+- a succeeded payment to the customer below the invoice is the vendor paying less: unless
+  pickup notes recorded before it justify the whole shortfall, it opens a payout dispute
+  (claim paid_less, channel reconciliation) before the customer has to complain.
+
+An order with an unresolved case of the same kind gets no second one.
+"""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import cast
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.cases import locks
+from app.cases.deciding import Actor
+from app.db import clock
+from app.errors import Conflict, InvalidRequest
+from app.models import Case, Order, Vendor
+from app.orders import service as order_service
+from app.orders.schemas import Customer
+from app.payment_discrepancies import repository as payment_records
+from app.payment_discrepancies import service as payment_discrepancies
+from app.payment_discrepancies.repository import Balance, NewRecord
+from app.payment_discrepancies.schemas import (
+    DiscrepancyType,
+    OpenedCase,
+    PaymentRecordsIn,
+    ReconciliationOut,
+    UnmatchedRecord,
+)
+from app.payment_discrepancies.service import Discrepancy
+from app.payout_disputes import service as payout_disputes
+from app.payout_disputes.facts import justify
+from app.payout_disputes.schemas import Evidence, PayoutDisputeIn
+from app.rules_engine import format_rupees
+from app.rules_engine.engine import RulesEngine
+
+# What find() names a payment to the customer below the invoice: a payout dispute, not a
+# payment discrepancy.
+SHORTFALL = "paid_less"
+# A dispute's evidence list holds at most this many items.
+MAX_EVIDENCE = 20
+
+
+def _sum(records: Sequence[NewRecord]) -> int:
+    return sum(record.amount for record in records)
+
+
+def find(balance: Balance, new: Sequence[NewRecord]) -> list[Discrepancy]:
+    """The discrepancies the new records of one order and direction show (module docstring)."""
+    by_status: dict[str, list[NewRecord]] = defaultdict(list)
+    for record in new:
+        by_status[record.status].append(record)
+    found: list[tuple[str, int, list[NewRecord]]] = []
+    if by_status["charged_back"]:
+        found.append(("chargeback", _sum(by_status["charged_back"]), by_status["charged_back"]))
+    if by_status["failed"] and balance.succeeded < balance.invoice:
+        found.append(("transaction_failure", _sum(by_status["failed"]), by_status["failed"]))
+    if by_status["refunded"] and balance.refunded > balance.succeeded:
+        found.append(("refund_issue", balance.refunded - balance.succeeded, by_status["refunded"]))
+    if paid := by_status["succeeded"]:
+        excess = balance.succeeded - balance.refunded - balance.invoice
+        if excess > 0:
+            kind = "double_charge" if balance.full_payments >= 2 else "overpayment"
+            found.append((kind, excess, paid))
+        elif balance.succeeded < balance.invoice:
+            kind = SHORTFALL if balance.direction == "to_customer" else "partial_payment"
+            found.append((kind, balance.invoice - balance.succeeded, paid))
+    return [
+        Discrepancy(
+            discrepancy_type=kind,
+            order_id=balance.order_id,
+            direction=balance.direction,
+            invoice=balance.invoice,
+            amount=amount,
+            succeeded=balance.succeeded,
+            refunded=balance.refunded,
+            references=[record.reference for record in records],
+        )
+        for kind, amount, records in found
+    ]
+
+
+async def _lock_their_vendors(
+    session: AsyncSession, order_ids: set[str], orders: dict[str, str]
+) -> dict[str, Vendor]:
+    """The orders' vendors, locked; ``orders`` (order id -> vendor id) is brought up to date
+    for an order the order system moved to another vendor while the lock was awaited."""
+    vendors = await locks.lock_vendors(session, {orders[order_id] for order_id in order_ids})
+    while True:
+        now_with = await payment_records.order_vendors(session, order_ids)
+        orders.update(now_with)
+        missing = set(now_with.values()) - set(vendors)
+        if not missing:
+            return vendors
+        vendors.update(await locks.lock_vendors(session, missing))
+
+
+async def _disputable(session: AsyncSession, order: Order) -> bool:
+    """A payout below the invoice opens a dispute only where a customer's own dispute would
+    be taken (a completed pickup, not failed, not made whole yet)."""
+    try:
+        await payout_disputes.admit(session, order)
+    except Conflict:
+        return False
+    return True
+
+
+def _unique_references(body: PaymentRecordsIn) -> None:
+    seen: dict[str, int] = {}
+    for index, record in enumerate(body.records):
+        if record.reference in seen:
+            raise InvalidRequest(
+                f"Reference {record.reference} is sent twice, at records[{seen[record.reference]}]"
+                f" and records[{index}]; a reference identifies one record.",
+                f"records[{index}].reference",
+            )
+        seen[record.reference] = index
+
+
+def _dispute(order: Order, found: Discrepancy) -> PayoutDisputeIn:
+    return PayoutDisputeIn(
+        order_id=found.order_id,
+        claim="paid_less",
+        amount_received=found.succeeded,
+        channel="reconciliation",
+        customer=Customer.model_validate(order.customer),
+        evidence=[
+            Evidence(kind="other", ref=f"payment record {reference}")
+            for reference in found.references[:MAX_EVIDENCE]
+        ],
+        summary=(
+            f"Reconciliation: the customer received {format_rupees(found.succeeded)} of the "
+            f"final invoice {format_rupees(found.invoice)}, and no pickup note justifies the "
+            "whole difference"
+        ),
+    )
+
+
+async def reconcile(
+    session: AsyncSession, engine: RulesEngine, actor: Actor, body: PaymentRecordsIn
+) -> ReconciliationOut:
+    _unique_references(body)
+    await payment_records.lock_reconciliation(session)
+    orders = await payment_records.order_vendors(session, {r.order_id for r in body.records})
+    matched = [
+        NewRecord(r.reference, r.order_id, r.amount, r.status, r.direction, r.occurred_at)
+        for r in body.records
+        if r.order_id in orders
+    ]
+    stored = await payment_records.insert_new(session, matched)
+    new = [record for record in matched if record.reference in stored]
+
+    groups: dict[tuple[str, str], list[NewRecord]] = defaultdict(list)
+    for record in new:
+        groups[record.order_id, record.direction].append(record)
+    balances = await payment_records.balances(session, {order_id for order_id, _ in groups})
+    found = [d for key in sorted(groups) for d in find(balances[key], groups[key])]
+
+    opened: list[tuple[Case, Discrepancy]] = []
+    if found:
+        order_ids = {d.order_id for d in found}
+        # Vendors first (one statement, in a fixed order): an order's open dispute is checked
+        # under its vendor's lock, as opening a dispute by hand checks it.
+        vendors = await _lock_their_vendors(session, order_ids, orders)
+        open_now = await payment_records.open_cases(
+            session, order_ids, (payment_discrepancies.CASE_TYPE, payout_disputes.CASE_TYPE)
+        )
+        disputed = {o for o, case_type, _ in open_now if case_type == payout_disputes.CASE_TYPE}
+        now = await clock.now(session)
+        for discrepancy in found:
+            order_id = discrepancy.order_id
+            order = await order_service.get(session, order_id)
+            if discrepancy.discrepancy_type == SHORTFALL:
+                if order_id in disputed or not await _disputable(session, order):
+                    continue
+                justified = justify(engine, order.pickup_notes, discrepancy.amount, before=now)
+                if justified.whole:
+                    continue
+                case = await payout_disputes.open_dispute(
+                    session, engine, actor, _dispute(order, discrepancy)
+                )
+                disputed.add(order_id)
+            else:
+                key = (order_id, payment_discrepancies.CASE_TYPE, discrepancy.discrepancy_type)
+                if key in open_now:
+                    continue
+                case = await payment_discrepancies.open_discrepancy(
+                    session, engine, actor, discrepancy, vendors[orders[order_id]], order
+                )
+                open_now.add(key)
+            case.detected_at = min(
+                r.occurred_at
+                for r in groups[order_id, discrepancy.direction]
+                if r.reference in discrepancy.references
+            )
+            opened.append((case, discrepancy))
+
+    unmatched = [r for r in body.records if r.order_id not in orders]
+    return ReconciliationOut(
+        received=len(body.records),
+        new=len(new),
+        already_known=len(matched) - len(new),
+        unmatched=len(unmatched),
+        cases=[
+            OpenedCase(
+                id=case.id,
+                case_type=case.case_type,
+                discrepancy_type=(
+                    None
+                    if discrepancy.discrepancy_type == SHORTFALL
+                    else cast(DiscrepancyType, discrepancy.discrepancy_type)
+                ),
+                order_id=discrepancy.order_id,
+                references=list(discrepancy.references),
+                url=f"/v1/cases/{case.id}",
+            )
+            for case, discrepancy in opened
+        ],
+        unmatched_records=[
+            UnmatchedRecord(reference=r.reference, order_id=r.order_id) for r in unmatched
+        ],
+    )

@@ -1,0 +1,147 @@
+"""Reconciliation's queries: each reads or writes a whole batch in one statement."""
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import String, any_, bindparam, func, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import Case, Order, PaymentRecord
+
+# Any constant would do; it only has to be the same in every instance.
+_RECONCILIATION_LOCK = 0x7265636F6E63  # "reconc"
+
+
+@dataclass(frozen=True)
+class NewRecord:
+    reference: str
+    order_id: str
+    amount: int
+    status: str
+    direction: str
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class Balance:
+    """Every record known for one order in one direction, summed."""
+
+    order_id: str
+    direction: str
+    invoice: int
+    succeeded: int
+    refunded: int
+    # Succeeded records each for exactly the final invoice.
+    full_payments: int
+
+
+def _ids(values: Collection[str]) -> Any:
+    return any_(bindparam("ids", sorted(values), type_=ARRAY(String)))
+
+
+async def lock_reconciliation(session: AsyncSession) -> None:
+    """Until commit, no other reconciliation runs: two batches holding one order's records
+    would each see only their own (a double charge split across them would go unseen)."""
+    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _RECONCILIATION_LOCK})
+
+
+async def order_vendors(session: AsyncSession, order_ids: Collection[str]) -> dict[str, str]:
+    """The referenced orders that exist: order id -> vendor id.
+
+    Only these columns: decoding every order's JSONB (customer, notes) would cost more than
+    the query; the few orders that open a case are read whole.
+    """
+    rows = await session.execute(
+        select(Order.id, Order.vendor_id).where(Order.id == _ids(order_ids))
+    )
+    return {order_id: vendor_id for order_id, vendor_id in rows}
+
+
+_INSERT_NEW = text(
+    """
+    INSERT INTO payment_records (reference, order_id, amount, status, direction, occurred_at)
+    SELECT * FROM unnest(
+        CAST(:references AS text[]), CAST(:order_ids AS text[]), CAST(:amounts AS bigint[]),
+        CAST(:statuses AS text[]), CAST(:directions AS text[]),
+        CAST(:occurred AS timestamptz[]))
+    ON CONFLICT (reference) DO NOTHING
+    RETURNING reference
+    """
+)
+
+
+async def insert_new(session: AsyncSession, records: Sequence[NewRecord]) -> set[str]:
+    """Stores the records whose reference is not known yet; returns those references."""
+    if not records:
+        return set()
+    rows = await session.execute(
+        _INSERT_NEW,
+        {
+            "references": [r.reference for r in records],
+            "order_ids": [r.order_id for r in records],
+            "amounts": [r.amount for r in records],
+            "statuses": [r.status for r in records],
+            "directions": [r.direction for r in records],
+            "occurred": [r.occurred_at for r in records],
+        },
+    )
+    return set(rows.scalars())
+
+
+async def balances(
+    session: AsyncSession, order_ids: Collection[str]
+) -> dict[tuple[str, str], Balance]:
+    """Per order and direction, the sums of every stored record against the final invoice."""
+    status = PaymentRecord.status
+    amount = PaymentRecord.amount
+    invoice = Order.final_invoice_amount
+    rows = await session.execute(
+        select(
+            PaymentRecord.order_id,
+            PaymentRecord.direction,
+            invoice,
+            func.coalesce(func.sum(amount).filter(status == "succeeded"), 0),
+            func.coalesce(func.sum(amount).filter(status == "refunded"), 0),
+            func.count().filter(status == "succeeded", amount == invoice),
+        )
+        .join(Order, Order.id == PaymentRecord.order_id)
+        .where(PaymentRecord.order_id == _ids(order_ids))
+        .group_by(PaymentRecord.order_id, PaymentRecord.direction, invoice)
+    )
+    return {
+        (order_id, direction): Balance(
+            order_id, direction, int(invoice), int(succeeded), int(refunded), int(full)
+        )
+        for order_id, direction, invoice, succeeded, refunded, full in rows
+    }
+
+
+async def open_cases(
+    session: AsyncSession, order_ids: Collection[str], case_types: Collection[str]
+) -> set[tuple[str, str, str | None]]:
+    """(order, case type, reason) of the orders' unresolved cases of these types."""
+    rows = await session.execute(
+        select(Case.order_id, Case.case_type, Case.reason).where(
+            Case.order_id == _ids(order_ids),
+            Case.case_type.in_(case_types),
+            Case.resolved_at.is_(None),
+        )
+    )
+    return {(str(order_id), case_type, reason) for order_id, case_type, reason in rows}
+
+
+async def received_by_customer(session: AsyncSession, order_id: str) -> int:
+    """What the payment records show reached the customer for the order: its succeeded
+    payments to the customer less what was refunded of them."""
+    amount = PaymentRecord.amount
+    status = PaymentRecord.status
+    value = await session.scalar(
+        select(
+            func.coalesce(func.sum(amount).filter(status == "succeeded"), 0)
+            - func.coalesce(func.sum(amount).filter(status == "refunded"), 0)
+        ).where(PaymentRecord.order_id == order_id, PaymentRecord.direction == "to_customer")
+    )
+    return max(0, int(value or 0))

@@ -1,0 +1,1 @@
+"""Payout disputes: the customer was not paid, or paid less."""

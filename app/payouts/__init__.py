@@ -1,0 +1,1 @@
+"""Money leaving: platform payouts (finance approves) and wallet refunds."""

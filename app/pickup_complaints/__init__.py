@@ -1,0 +1,1 @@
+"""Pickup complaints: a customer's bad pickup experience, for CX."""

@@ -1,1 +1,0 @@
-"""Every query the service makes, one module per table."""

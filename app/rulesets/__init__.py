@@ -1,0 +1,1 @@
+"""The ruleset in force, as the API shows it."""

@@ -1,1 +1,0 @@
-"""The wire: what clients send and receive, with descriptions and examples."""

@@ -1,0 +1,1 @@
+"""Vendors: their standing, their ledger, the ops manager's standing actions."""

@@ -1,0 +1,1 @@
+"""Webhook endpoints and the delivery of the events feed to them."""
