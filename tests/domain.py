@@ -1,4 +1,4 @@
-"""The codes of shared/domain.md section 3, written out here so tests catch a table that
+"""The fail-reason codes of docs/fail-reasons.md, written out here so tests catch a table that
 drops or misfiles one."""
 
 CUSTOMER_CODES = [
@@ -30,7 +30,7 @@ VENDOR_CODES = [
 FRAUD_CODES = ["device_taken_without_payment", "offline_payment_attempt"]
 DISPUTED_CODES = ["device_mismatch", "device_defective_beyond_claim", "fraud_suspicion"]
 
-# shared/domain.md section 4.
+# docs/payment-discrepancies.md.
 DISCREPANCY_TYPES = [
     "transaction_failure",
     "partial_payment",

@@ -119,6 +119,32 @@ async def decide(
     return decision
 
 
+async def decide_by_rules(
+    session: AsyncSession,
+    engine: RulesEngine,
+    locked: Locked,
+    case_type: CaseType,
+    facts: dict[str, Any],
+    *,
+    decided_by: dict[str, Any],
+    evaluation: Evaluation | None = None,
+    **options: Any,
+) -> Decision:
+    """The case type's table decides ``facts``; ``decided_by`` says who asked (the rules are
+    recorded as the decider). ``options`` are :func:`decide`'s."""
+    return await decide(
+        session,
+        engine,
+        locked,
+        case_type,
+        evaluation or evaluate(engine, case_type.table, facts),
+        facts=facts,
+        decided_by={"kind": "rules", **decided_by},
+        decider=guard.Decider("rules"),
+        **options,
+    )
+
+
 async def _kept_by_strikes(
     session: AsyncSession,
     engine: RulesEngine,

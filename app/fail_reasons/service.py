@@ -15,11 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.cases import locks
 from app.cases import repository as cases
 from app.cases.case_type import CaseType, Simulated, Stage, Status
-from app.cases.deciding import Actor, Authorize, anyone, decide, evaluate
+from app.cases.deciding import Actor, Authorize, anyone, decide_by_rules
 from app.cases.lifecycle import open_case
 from app.cases.locks import Locked
 from app.db import clock
-from app.effects.guard import Decider
 from app.errors import Conflict, InvalidRequest, NotFound
 from app.events import service as events
 from app.fail_reasons.schemas import FailReasonIn, VerdictIn
@@ -240,15 +239,13 @@ async def file(
     await events.emit(
         session, "order.status_changed", case=case, status="to_be_failed", previous="open"
     )
-    await decide(
+    await decide_by_rules(
         session,
         engine,
         Locked(case, vendor, order),
         CASE,
-        evaluate(engine, TABLE, facts),
-        facts=facts,
-        decided_by={"kind": "rules", **actor.recorded()},
-        decider=Decider("rules"),
+        facts,
+        decided_by=actor.recorded(),
         stage=Stage.PROPOSED,
     )
     return case
@@ -317,15 +314,13 @@ async def verdict(
     }
     # The root-cause reports count the code ops confirmed, not the vendor's claim.
     case.reason = reason
-    await decide(
+    await decide_by_rules(
         session,
         engine,
         locked,
         CASE,
-        evaluate(engine, TABLE, facts),
-        facts=facts,
+        facts,
         decided_by={
-            "kind": "rules",
             "verdict_by": actor.key,
             "name": actor.name,
             "fault": body.fault,
@@ -333,7 +328,6 @@ async def verdict(
             "checks": body.checks,
             "note": body.note,
         },
-        decider=Decider("rules"),
         actor=actor,
         wallet_confirmed=paid,
     )

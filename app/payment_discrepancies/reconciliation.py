@@ -1,13 +1,13 @@
-"""Reconciling payment records against orders (002_88f20d6ee5b80bb7.txt: "automatically
-identify potential disputes by syncing payment transaction records with the order
-management system").
+"""Reconciling payment records against orders: each batch of the payment system's records
+is matched with the order it names, and a mismatch opens a payment discrepancy
+(docs/payment-discrepancies.md).
 
 A batch is reconciled with a fixed number of statements, whatever its size: one to load the
 orders, one to store the new records, one to sum every order's records. Only the cases it
 opens cost work each.
 
 What counts as a discrepancy, per order and direction, the new records included, against
-the order's final invoice (the seed's definitions, made measurable):
+the order's final invoice (the operations team's definitions, made measurable):
 
 - chargeback: a new charged_back record (the customer reversed a payment via the bank);
 - transaction_failure: a new failed record, unless succeeded records already cover the

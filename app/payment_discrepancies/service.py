@@ -12,10 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cases import locks
 from app.cases.case_type import CaseType, Status
-from app.cases.deciding import Actor, decide, evaluate
+from app.cases.deciding import Actor, decide_by_rules
 from app.cases.lifecycle import open_case, resolve_by_hand
 from app.cases.locks import Locked
-from app.effects.guard import Decider
 from app.errors import Conflict
 from app.ids import new_id
 from app.models import Case, Order, Vendor
@@ -105,15 +104,8 @@ async def open_discrepancy(
         "refunded_amount": found.refunded,
         "references": ", ".join(found.references),
     }
-    await decide(
-        session,
-        engine,
-        Locked(case, vendor, order),
-        CASE,
-        evaluate(engine, TABLE, facts),
-        facts=facts,
-        decided_by={"kind": "rules", **actor.recorded()},
-        decider=Decider("rules"),
+    await decide_by_rules(
+        session, engine, Locked(case, vendor, order), CASE, facts, decided_by=actor.recorded()
     )
     return case
 

@@ -13,10 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.cases import locks
 from app.cases import repository as cases
 from app.cases.case_type import CaseType, Simulated, Stage, Status
-from app.cases.deciding import Actor, decide, evaluate
+from app.cases.deciding import Actor, decide_by_rules
 from app.cases.lifecycle import open_case, resolve_by_hand
 from app.cases.locks import Locked
-from app.effects.guard import Decider
 from app.errors import Conflict, InvalidRequest
 from app.ids import new_id
 from app.models import Case, Order, Vendor
@@ -154,16 +153,8 @@ async def file(
     )
     await open_case(session, engine, case, CASE, issues=issues)
     # The rules choose the ticket's category, team and priority; the case stays open for CX.
-    await decide(
-        session,
-        engine,
-        Locked(case, against.vendor, against.order),
-        CASE,
-        evaluate(engine, TABLE, facts),
-        facts=facts,
-        decided_by={"kind": "rules", **actor.recorded()},
-        decider=Decider("rules"),
-    )
+    locked = Locked(case, against.vendor, against.order)
+    await decide_by_rules(session, engine, locked, CASE, facts, decided_by=actor.recorded())
     return case
 
 

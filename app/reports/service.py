@@ -1,4 +1,4 @@
-"""The summary report of 002_88f20d6ee5b80bb7.txt ("Reporting and Analytics"): volumes, the
+"""The summary report (docs/reports.md): volumes, the
 service-level clocks, time to logging, dispute rate, satisfaction and root causes, for the
 whole period and each week or month of it, each figure beside its target from the policy
 values. The figures are computed in PostgreSQL (app.reports.queries, app.reports.tallies);

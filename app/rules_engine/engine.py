@@ -3,7 +3,7 @@
 Each table is compiled into one durable-rules ruleset named ``<table>_<version>``, all of
 one version in one host, so a changed table or policy value is a new host and never a
 change to a registered ruleset (which durable-rules cannot do). What the engine needs from
-us, measured on 2.0.28 (see shared/architecture.md):
+us, measured on 2.0.28:
 
 - ``Host`` starts two timer threads that call into the engine every 0.2 s and can run
   consequences on their thread; we need no engine timers (deadlines live in Postgres), so

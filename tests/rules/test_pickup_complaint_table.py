@@ -1,4 +1,4 @@
-"""rules/pickup_complaints.yaml against shared/domain.md section 2, without a database."""
+"""rules/pickup_complaints.yaml against docs/pickup-complaints.md, without a database."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from app.rules_engine import RulesEngine, build_engine
 RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
 TABLE = "pickup_complaints"
 
-# Copied from shared/domain.md section 2 on purpose: the YAML must not drift from the
+# Written out here on purpose (docs/pickup-complaints.md): the YAML must not drift from the
 # public vocabulary.
 FRAUD_INDICATORS = ["pickup_marked_not_attempted", "vendor_asked_extra_money_or_documents"]
 OTHER_ISSUES = [
