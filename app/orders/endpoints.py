@@ -7,35 +7,15 @@ from app.api.pagination import Page, Paging, time_key
 from app.api.roles import Right
 from app.api.schemas import PROBLEM_RESPONSES, Id
 from app.api.transaction import TransactionRoute
-from app.cases import repository as cases
-from app.models import Order
 from app.orders import service as orders
 from app.orders.phones import TypedPhone
-from app.orders.schemas import CaseLink, OrderIn, OrderOut
+from app.orders.schemas import OrderIn, OrderOut
 
 router = APIRouter(
     prefix="/v1/orders", tags=["orders"], route_class=TransactionRoute, responses=PROBLEM_RESPONSES
 )
 
 OrderId = Annotated[Id, Path(description="The order system's id.", examples=["ORD-20931"])]
-
-
-async def view(session: Session, order: Order, *, new: bool = False) -> OrderOut:
-    """``new``: the order was created in this request, so it has no cases to look up."""
-    links = [
-        CaseLink(id=c.id, case_type=c.case_type, status=c.status, url=f"/v1/cases/{c.id}")
-        for c in ([] if new else await cases.for_order(session, order.id))
-    ]
-    return OrderOut.model_validate(
-        {
-            **{c: getattr(order, c) for c in order.__table__.columns.keys()},
-            "cases": links,
-            "links": {
-                "cases": f"/v1/cases?order_id={order.id}",
-                "decisions": f"/v1/decisions?order_id={order.id}",
-            },
-        }
-    )
 
 
 @router.put(
@@ -54,7 +34,7 @@ async def put_order(
 ) -> OrderOut:
     order, created = await orders.upsert(session, order_id, body, engine.policy)
     response.status_code = 201 if created else 200
-    return await view(session, order, new=created)
+    return await orders.view_of(session, order, new=created)
 
 
 @router.get("/{order_id}", response_model=OrderOut, summary="An order, its status and its cases")
@@ -65,7 +45,7 @@ async def get_order(
 ) -> OrderOut:
     order = await orders.get(session, order_id)
     principal.ensure_vendor(order.vendor_id)
-    return await view(session, order)
+    return await orders.view_of(session, order)
 
 
 @router.get(

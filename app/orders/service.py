@@ -129,6 +129,11 @@ def view(order: Order, order_cases: Sequence[Case]) -> OrderOut:
     )
 
 
+async def view_of(session: AsyncSession, order: Order, *, new: bool = False) -> OrderOut:
+    """``new``: the order was created in this request, so it has no cases to look up."""
+    return view(order, [] if new else await cases.for_order(session, order.id))
+
+
 async def find_by_customer_phone(
     session: AsyncSession, phone: str, *, after: tuple[datetime, str] | None, limit: int
 ) -> list[OrderOut]:

@@ -7,7 +7,6 @@ from app.api.pagination import Filter, Page, Paging
 from app.api.roles import Right
 from app.api.schemas import PROBLEM_RESPONSES
 from app.api.transaction import TransactionRoute
-from app.payouts import repository as queues
 from app.payouts import service as payouts
 from app.payouts.schemas import (
     PayoutApprovalIn,
@@ -45,13 +44,9 @@ async def list_payouts(
     status: Annotated[PayoutStatus | None, Query()] = None,
     vendor_id: Annotated[Filter, Query(examples=["V-1001"])] = None,
 ) -> Page[PayoutOut]:
-    rows = await queues.page(
-        session,
-        queues.payouts_listing(
-            status=status, vendor_id=vendor_id, after=paging.after_number(), limit=paging.fetch
-        ),
+    items = await payouts.list_payouts(
+        session, status=status, vendor_id=vendor_id, after=paging.after_number(), limit=paging.fetch
     )
-    items = [payouts.payout_out(entry, settlement, status) for entry, settlement, status in rows]
     return paging.page(items, key=lambda p: str(p.seq))
 
 
@@ -122,13 +117,7 @@ async def list_wallet_refunds(
     status: Annotated[WalletRefundStatus | None, Query()] = None,
     vendor_id: Annotated[Filter, Query(examples=["V-1001"])] = None,
 ) -> Page[WalletRefundOut]:
-    rows = await queues.page(
-        session,
-        queues.wallet_refunds_listing(
-            status=status, vendor_id=vendor_id, after=paging.after_number(), limit=paging.fetch
-        ),
+    items = await payouts.list_wallet_refunds(
+        session, status=status, vendor_id=vendor_id, after=paging.after_number(), limit=paging.fetch
     )
-    items = [
-        payouts.wallet_refund_out(entry, settlement, status) for entry, settlement, status in rows
-    ]
     return paging.page(items, key=lambda w: str(w.seq))

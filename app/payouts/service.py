@@ -20,6 +20,7 @@ from app.errors import Conflict, Forbidden, NotFound
 from app.events import service as events
 from app.ids import new_id
 from app.models import LedgerEntry
+from app.payouts import repository as queues
 from app.payouts.schemas import PayoutOut, WalletRefundOut
 from app.rules_engine.engine import RulesEngine
 from app.rules_engine.templates import format_rupees
@@ -81,6 +82,34 @@ def wallet_refund_out(
         settled_at=settled.created_at if settled else None,
         created_at=entry.created_at,
     )
+
+
+async def list_payouts(
+    session: AsyncSession,
+    *,
+    status: str | None,
+    vendor_id: str | None,
+    after: int | None,
+    limit: int,
+) -> list[PayoutOut]:
+    """The finance manager's queue (status=pending_approval) and every other payout."""
+    listing = queues.payouts_listing(status=status, vendor_id=vendor_id, after=after, limit=limit)
+    return [payout_out(*row) for row in await queues.page(session, listing)]
+
+
+async def list_wallet_refunds(
+    session: AsyncSession,
+    *,
+    status: str | None,
+    vendor_id: str | None,
+    after: int | None,
+    limit: int,
+) -> list[WalletRefundOut]:
+    """Ops's queue (status=eligible) and every other wallet refund."""
+    listing = queues.wallet_refunds_listing(
+        status=status, vendor_id=vendor_id, after=after, limit=limit
+    )
+    return [wallet_refund_out(*row) for row in await queues.page(session, listing)]
 
 
 async def _locked_entry(

@@ -7,9 +7,7 @@ from app.api.pagination import Page, Paging
 from app.api.roles import Right
 from app.api.schemas import PROBLEM_RESPONSES, Id
 from app.api.transaction import TransactionRoute
-from app.effects import repository as ledger
-from app.errors import NotFound
-from app.vendors import repository as vendors
+from app.vendors import service as vendors
 from app.vendors import standing as vendor_standing
 from app.vendors.schemas import LedgerEntryOut, StandingIn, VendorOut
 
@@ -29,10 +27,7 @@ async def get_vendor(
     vendor_id: VendorId, session: Session, engine: Engine, principal: Reader
 ) -> VendorOut:
     principal.ensure_vendor(vendor_id)
-    vendor = await vendors.get(session, vendor_id)
-    if vendor is None:
-        raise NotFound(f"No vendor {vendor_id}.")
-    return await vendor_standing.view(session, vendor, engine.policy)
+    return await vendors.view(session, await vendors.get(session, vendor_id), engine.policy)
 
 
 @router.get(
@@ -44,9 +39,7 @@ async def get_ledger(
     vendor_id: VendorId, session: Session, principal: Reader, paging: Paging
 ) -> Page[LedgerEntryOut]:
     principal.ensure_vendor(vendor_id)
-    if await vendors.get(session, vendor_id) is None:
-        raise NotFound(f"No vendor {vendor_id}.")
-    rows = await ledger.for_vendor(
+    rows = await vendors.ledger_page(
         session, vendor_id, after=paging.after_number(), limit=paging.fetch
     )
     return paging.page([LedgerEntryOut.model_validate(r) for r in rows], key=lambda e: str(e.seq))
@@ -71,4 +64,4 @@ async def post_standing(
     vendor = await vendor_standing.change(
         session, principal.acting, vendor_id, body.action, body.reason
     )
-    return await vendor_standing.view(session, vendor, engine.policy)
+    return await vendors.view(session, vendor, engine.policy)

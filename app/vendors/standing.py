@@ -6,13 +6,11 @@ same way (app.effects.catalogue), so the standing still equals the fold of the l
 """
 
 from collections.abc import Callable
-from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cases import locks
 from app.cases.deciding import Actor
-from app.db import clock
 from app.effects import repository as ledger
 from app.effects.catalogue import EFFECTS
 from app.effects.ledger import set_standing, standing_of
@@ -20,8 +18,7 @@ from app.effects.standing import Standing
 from app.errors import Conflict, NotFound
 from app.ids import new_id
 from app.models import LedgerEntry, Vendor
-from app.rules_engine.policy import Policy
-from app.vendors.schemas import StandingAction, VendorOut
+from app.vendors.schemas import StandingAction
 
 # Each action, the ledger kind it becomes, and when it applies (else 409 saying why).
 APPLIES: dict[str, tuple[str, Callable[[Standing], str | None]]] = {
@@ -86,25 +83,3 @@ async def change(
         session, vendor, before, after, entry_id=entry.id, reason=reason, by=actor.key
     )
     return vendor
-
-
-async def view(session: AsyncSession, vendor: Vendor, policy: Policy) -> VendorOut:
-    now: datetime = await clock.now(session)
-    strikes = await ledger.active_strikes(
-        session, vendor.id, expiry_days=policy.strike_expiry_days, now=now
-    )
-    standing = standing_of(vendor)
-    return VendorOut(
-        id=vendor.id,
-        status=vendor.status,
-        new_leads_blocked=vendor.new_leads_blocked,
-        receives_new_leads=standing.receives_new_leads,
-        max_leads=vendor.max_leads,
-        base_max_leads=vendor.base_max_leads,
-        flags=vendor.flags,
-        active_strikes=strikes,
-        credits_refunded=vendor.credits_refunded,
-        credits_deducted=vendor.credits_deducted,
-        created_at=vendor.created_at,
-        updated_at=vendor.updated_at,
-    )
