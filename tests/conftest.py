@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from httpx import ASGITransport, AsyncClient
+from httpx import ASGITransport, AsyncClient, Request
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
@@ -17,7 +17,7 @@ from app.keys import service as keys
 from app.main import create_app
 from app.models import Base
 from app.settings import Settings
-from tests.db import migrated_database, postgres_server
+from tests.db import migrated_database, past_other_databases_writers, postgres_server
 
 Headers = dict[str, str]
 
@@ -69,7 +69,13 @@ async def running_app(settings: Settings, database_url: str) -> AsyncIterator[Fa
 
 @asynccontextmanager
 async def http_client(application: FastAPI) -> AsyncIterator[AsyncClient]:
-    async with AsyncClient(transport=ASGITransport(app=application), base_url="http://test") as c:
+    async def feed_caught_up(request: Request) -> None:
+        if request.url.path == "/v1/events":
+            await past_other_databases_writers(application.state.db_engine)
+
+    transport = ASGITransport(app=application)
+    hooks = {"request": [feed_caught_up]}
+    async with AsyncClient(transport=transport, base_url="http://test", event_hooks=hooks) as c:
         yield c
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from app.db.migrate import upgrade
@@ -47,6 +47,28 @@ def fresh_database(server_url: str, prefix: str = "dispute_test") -> Iterator[st
         yield _with_database(server_url, name)
     finally:
         asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def past_other_databases_writers(engine: AsyncEngine) -> None:
+    """Waits (up to 30 s) until every transaction writing now in another database of the
+    server has ended.
+
+    The events feed holds an event back until every transaction older than it, in any
+    database of the server, has ended: on a server shared with other test workers, a test
+    that reads the feed right after writing would otherwise see another worker's writer
+    hold it back. Writers of this test's own database are its own to wait for (the feed's
+    tests hold some on purpose).
+    """
+    writers = text(
+        "SELECT pid, backend_xid::text FROM pg_stat_activity "
+        "WHERE backend_xid IS NOT NULL AND datname IS DISTINCT FROM current_database()"
+    )
+    async with engine.connect() as connection, asyncio.timeout(30):
+        running = set(map(tuple, await connection.execute(writers)))
+        while running:
+            await connection.rollback()
+            await asyncio.sleep(0.01)
+            running &= set(map(tuple, await connection.execute(writers)))
 
 
 async def row_counts(engine: AsyncEngine) -> dict[str, int]:
