@@ -12,7 +12,7 @@ from app.api import problems
 from app.api.context import RequestContext
 from app.api.deps import KeyUse, KnownKeys
 from app.api.limits import BodyLimits, RateLimiter
-from app.api.routers import api_description, health, metrics
+from app.api.routers import health, metrics
 from app.cases import endpoints as cases
 from app.cases import feedback_endpoints as feedback
 from app.cases.registry import build_rules
@@ -101,10 +101,12 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
-        # Served with a key by app.api.routers.api_description instead.
-        openapi_url=None,
-        docs_url=None,
+        # FastAPI's own description and Swagger UI, open to a browser (which cannot send a
+        # key); PUBLIC_API_DOCS=false takes both away.
+        openapi_url="/openapi.json" if settings.public_api_docs else None,
+        docs_url="/docs" if settings.public_api_docs else None,
         redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
         telemetry=tracing.OFF if traces is None else traces.fastapi_config(),
     )
     app.state.known_keys = KnownKeys(settings.api_key_cache_seconds)
@@ -137,7 +139,6 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         webhook_endpoints,
         rulesets,
         reports,
-        api_description,
     ):
         app.include_router(module.router)
     app.include_router(payouts.wallet_refunds)

@@ -123,6 +123,11 @@ class Settings(BaseSettings):
         description="How long a POST's Idempotency-Key replays its first answer; older records "
         "are swept, and a key sent again after this is a fresh request.",
     )
+    public_api_docs: bool = Field(
+        default=True,
+        description="Serve the API description at /openapi.json and Swagger UI at /docs to "
+        "anyone, without a key; false: both are 404.",
+    )
     otel_exporter_otlp_endpoint: str | None = Field(
         default=None,
         description="An OTLP/HTTP collector (e.g. http://collector:4318): when set, every "
