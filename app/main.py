@@ -12,6 +12,7 @@ from app.api import problems
 from app.api.context import RequestContext
 from app.api.deps import KeyUse, KnownKeys
 from app.api.limits import BodyLimits, RateLimiter
+from app.api.operations import operation_id
 from app.api.routers import health, metrics
 from app.cases import endpoints as cases
 from app.cases import feedback_endpoints as feedback
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
         # FastAPI's own description and Swagger UI, open to a browser (which cannot send a
         # key); PUBLIC_API_DOCS=false takes both away.
         openapi_url="/openapi.json" if settings.public_api_docs else None,

@@ -1,7 +1,12 @@
 """openapi.yaml at the project root is the app's own description, generated and committed."""
 
-import yaml
+import re
 
+import pytest
+import yaml
+from fastapi import APIRouter, FastAPI
+
+from app.api.operations import OPERATION_IDS, operation_id
 from app.openapi_file import render
 from app.settings import PROJECT_ROOT
 
@@ -20,3 +25,25 @@ def test_every_operation_but_health_requires_a_key() -> None:
         for method, operation in operations.items():
             secured = bool(operation.get("security"))
             assert secured == (path not in open_paths), f"{method.upper()} {path}"
+
+
+def test_every_operation_has_its_chosen_camel_case_id_once() -> None:
+    spec = yaml.safe_load(render())
+    ids = [
+        operation.get("operationId", "")
+        for operations in spec["paths"].values()
+        for operation in operations.values()
+    ]
+    assert [i for i in ids if not re.fullmatch(r"[a-z][A-Za-z]+", i)] == []
+    assert len(ids) == len(set(ids)), "an operation id used twice"
+    # Every id of the table is an operation (none left over from a route gone).
+    assert set(ids) == set(OPERATION_IDS.values())
+
+
+def test_a_route_without_a_chosen_id_has_no_description() -> None:
+    router = APIRouter()
+    router.add_api_route("/v1/unnamed", lambda: None)
+    app = FastAPI(generate_unique_id_function=operation_id)
+    app.include_router(router)
+    with pytest.raises(LookupError, match=re.escape("app/api/operations.py")):
+        app.openapi()
