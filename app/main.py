@@ -13,7 +13,7 @@ from app.api.context import RequestContext
 from app.api.deps import KeyUse, KnownKeys
 from app.api.limits import BodyLimits, RateLimiter
 from app.api.operations import operation_id
-from app.api.routers import health, metrics
+from app.api.routers import health, metrics, problem_types
 from app.cases import endpoints as cases
 from app.cases import feedback_endpoints as feedback
 from app.cases.registry import build_rules
@@ -115,6 +115,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.state.key_use = KeyUse()
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     app.state.idempotency_retention = retention
+    app.state.problem_type_base = settings.problem_type_base
     problems.install(app)
     app.add_middleware(
         BodyLimits,
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.add_middleware(RequestContext)  # added last: outermost, so it sees every answer
     for module in (
         health,
+        problem_types,
         metrics,
         orders,
         vendors,

@@ -12,6 +12,7 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("GET", "/health"): "getHealth",
     ("GET", "/ready"): "getReadiness",
     ("GET", "/metrics"): "getMetrics",
+    ("GET", "/problems/{slug}"): "getProblemType",
     ("PUT", "/v1/orders/{order_id}"): "putOrder",
     ("GET", "/v1/orders/{order_id}"): "getOrder",
     ("GET", "/v1/orders"): "listOrders",

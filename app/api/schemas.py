@@ -140,7 +140,11 @@ class OutputModel(BaseModel):
 class Problem(BaseModel):
     """An RFC 9457 problem: every error the service returns."""
 
-    type: str = Field(examples=["/problems/validation-error"])
+    type: str = Field(
+        description="PROBLEM_TYPE_BASE + the problem type's slug; by default this service's "
+        "own page of it (GET /problems/{slug}).",
+        examples=["http://127.0.0.1:8000/problems/validation-error"],
+    )
     title: str
     status: int
     detail: str

@@ -29,7 +29,7 @@ from tests.factories import (
 )
 from tests.server import env_with, serving
 
-PUBLIC = {"/health", "/ready", "/openapi.json", "/docs"}
+PUBLIC = {"/health", "/ready", "/openapi.json", "/docs", "/problems/{slug}"}
 PARAM = re.compile(r"{(\w+)}")
 
 ROLES = ("vendor", "support", "ops", "ops_manager", "finance_manager", "service")
