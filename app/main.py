@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
-from app.api import problems
+from app.api import openapi, problems
 from app.api.context import RequestContext
 from app.api.deps import KeyUse, KnownKeys
 from app.api.limits import BodyLimits, RateLimiter
@@ -146,4 +146,5 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     ):
         app.include_router(module.router)
     app.include_router(payouts.wallet_refunds)
+    openapi.install(app)
     return app

@@ -1,6 +1,7 @@
 """openapi.yaml at the project root is the app's own description, generated and committed."""
 
 import re
+from typing import Any
 
 import pytest
 import yaml
@@ -47,3 +48,52 @@ def test_a_route_without_a_chosen_id_has_no_description() -> None:
     app.include_router(router)
     with pytest.raises(LookupError, match=re.escape("app/api/operations.py")):
         app.openapi()
+
+
+def _resolve(spec: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in item:
+        node: Any = spec
+        for part in item["$ref"].removeprefix("#/").split("/"):
+            node = node[part]
+        item = node
+    return item
+
+
+def _operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (method, path, operation)
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+    ]
+
+
+def test_the_headers_the_service_reads_are_parameters() -> None:
+    spec = yaml.safe_load(render())
+    for method, path, operation in _operations(spec):
+        names = {_resolve(spec, p)["name"] for p in operation.get("parameters", [])}
+        assert "X-Request-ID" in names, f"{method} {path}"
+        # Every POST, and only a POST, replays its answer for the same Idempotency-Key.
+        assert ("Idempotency-Key" in names) == (method == "post"), f"{method} {path}"
+
+
+def test_every_problem_is_documented_as_problem_json() -> None:
+    spec = yaml.safe_load(render())
+    for method, path, operation in _operations(spec):
+        where = f"{method} {path}"
+        statuses = set(operation["responses"])
+        if operation.get("security"):
+            assert {"401", "403", "429", "503"} <= statuses, where
+        if method in ("post", "put", "delete"):
+            assert {"400", "408", "413", "422"} <= statuses, where
+        if "{" in path:
+            assert "404" in statuses, where
+        for status, response in operation["responses"].items():
+            if status.startswith(("4", "5")):
+                content = _resolve(spec, response)["content"]
+                assert list(content) == ["application/problem+json"], where
+                schema = content["application/problem+json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/Problem"}, where
+    problem = spec["components"]["schemas"]["Problem"]
+    assert set(problem["required"]) == {"type", "title", "status", "detail"}
+    field = _resolve(spec, problem["properties"]["errors"]["anyOf"][0]["items"])
+    assert set(field["required"]) == {"field", "in", "message", "type"}
