@@ -8,6 +8,8 @@ when it is added.
 
 from typing import Any
 
+from fastapi.utils import generate_unique_id
+
 OPERATION_IDS: dict[tuple[str, str], str] = {
     ("GET", "/health"): "getHealth",
     ("GET", "/ready"): "getReadiness",
@@ -57,6 +59,8 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
 
 def operation_id(route: Any) -> str:
     """FastAPI's ``generate_unique_id_function``: the route's id from the table."""
+    if not route.include_in_schema:  # not described, so no contract to keep
+        return generate_unique_id(route)
     methods = sorted(route.methods or ())
     if len(methods) != 1:
         raise ValueError(f"{route.path}: one method per route, so that each has one id")
