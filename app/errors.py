@@ -1,12 +1,16 @@
-"""Typed domain errors. Services raise them; app.api.problems turns them into problem+json."""
+"""Typed domain errors. Services raise them; app.api.problems turns them into problem+json.
+
+Each names its problem type by slug; the type's title and page are app.reference.problems."""
 
 from typing import Any
+
+# The error type of a field a domain rule refuses (a schema error carries Pydantic's type).
+REFUSED = {"type": "refused"}
 
 
 class ServiceError(Exception):
     status = 400
     slug = "bad-request"
-    title = "Bad request"
 
     def __init__(self, detail: str, errors: list[dict[str, Any]] | None = None) -> None:
         super().__init__(detail)
@@ -16,51 +20,51 @@ class ServiceError(Exception):
 
 
 class Unauthorized(ServiceError):
-    status, slug, title = 401, "unauthorized", "Missing or unknown API key"
+    status, slug = 401, "unauthorized"
 
 
 class Forbidden(ServiceError):
-    status, slug, title = 403, "forbidden", "Not allowed for this API key"
+    status, slug = 403, "forbidden"
 
 
 class NotFound(ServiceError):
-    status, slug, title = 404, "not-found", "Not found"
+    status, slug = 404, "not-found"
 
 
 class Conflict(ServiceError):
-    status, slug, title = 409, "conflict", "Conflicts with the current state"
+    status, slug = 409, "conflict"
 
 
 class Busy(ServiceError):
     """Concurrent requests on the same case kept undoing this one's transaction."""
 
-    status, slug, title = 409, "busy", "Conflicted with concurrent requests; retry"
+    status, slug = 409, "busy"
 
 
 class InvalidRequest(ServiceError):
     """A well-formed request the domain refuses, naming the field at fault."""
 
-    status, slug, title = 422, "invalid-request", "The request cannot be processed"
+    status, slug = 422, "invalid-request"
 
     def __init__(self, detail: str, field: str | None = None, where: str = "body") -> None:
-        errors = [{"field": field, "in": where, "message": detail}] if field else None
+        errors = [{"field": field, "in": where, "message": detail} | REFUSED] if field else None
         super().__init__(detail, errors)
 
 
 class IdempotencyKeyReused(ServiceError):
-    status, slug, title = 422, "idempotency-key-reused", "Idempotency-Key used with another request"
+    status, slug = 422, "idempotency-key-reused"
 
 
 class IdempotencyKeyInFlight(ServiceError):
-    status, slug, title = 409, "idempotency-key-in-flight", "A request with this key is in flight"
+    status, slug = 409, "idempotency-key-in-flight"
 
 
 class PayloadTooLarge(ServiceError):
-    status, slug, title = 413, "payload-too-large", "Request body too large"
+    status, slug = 413, "payload-too-large"
 
 
 class RateLimited(ServiceError):
-    status, slug, title = 429, "rate-limited", "Too many requests from this API key"
+    status, slug = 429, "rate-limited"
 
     def __init__(self, detail: str, retry_after: int) -> None:
         super().__init__(detail)
@@ -68,4 +72,4 @@ class RateLimited(ServiceError):
 
 
 class Unavailable(ServiceError):
-    status, slug, title = 503, "unavailable", "Service temporarily unavailable"
+    status, slug = 503, "unavailable"

@@ -8,11 +8,12 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
-from app.api import problems
+from app.api import openapi, problems
 from app.api.context import RequestContext
 from app.api.deps import KeyUse, KnownKeys
 from app.api.limits import BodyLimits, RateLimiter
-from app.api.routers import api_description, health, metrics
+from app.api.operations import operation_id
+from app.api.routers import health, metrics, problem_types
 from app.cases import endpoints as cases
 from app.cases import feedback_endpoints as feedback
 from app.cases.registry import build_rules
@@ -101,16 +102,20 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
-        # Served with a key by app.api.routers.api_description instead.
-        openapi_url=None,
-        docs_url=None,
+        generate_unique_id_function=operation_id,
+        # FastAPI's own description and Swagger UI, open to a browser (which cannot send a
+        # key); PUBLIC_API_DOCS=false takes both away.
+        openapi_url="/openapi.json" if settings.public_api_docs else None,
+        docs_url="/docs" if settings.public_api_docs else None,
         redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
         telemetry=tracing.OFF if traces is None else traces.fastapi_config(),
     )
     app.state.known_keys = KnownKeys(settings.api_key_cache_seconds)
     app.state.key_use = KeyUse()
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     app.state.idempotency_retention = retention
+    app.state.problem_type_base = settings.problem_type_base
     problems.install(app)
     app.add_middleware(
         BodyLimits,
@@ -121,6 +126,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.add_middleware(RequestContext)  # added last: outermost, so it sees every answer
     for module in (
         health,
+        problem_types,
         metrics,
         orders,
         vendors,
@@ -137,8 +143,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         webhook_endpoints,
         rulesets,
         reports,
-        api_description,
     ):
         app.include_router(module.router)
     app.include_router(payouts.wallet_refunds)
+    openapi.install(app)
     return app

@@ -6,8 +6,9 @@ belong to the ruleset version that decisions record.
 
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -123,11 +124,29 @@ class Settings(BaseSettings):
         description="How long a POST's Idempotency-Key replays its first answer; older records "
         "are swept, and a key sent again after this is a fresh request.",
     )
+    public_api_docs: bool = Field(
+        default=True,
+        description="Serve the API description at /openapi.json and Swagger UI at /docs to "
+        "anyone, without a key; false: both are 404.",
+    )
+    problem_type_base: str | None = Field(
+        default=None,
+        description="What a problem's type URI starts with, the slug following it, e.g. "
+        "https://disputes.example.com/problems/; unset: the request's own base URL + "
+        "problems/, this service's own pages of the problem types.",
+    )
     otel_exporter_otlp_endpoint: str | None = Field(
         default=None,
         description="An OTLP/HTTP collector (e.g. http://collector:4318): when set, every "
         "request and SQL statement is traced there; unset, nothing is loaded or exported.",
     )
+
+    @field_validator("problem_type_base")
+    @classmethod
+    def _absolute(cls, value: str | None) -> str | None:
+        if value is not None and not urlsplit(value).scheme:
+            raise ValueError("must be an absolute URI, such as https://example.com/problems/")
+        return value
 
 
 @lru_cache

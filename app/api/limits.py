@@ -89,9 +89,9 @@ class BodyLimits:
         brackets = body.count(b"[") + body.count(b"{")
         if brackets > self.max_depth and json_depth(body) > self.max_depth:
             response = problem(
+                scope,
                 400,
                 "too-deeply-nested",
-                "Request body nested too deeply",
                 f"JSON may nest at most {self.max_depth} levels.",
             )
             await response(scope, receive, send)
@@ -109,19 +109,16 @@ class BodyLimits:
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         response = problem(
-            413,
-            "payload-too-large",
-            "Request body too large",
-            f"Bodies are limited to {limit} bytes here.",
+            scope, 413, "payload-too-large", f"Bodies are limited to {limit} bytes here."
         )
         await response(scope, receive, send)
 
     async def _too_slow(self, scope: Scope, receive: Receive, send: Send) -> None:
         # The rest of the body may still arrive: the connection cannot carry another request.
         response = problem(
+            scope,
             408,
             "request-timeout",
-            "Request body too slow",
             f"The whole body must arrive within {self.timeout_seconds:g} s of the request.",
             headers={"Connection": "close"},
         )

@@ -10,25 +10,37 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlch
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
+from starlette.types import Scope
 
 from app.errors import ServiceError, Unavailable
+from app.reference.problems import PROBLEM_TYPES, type_for_status
 
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 
 
+def type_uri(scope: Scope, slug: str) -> str:
+    """PROBLEM_TYPE_BASE + slug; unset, this service's own page of the problem type."""
+    app = scope.get("app")
+    base = getattr(getattr(app, "state", None), "problem_type_base", None)
+    if base is None:
+        base = f"{Request(scope).base_url}problems/"
+    return f"{base}{slug}"
+
+
 def problem(
+    scope: Scope,
     status: int,
     slug: str,
-    title: str,
     detail: str,
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
+    """The answer of one problem type of app.reference.problems (its title comes from there)."""
     body: dict[str, Any] = {
-        "type": f"/problems/{slug}",
-        "title": title,
+        "type": type_uri(scope, slug),
+        "title": PROBLEM_TYPES[slug].title,
         "status": status,
         "detail": detail,
     }
@@ -37,11 +49,11 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def error_response(exc: ServiceError) -> JSONResponse:
+def error_response(scope: Scope, exc: ServiceError) -> JSONResponse:
     headers = dict(exc.headers)
     if exc.status == 401:
         headers["WWW-Authenticate"] = "Bearer"
-    return problem(exc.status, exc.slug, exc.title, exc.detail, exc.errors, headers)
+    return problem(scope, exc.status, exc.slug, exc.detail, exc.errors, headers)
 
 
 def _field(loc: tuple[int | str, ...]) -> tuple[str, str]:
@@ -107,26 +119,22 @@ def is_database_down(exc: Exception) -> bool:
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
-    async def _service_error(_: Request, exc: ServiceError) -> JSONResponse:
-        return error_response(exc)
+    async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
+        return error_response(request.scope, exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = validation_errors(exc)
         names = ", ".join(sorted({e["field"] for e in errors}))
-        return problem(422, "validation-error", "Invalid request", f"Invalid: {names}", errors)
+        return problem(request.scope, 422, "validation-error", f"Invalid: {names}", errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        title = {400: "Malformed request", 404: "Not found", 405: "Method not allowed"}.get(
-            exc.status_code, "Error"
-        )
         headers = dict(getattr(exc, "headers", None) or {})
         if exc.status_code == 405:
             headers["Allow"] = ", ".join(_allowed_methods(request))
-        return problem(
-            exc.status_code, title.lower().replace(" ", "-"), title, str(exc.detail), None, headers
-        )
+        slug = type_for_status(exc.status_code)
+        return problem(request.scope, exc.status_code, slug, str(exc.detail), None, headers)
 
     # Registered by class so Starlette's ExceptionMiddleware answers them; a handler for bare
     # Exception would only run in ServerErrorMiddleware, which re-raises after answering.
@@ -136,7 +144,7 @@ def install(app: FastAPI) -> None:
         if is_database_down(exc):
             log.warning("database unavailable: %s", type(exc).__name__)
             down = Unavailable("The database is not answering; retry shortly.")
-            return problem(503, down.slug, down.title, down.detail, headers={"Retry-After": "1"})
+            return problem(request.scope, 503, down.slug, down.detail, headers={"Retry-After": "1"})
         return _internal(request, exc)
 
     @app.exception_handler(Exception)
@@ -146,4 +154,4 @@ def install(app: FastAPI) -> None:
 
 def _internal(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return problem(500, "internal-error", "Internal error", "An unexpected error occurred.")
+    return problem(request.scope, 500, "internal-error", "An unexpected error occurred.")

@@ -137,27 +137,35 @@ class OutputModel(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
-class Problem(BaseModel):
-    """An RFC 9457 problem: every error the service returns."""
+class ProblemField(BaseModel):
+    """One field at fault."""
 
-    type: str = Field(examples=["/problems/validation-error"])
-    title: str
-    status: int
-    detail: str
-    errors: list[dict[str, Any]] | None = Field(
-        default=None, description="For bad input: each bad field, where it is and what is wrong."
+    field: str = Field(
+        description="The field: a dotted path, [i] for a list's item (pickup_notes[0].amount); "
+        "'body' for the body as a whole.",
+        examples=["claim"],
+    )
+    in_: str = Field(alias="in", description="body, query, path or header.", examples=["body"])
+    message: str = Field(examples=["Input should be 'not_paid' or 'paid_less'"])
+    type: str = Field(
+        description="What is wrong: Pydantic's error type where the schema is not met "
+        "(missing, literal_error, string_too_long, json_invalid, ...); refused where a rule of "
+        "the service refuses a well-formed value.",
+        examples=["literal_error"],
     )
 
 
-PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem, "content": {"application/problem+json": {}}, "description": text}
-    for status, text in {
-        400: "Malformed request: a body that cannot be decoded",
-        401: "No or unknown API key",
-        403: "Role not allowed, or another vendor's data",
-        404: "Not found",
-        409: "Conflicts with the current state, or an Idempotency-Key in flight",
-        422: "Invalid input, named field by field",
-        429: "Too many requests from this API key: retry after the Retry-After header's seconds",
-    }.items()
-}
+class Problem(BaseModel):
+    """An RFC 9457 problem: every error the service returns."""
+
+    type: str = Field(
+        description="PROBLEM_TYPE_BASE + the problem type's slug; by default this service's "
+        "own page of it (GET /problems/{slug}).",
+        examples=["http://127.0.0.1:8000/problems/validation-error"],
+    )
+    title: str = Field(description="The problem type's title, the same for every instance.")
+    status: int
+    detail: str = Field(description="What went wrong this time.")
+    errors: list[ProblemField] | None = Field(
+        default=None, description="For bad input: each field at fault."
+    )

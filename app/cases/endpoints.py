@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query
 from app.api.deps import Engine, Principal, Session, require
 from app.api.pagination import Filter, Page, Paging, time_key
 from app.api.roles import Right
-from app.api.schemas import PROBLEM_RESPONSES, FilterTime, Name, PublicId
+from app.api.schemas import FilterTime, Name, PublicId
 from app.api.transaction import TransactionRoute
 from app.cases import overrides, working
 from app.cases import views as cases
@@ -18,9 +18,7 @@ from app.cases.schemas import AssignIn, CaseOut, NoteIn, OverrideIn
 from app.cases.tickets import TEAMS
 from app.rules_engine.model import ESCALATION_TARGETS
 
-router = APIRouter(
-    prefix="/v1/cases", tags=["cases"], route_class=TransactionRoute, responses=PROBLEM_RESPONSES
-)
+router = APIRouter(prefix="/v1/cases", tags=["cases"], route_class=TransactionRoute)
 
 Reader = Annotated[Principal, Depends(require(Right.READ))]
 

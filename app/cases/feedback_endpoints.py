@@ -4,7 +4,7 @@ from fastapi import APIRouter, Depends
 
 from app.api.deps import Principal, Session, require
 from app.api.roles import Right
-from app.api.schemas import PROBLEM_RESPONSES, PublicId
+from app.api.schemas import PublicId
 from app.api.transaction import TransactionRoute
 from app.cases import feedback
 from app.cases import views as cases
@@ -15,7 +15,6 @@ router = APIRouter(
     prefix="/v1/cases",
     tags=["cases"],
     route_class=TransactionRoute,
-    responses=PROBLEM_RESPONSES,
 )
 
 

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Depends, Query
 from app.api.deps import Engine, Principal, Session, require
 from app.api.pagination import Filter, Page, Paging, time_key
 from app.api.roles import Right
-from app.api.schemas import PROBLEM_RESPONSES, FilterTime, PublicId
+from app.api.schemas import FilterTime, PublicId
 from app.api.transaction import TransactionRoute
 from app.decisions import service as decisions
 from app.decisions import simulations
@@ -16,7 +16,6 @@ router = APIRouter(
     prefix="/v1/decisions",
     tags=["decisions"],
     route_class=TransactionRoute,
-    responses=PROBLEM_RESPONSES,
 )
 
 

@@ -4,14 +4,11 @@ from fastapi import APIRouter, Depends, Query
 
 from app.api.deps import Principal, Session, require
 from app.api.roles import Right
-from app.api.schemas import PROBLEM_RESPONSES
 from app.api.transaction import TransactionRoute
 from app.events import service as events
 from app.events.schemas import EventOut, EventPage
 
-router = APIRouter(
-    prefix="/v1/events", tags=["events"], route_class=TransactionRoute, responses=PROBLEM_RESPONSES
-)
+router = APIRouter(prefix="/v1/events", tags=["events"], route_class=TransactionRoute)
 
 
 @router.get(

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Depends
 
 from app.api.deps import Engine, Principal, Session, require
 from app.api.roles import Right
-from app.api.schemas import PROBLEM_RESPONSES, PublicId
+from app.api.schemas import PublicId
 from app.api.transaction import TransactionRoute
 from app.cases import views as cases
 from app.cases.schemas import CaseOut
@@ -14,9 +14,7 @@ from app.orders.endpoints import OrderId
 from app.payouts import service as payouts
 from app.vendors.schemas import LedgerEntryOut
 
-router = APIRouter(
-    prefix="/v1", tags=["fail reasons"], route_class=TransactionRoute, responses=PROBLEM_RESPONSES
-)
+router = APIRouter(prefix="/v1", tags=["fail reasons"], route_class=TransactionRoute)
 
 Verdicts = Annotated[Principal, Depends(require(Right.GIVE_VERDICTS))]
 WalletReleases = Annotated[Principal, Depends(require(Right.RELEASE_WALLET_REFUNDS))]

@@ -5,15 +5,13 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from app.api.deps import Engine, Principal, Session, require
 from app.api.pagination import Page, Paging, time_key
 from app.api.roles import Right
-from app.api.schemas import PROBLEM_RESPONSES, Id
+from app.api.schemas import Id
 from app.api.transaction import TransactionRoute
 from app.orders import service as orders
 from app.orders.phones import TypedPhone
 from app.orders.schemas import OrderIn, OrderOut
 
-router = APIRouter(
-    prefix="/v1/orders", tags=["orders"], route_class=TransactionRoute, responses=PROBLEM_RESPONSES
-)
+router = APIRouter(prefix="/v1/orders", tags=["orders"], route_class=TransactionRoute)
 
 OrderId = Annotated[Id, Path(description="The order system's id.", examples=["ORD-20931"])]
 

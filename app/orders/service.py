@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.cases import locks
 from app.cases import repository as cases
 from app.db import clock
-from app.errors import Conflict, InvalidRequest, NotFound
+from app.errors import REFUSED, Conflict, InvalidRequest, NotFound
 from app.events import service as events
 from app.models import Case, Order, Vendor
 from app.orders import phones
@@ -75,7 +75,10 @@ async def upsert(
             raise Conflict(
                 f"Order {order_id} has case {opened[0].id}: its {name} "
                 f"({getattr(order, name)}) is what that case was decided on and cannot change.",
-                [{"field": name, "in": "body", "message": "fixed once the order has cases"}],
+                [
+                    {"field": name, "in": "body", "message": "fixed once the order has cases"}
+                    | REFUSED
+                ],
             )
     for name, value in snapshot.items():
         setattr(order, name, value)

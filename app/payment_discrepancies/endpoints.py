@@ -4,7 +4,7 @@ from fastapi import APIRouter, Depends
 
 from app.api.deps import Engine, Principal, Session, require
 from app.api.roles import Right
-from app.api.schemas import PROBLEM_RESPONSES, PublicId
+from app.api.schemas import PublicId
 from app.api.transaction import TransactionRoute
 from app.cases import views as cases
 from app.cases.schemas import CaseOut
@@ -15,7 +15,6 @@ router = APIRouter(
     prefix="/v1/payment-discrepancies",
     tags=["payment reconciliation"],
     route_class=TransactionRoute,
-    responses=PROBLEM_RESPONSES,
 )
 
 

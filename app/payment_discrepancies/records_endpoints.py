@@ -4,7 +4,6 @@ from fastapi import APIRouter, Depends
 
 from app.api.deps import Engine, Principal, Session, require
 from app.api.roles import Right
-from app.api.schemas import PROBLEM_RESPONSES
 from app.api.transaction import TransactionRoute
 from app.payment_discrepancies import reconciliation
 from app.payment_discrepancies.schemas import PaymentRecordsIn, ReconciliationOut
@@ -13,7 +12,6 @@ router = APIRouter(
     prefix="/v1/payment-records",
     tags=["payment reconciliation"],
     route_class=TransactionRoute,
-    responses=PROBLEM_RESPONSES,
 )
 
 

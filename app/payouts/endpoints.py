@@ -5,7 +5,6 @@ from fastapi import APIRouter, Depends, Path, Query
 from app.api.deps import Engine, Principal, Session, require
 from app.api.pagination import Filter, Page, Paging
 from app.api.roles import Right
-from app.api.schemas import PROBLEM_RESPONSES
 from app.api.transaction import TransactionRoute
 from app.payouts import service as payouts
 from app.payouts.schemas import (
@@ -21,7 +20,6 @@ router = APIRouter(
     prefix="/v1/payouts",
     tags=["payouts"],
     route_class=TransactionRoute,
-    responses=PROBLEM_RESPONSES,
 )
 
 PayoutId = Annotated[str, Path(max_length=40, description="The platform_payout ledger entry's id.")]
@@ -101,7 +99,6 @@ wallet_refunds = APIRouter(
     prefix="/v1/wallet-refunds",
     tags=["payouts"],
     route_class=TransactionRoute,
-    responses=PROBLEM_RESPONSES,
 )
 
 

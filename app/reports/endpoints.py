@@ -4,7 +4,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from app.api.deps import Engine, Principal, Session, require
 from app.api.roles import Right
-from app.api.schemas import PROBLEM_RESPONSES, Timestamp
+from app.api.schemas import Timestamp
 from app.api.transaction import WritingReadRoute
 from app.reports import csv_export, service
 from app.reports.periods import BucketKind
@@ -15,7 +15,6 @@ router = APIRouter(
     tags=["reports"],
     # A report rolls up the finished spans it reads (app.reports.rollup).
     route_class=WritingReadRoute,
-    responses=PROBLEM_RESPONSES,
 )
 
 Reader = Annotated[Principal, Depends(require(Right.WATCH))]

@@ -4,7 +4,6 @@ from fastapi import APIRouter, Depends
 
 from app.api.deps import Engine, Principal, require
 from app.api.roles import Right
-from app.api.schemas import PROBLEM_RESPONSES
 from app.api.transaction import TransactionRoute
 from app.rulesets import service as rulesets
 from app.rulesets.schemas import RulesetOut
@@ -13,7 +12,6 @@ router = APIRouter(
     prefix="/v1/rulesets",
     tags=["rulesets"],
     route_class=TransactionRoute,
-    responses=PROBLEM_RESPONSES,
 )
 
 

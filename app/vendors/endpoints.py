@@ -5,7 +5,7 @@ from fastapi import APIRouter, Depends, Path
 from app.api.deps import Engine, Principal, Session, require
 from app.api.pagination import Page, Paging
 from app.api.roles import Right
-from app.api.schemas import PROBLEM_RESPONSES, Id
+from app.api.schemas import Id
 from app.api.transaction import TransactionRoute
 from app.vendors import service as vendors
 from app.vendors import standing as vendor_standing
@@ -15,7 +15,6 @@ router = APIRouter(
     prefix="/v1/vendors",
     tags=["vendors"],
     route_class=TransactionRoute,
-    responses=PROBLEM_RESPONSES,
 )
 
 VendorId = Annotated[Id, Path(examples=["V-1001"])]

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Depends
 from app.api.deps import Principal, Session, require
 from app.api.pagination import Page, Paging, time_key
 from app.api.roles import Right
-from app.api.schemas import PROBLEM_RESPONSES, PublicId
+from app.api.schemas import PublicId
 from app.api.transaction import TransactionRoute
 from app.webhooks import service as webhooks
 from app.webhooks.schemas import (
@@ -19,7 +19,6 @@ router = APIRouter(
     prefix="/v1/webhook-endpoints",
     tags=["webhooks"],
     route_class=TransactionRoute,
-    responses=PROBLEM_RESPONSES,
 )
 
 Ops = Annotated[Principal, Depends(require(Right.MANAGE_WEBHOOKS))]

@@ -20,7 +20,7 @@ async def test_no_key_is_401_problem(client: AsyncClient) -> None:
     assert response.headers["content-type"] == "application/problem+json"
     assert response.headers["www-authenticate"] == "Bearer"
     body = response.json()
-    assert body["type"] == "/problems/unauthorized" and body["status"] == 401
+    assert body["type"] == "http://test/problems/unauthorized" and body["status"] == 401
 
 
 async def test_unknown_key_is_401(client: AsyncClient) -> None:

@@ -158,6 +158,7 @@ async def test_unknown_after_is_named(client: AsyncClient, service: Headers) -> 
         "field": "after",
         "in": "query",
         "message": "No event 999; pass the id of the last event received, or 0.",
+        "type": "refused",
     }
     for bad in ("-1", str(2**63), "x"):
         response = await client.get(f"/v1/events?after={bad}", headers=service)

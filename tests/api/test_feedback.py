@@ -121,6 +121,7 @@ async def test_a_case_no_customer_raised_takes_no_feedback(
         "field": "case_id",
         "in": "path",
         "message": response.json()["detail"],
+        "type": "refused",
     }
 
 

@@ -40,7 +40,7 @@ async def test_same_key_other_body_is_422(
     other = {**BODY, "explanation": "something else"}
     response = await client.post("/v1/orders/ORD-1/fail-reasons", json=other, headers=headers)
     assert response.status_code == 422
-    assert response.json()["type"] == "/problems/idempotency-key-reused"
+    assert response.json()["type"] == "http://test/problems/idempotency-key-reused"
 
 
 async def test_keys_are_scoped_to_the_caller(
@@ -80,7 +80,7 @@ async def test_key_in_flight_is_409(
         )
         await holder.rollback()
     assert response.status_code == 409
-    assert response.json()["type"] == "/problems/idempotency-key-in-flight"
+    assert response.json()["type"] == "http://test/problems/idempotency-key-in-flight"
     assert await case_count(client, service) == 0
 
 

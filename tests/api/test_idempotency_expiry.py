@@ -45,7 +45,7 @@ async def test_a_key_sent_again_after_its_retention_is_a_fresh_request(
     await _age(db_engine, 23.5, "k-old")  # not yet expired: still the first request's key
     reused = await client.post("/v1/orders/ORD-2/fail-reasons", json=BODY, headers=headers)
     assert reused.status_code == 422
-    assert reused.json()["type"] == "/problems/idempotency-key-reused"
+    assert reused.json()["type"] == "http://test/problems/idempotency-key-reused"
 
     await _age(db_engine, 24.5, "k-old")
     fresh = await client.post("/v1/orders/ORD-2/fail-reasons", json=BODY, headers=headers)

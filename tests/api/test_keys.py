@@ -22,7 +22,7 @@ from tests.conftest import Headers, KeyMaker, http_client, running_app
 
 def with_whoami(application: FastAPI) -> FastAPI:
     """The app plus a route that answers who the caller is, as the routes see it."""
-    router = APIRouter(route_class=TransactionRoute)
+    router = APIRouter(route_class=TransactionRoute, include_in_schema=False)
 
     @router.get("/test/whoami")
     async def whoami(caller: Annotated[Principal, Depends(require(Right.READ))]) -> Any:

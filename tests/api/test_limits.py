@@ -54,7 +54,7 @@ async def test_a_body_that_trickles_in_is_cut_off_with_408(
     assert response.status_code == 408
     assert response.headers["content-type"] == PROBLEM
     assert response.headers["connection"] == "close"
-    assert response.json()["type"] == "/problems/request-timeout"
+    assert response.json()["type"] == "http://test/problems/request-timeout"
     # Nothing of it was stored.
     assert (await limited_client.get("/v1/orders/ORD-SLOW", headers=service)).status_code == 404
 
@@ -80,7 +80,7 @@ async def test_a_key_past_its_rate_gets_429_with_retry_after_and_others_go_on(
     refused = await limited_client.get("/v1/vendors/V-1", headers=busy)
     assert refused.status_code == 429
     assert refused.headers["content-type"] == PROBLEM
-    assert refused.json()["type"] == "/problems/rate-limited"
+    assert refused.json()["type"] == "http://test/problems/rate-limited"
     # One request comes back every 60 / PER_MINUTE seconds.
     assert 1 <= int(refused.headers["retry-after"]) <= 60 // PER_MINUTE
     assert (await limited_client.get("/v1/vendors/V-1", headers=other)).status_code == 404

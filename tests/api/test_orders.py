@@ -155,7 +155,7 @@ async def test_deeply_nested_json_is_refused_before_parsing(
         "/v1/orders/ORD-1", content=body, headers={**service, "content-type": "application/json"}
     )
     assert response.status_code == 400
-    assert response.json()["type"] == "/problems/too-deeply-nested"
+    assert response.json()["type"] == "http://test/problems/too-deeply-nested"
     # Brackets inside strings are text, not nesting.
     note = {"reason": "screen_damage", "amount": 1, "note": "[" * 100 + '\\"{' * 50}
     ok = await client.put("/v1/orders/ORD-1", json=order_body(pickup_notes=[note]), headers=service)

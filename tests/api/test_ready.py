@@ -30,4 +30,4 @@ async def test_api_answers_503_without_database(unreachable: AsyncClient) -> Non
     response = await unreachable.get("/v1/orders/ORD-1", headers={"Authorization": "Bearer dsk_x"})
     assert response.status_code == 503
     assert response.headers["retry-after"] == "1"
-    assert response.json()["type"] == "/problems/unavailable"
+    assert response.json()["type"] == "http://t/problems/unavailable"

@@ -1,15 +1,24 @@
-"""docs/ keeps up with the code: the generated parts (each case type's states, the codes,
-the policy values) are what `dispute-service docs` draws now, and every page the rules and
-the policy values point to exists."""
+"""docs/ keeps up with the code: the generated parts (each case type's states, the codes and
+fixed field values, the policy values) are what `dispute-service docs` draws now, every code
+a client sends is in docs/codes.md, and every page the rules and the policy values point to
+exists."""
 
 import re
 import shutil
 from pathlib import Path
+from typing import get_args
+
+import yaml
 
 from app.cases.registry import CASE_TYPES, build_rules
+from app.fail_reasons.schemas import Check
+from app.payout_disputes.schemas import EvidenceKind, VendorAnswer
+from app.pickup_complaints.schemas import Attachment
 from app.reference import pages
 from app.reference.diagrams import transitions
+from app.reference.fields import fixed_fields
 from app.settings import PROJECT_ROOT
+from app.vendors.schemas import StandingAction
 
 RULES_DIR = PROJECT_ROOT / "rules"
 
@@ -52,3 +61,29 @@ def test_every_page_the_rules_point_to_exists() -> None:
     assert named, "the rules point to no page"
     assert [page for page in sorted(named) if not (PROJECT_ROOT / page).is_file()] == []
     assert "shared/" not in "".join(p.read_text() for p in RULES_DIR.glob("*.yaml"))
+
+
+def test_codes_md_names_every_code_a_client_sends() -> None:
+    engine = build_rules(RULES_DIR, {})
+    page = (PROJECT_ROOT / "docs" / "codes.md").read_text()
+    tables = {table.case_type: table for table in engine.tables.values()}
+    named = {
+        "fail reasons": tables["fail_reason"].all_codes(),
+        "pickup complaint issues": tables["pickup_complaint"].all_codes(),
+        "deduction reasons": tables["payout_dispute"].codes["valid_deduction"],
+        "discrepancy types": tables["payment_discrepancy"].all_codes(),
+        "verdict checks": get_args(Check),
+        "evidence kinds": get_args(EvidenceKind),
+        "attachment kinds": get_args(Attachment.model_fields["kind"].annotation),
+        "vendor answers": get_args(VendorAnswer),
+        "standing actions": get_args(StandingAction),
+    }
+    for what, codes in named.items():
+        assert codes, what
+        missing = [code for code in codes if f"`{code}`" not in page]
+        assert missing == [], f"docs/codes.md lacks {what}: {missing}"
+    # And every value any request field is limited to, as the API description says.
+    spec = yaml.safe_load((PROJECT_ROOT / "openapi.yaml").read_text())
+    for (field, where, values), operations in fixed_fields(spec).items():
+        missing = [value for value in values if f"`{value}`" not in page]
+        assert missing == [], f"docs/codes.md lacks {field} ({where}, {operations}): {missing}"

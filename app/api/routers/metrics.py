@@ -4,11 +4,10 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from app.api.deps import Principal, require
 from app.api.roles import Right
-from app.api.schemas import PROBLEM_RESPONSES
 from app.api.transaction import TransactionRoute
 from app.observability.metrics import render
 
-router = APIRouter(tags=["operations"], route_class=TransactionRoute, responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["operations"], route_class=TransactionRoute)
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
