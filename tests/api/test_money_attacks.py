@@ -262,3 +262,34 @@ async def test_a_ledger_cursor_of_other_digits_is_refused(
     cursor = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
     response = await client.get(f"/v1/vendors/V-1/ledger?cursor={cursor}", headers=service)
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "cursor"
+
+
+@pytest.mark.parametrize(
+    "outcome", ["resolved_paid", "resolved_valid_deduction", "resolved_paid_by_platform"]
+)
+async def test_a_manager_overrides_a_dispute_whose_payout_finance_rejected(
+    client: AsyncClient,
+    service: Headers,
+    support: Headers,
+    ops: Headers,
+    ops_manager: Headers,
+    finance_manager: Headers,
+    outcome: str,
+) -> None:
+    case = await disputed(client, service, support)
+    await vendor_response(client, ops, case["id"], "not_paid")
+    [waiting] = (await client.get("/v1/payouts", headers=finance_manager)).json()["items"]
+    await client.post(
+        f"/v1/payouts/{waiting['id']}/reject", json={"reason": "no"}, headers=finance_manager
+    )
+    decided = await override(client, ops_manager, case["id"], outcome)
+    assert decided.status_code == 200, decided.text
+    assert decided.json()["status"] == "resolved"
+    events = (await client.get("/v1/events", headers=service)).json()["items"]
+    [told] = [
+        e["data"]
+        for e in events
+        if e["type"] == "notification.requested"
+        and e["data"].get("template") == "payout_dispute_resolved"
+    ]
+    assert told["outcome"] == outcome and case["order_id"] in told["text"]
