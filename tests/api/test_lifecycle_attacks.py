@@ -58,3 +58,30 @@ async def test_a_manager_cannot_find_a_deduction_where_nothing_was_deducted(
     )
     assert refused.status_code == 422, refused.text
     assert refused.json()["errors"][0]["field"] == "amount_received"
+
+
+async def test_an_override_that_says_the_platform_paid_pays_something(
+    client: AsyncClient, service: Headers, support: Headers, ops: Headers
+) -> None:
+    await put_completed_order(
+        client, service, "ORD-1", vendor_id="V-1", final_invoice_amount=INVOICE
+    )
+    case = await open_dispute(client, support, "ORD-1")
+    refused = await client.post(
+        f"/v1/cases/{case['id']}/override",
+        json={"outcome": "resolved_paid_by_platform", "reason": "checked", "actions": []},
+        headers=ops,
+    )
+    # The customer would be told "Cashkr has paid you ₹0".
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["field"] == "actions"
+    paid = await client.post(
+        f"/v1/cases/{case['id']}/override",
+        json={
+            "outcome": "resolved_paid_by_platform",
+            "reason": "checked",
+            "actions": [{"type": "platform_payout", "amount": INVOICE}],
+        },
+        headers=ops,
+    )
+    assert paid.status_code == 200 and paid.json()["status"] == "resolved"

@@ -282,7 +282,8 @@ async def test_a_manager_overrides_a_dispute_whose_payout_finance_rejected(
     await client.post(
         f"/v1/payouts/{waiting['id']}/reject", json={"reason": "no"}, headers=finance_manager
     )
-    decided = await override(client, ops_manager, case["id"], outcome)
+    paid = [payout(100)] if outcome == "resolved_paid_by_platform" else []
+    decided = await override(client, ops_manager, case["id"], outcome, *paid)
     assert decided.status_code == 200, decided.text
     assert decided.json()["status"] == "resolved"
     events = (await client.get("/v1/events", headers=service)).json()["items"]
