@@ -294,3 +294,38 @@ async def test_a_manager_overrides_a_dispute_whose_payout_finance_rejected(
         and e["data"].get("template") == "payout_dispute_resolved"
     ]
     assert told["outcome"] == outcome and case["order_id"] in told["text"]
+
+
+@pytest.mark.parametrize("shown_by", ["payment_records", "order_system"])
+async def test_finance_cannot_release_a_payout_the_order_shows_was_paid_meanwhile(
+    client: AsyncClient,
+    service: Headers,
+    support: Headers,
+    ops: Headers,
+    finance_manager: Headers,
+    shown_by: str,
+) -> None:
+    case = await disputed(client, service, support)
+    await vendor_response(client, ops, case["id"], "not_paid")
+    [waiting] = (await client.get("/v1/payouts", headers=finance_manager)).json()["items"]
+    # While the payout waits, the vendor's payment of the whole invoice comes to light.
+    if shown_by == "payment_records":
+        await post_records(
+            client, service, payment_record("ORD-1", "PAY-1", INVOICE, direction="to_customer")
+        )
+    else:
+        paid = {"marked": True, "amount": INVOICE, "method": "upi", "reference": "UPI-7"}
+        await put_completed_order(
+            client, service, "ORD-1", vendor_id="V-1", final_invoice_amount=INVOICE, payment=paid
+        )
+    approved = await client.post(
+        f"/v1/payouts/{waiting['id']}/approve", json={}, headers=finance_manager
+    )
+    assert approved.status_code == 409, approved.text
+    still = (await client.get(f"/v1/payouts/{waiting['id']}", headers=finance_manager)).json()
+    assert still["status"] == "pending_approval"
+    # Finance can still reject it, which sends the dispute back to the ops manager.
+    rejected = await client.post(
+        f"/v1/payouts/{waiting['id']}/reject", json={"reason": "paid"}, headers=finance_manager
+    )
+    assert rejected.status_code == 200, rejected.text
