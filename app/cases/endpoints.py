@@ -13,7 +13,7 @@ from app.cases import overrides, working
 from app.cases import views as cases
 from app.cases.case_type import Status
 from app.cases.lifecycle import WORK
-from app.cases.registry import CASE_TYPES
+from app.cases.registry import CaseTypeName
 from app.cases.schemas import AssignIn, CaseOut, NoteIn, OverrideIn
 from app.cases.tickets import TEAMS
 from app.rules_engine.model import ESCALATION_TARGETS
@@ -23,7 +23,6 @@ router = APIRouter(prefix="/v1/cases", tags=["cases"], route_class=TransactionRo
 Reader = Annotated[Principal, Depends(require(Right.READ))]
 
 
-CaseTypeName = Enum("CaseTypeName", {name: name for name in CASE_TYPES}, type=StrEnum)  # type: ignore[misc]
 Team = Enum("Team", {name: name for name in TEAMS}, type=StrEnum)  # type: ignore[misc]
 Target = Enum("Target", {name: name for name in ESCALATION_TARGETS}, type=StrEnum)  # type: ignore[misc]
 

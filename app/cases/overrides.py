@@ -58,6 +58,15 @@ async def override(
                 f"not with {body.outcome}.",
                 f"actions[{index}].type",
             )
+    if body.outcome in case_type.paying_outcomes and not any(
+        action["type"] == PAYOUT for action in actions
+    ):
+        # The customer is told what the platform paid: an outcome of paying pays something.
+        raise InvalidRequest(
+            f"{body.outcome} says the platform pays the customer: send the payout as a "
+            f"{PAYOUT} action, or choose another outcome.",
+            "actions",
+        )
     await decide(
         session,
         engine,

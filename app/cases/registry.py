@@ -2,6 +2,7 @@
 through, instead of asking what a case is; and the rules engine, checked against them."""
 
 from collections.abc import Mapping
+from enum import Enum, StrEnum
 from pathlib import Path
 
 from app.cases.case_type import CaseType
@@ -23,6 +24,8 @@ CASE_TYPES: dict[str, CaseType] = {
         payment_discrepancies.CASE,
     )
 }
+# The names as a type, for the filters that take one (an unknown name is a 422).
+CaseTypeName = Enum("CaseTypeName", {name: name for name in CASE_TYPES}, type=StrEnum)  # type: ignore[misc]
 
 
 def case_type_of(name: str) -> CaseType:
@@ -54,3 +57,8 @@ def build_rules(rules_dir: Path, environ: Mapping[str, str]) -> RulesEngine:
                 f"{', '.join(missing)}"
             )
     return engine
+
+
+def known_outcomes(engine: RulesEngine) -> tuple[str, ...]:
+    """Every outcome any case type's table can reach, sorted."""
+    return tuple(sorted({o for c in CASE_TYPES.values() for o in engine.tables[c.table].outcomes}))

@@ -225,6 +225,19 @@ def finding_facts(
             "vendor_paid_full.",
             "finding",
         )
+    # The customer is told the finding: it must agree with what the manager says they got.
+    if body.finding == "vendor_paid_full" and body.amount_received < invoice:
+        raise InvalidRequest(
+            f"A vendor that paid in full paid the whole invoice {invoice} (paise); "
+            f"amount_received {body.amount_received} says it did not.",
+            "amount_received",
+        )
+    if body.finding == "valid_deduction" and body.amount_received == invoice:
+        raise InvalidRequest(
+            "The customer received the whole invoice: nothing was deducted; the finding is "
+            "vendor_paid_full.",
+            "amount_received",
+        )
     facts = opening_facts(details, policy, "manager_decision")
     facts.update(
         earlier_disputes_lost=earlier_lost,

@@ -78,7 +78,8 @@ class ManagerDecisionIn(InputModel):
     )
     amount_received: Paise = Field(
         description="What the customer received from the vendor, paise. Never below what the "
-        "customer itself said it received.",
+        "customer itself said it received; the whole invoice for vendor_paid_full, less for "
+        "the other findings.",
         examples=[0],
     )
     lift_block: StrictBool = Field(

@@ -25,6 +25,7 @@ from app.cases.deciding import RULES, Actor, Authorize, anyone, decide, evaluate
 from app.cases.lifecycle import VENDOR_RESPONSE, open_case
 from app.cases.locks import Locked
 from app.db import clock
+from app.decisions import service as decisions
 from app.effects.guard import Decider
 from app.errors import Conflict, InvalidRequest
 from app.events import service as events
@@ -382,13 +383,17 @@ async def payout_rejected(
         ticket={},
     )
     superseded = locked.case.current_decision_id
+    assert superseded is not None  # only the decision in force has its payout rejected here
+    rejected = await decisions.get(session, superseded)
     await decide(
         session,
         engine,
         locked,
         CASE,
         evaluation,
-        facts={"payout_id": payout.id, "rejected_decision": superseded},
+        # The situation is the rejected decision's: an override of this one answers it, with
+        # what it counted as received and the facts the customer's outcome text reads.
+        facts={**rejected.facts, "payout_id": payout.id, "rejected_decision": superseded},
         decided_by={"kind": "finance_rejection", **actor.recorded(), "reason": reason},
         decider=Decider("manager", actor.role),
         actor=actor,

@@ -14,6 +14,8 @@ from app.cases import lifecycle, locks
 from app.cases.case_type import Status
 from app.cases.deciding import Actor
 from app.cases.registry import case_type_of
+from app.decisions import repository as decision_rows
+from app.effects import guard
 from app.effects import repository as ledger
 from app.effects.guard import PAYOUT, WALLET
 from app.errors import Conflict, Forbidden, NotFound
@@ -163,6 +165,8 @@ async def settle(
         verb = {APPROVED: "approved", REJECTED: "rejected"}.get(settled.kind, "cancelled")
         raise Conflict(f"Payout {payout_id} was already {verb} by {settled.created_by}.")
     _four_eyes(payout, actor, "Payout")
+    if approve:
+        await _still_owed(session, locked, payout)
     entry = LedgerEntry(
         id=new_id("le"),
         vendor_id=payout.vendor_id,
@@ -201,6 +205,30 @@ async def settle(
             session, engine, locked, payout, text, actor
         )
     return payout
+
+
+async def _still_owed(session: AsyncSession, locked: locks.Locked, payout: LedgerEntry) -> None:
+    """A payout is measured again when it is released, like a wallet refund: what the order
+    shows the customer received may have grown while it waited (a payment record, the order
+    system's payment marked with a reference), and the platform does not pay it twice."""
+    decision = await decision_rows.get(session, payout.decision_id) if payout.decision_id else None
+    counted = decision.facts.get("counted_paid", 0) if decision is not None else 0
+    room = await guard.limits(
+        session,
+        locked,
+        undoing={payout.id},
+        received=counted if isinstance(counted, int) else 0,
+        wallet_confirmed=None,
+    )
+    assert payout.amount is not None
+    if room is not None and payout.amount > room.owed:
+        raise Conflict(
+            f"Payout {payout.id} of {format_rupees(payout.amount)} is more than the order is "
+            f"owed now: at most {format_rupees(room.owed)} (final invoice "
+            f"{format_rupees(room.invoice)}, less {format_rupees(room.received)} the customer "
+            f"received by {room.evidence}, less {format_rupees(room.paid_out)} the platform "
+            "already pays). Reject it: the ops manager decides the dispute again."
+        )
 
 
 async def _still_pending(session: AsyncSession, decision_id: str | None) -> Sequence[str]:

@@ -262,3 +262,70 @@ async def test_a_ledger_cursor_of_other_digits_is_refused(
     cursor = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
     response = await client.get(f"/v1/vendors/V-1/ledger?cursor={cursor}", headers=service)
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "cursor"
+
+
+@pytest.mark.parametrize(
+    "outcome", ["resolved_paid", "resolved_valid_deduction", "resolved_paid_by_platform"]
+)
+async def test_a_manager_overrides_a_dispute_whose_payout_finance_rejected(
+    client: AsyncClient,
+    service: Headers,
+    support: Headers,
+    ops: Headers,
+    ops_manager: Headers,
+    finance_manager: Headers,
+    outcome: str,
+) -> None:
+    case = await disputed(client, service, support)
+    await vendor_response(client, ops, case["id"], "not_paid")
+    [waiting] = (await client.get("/v1/payouts", headers=finance_manager)).json()["items"]
+    await client.post(
+        f"/v1/payouts/{waiting['id']}/reject", json={"reason": "no"}, headers=finance_manager
+    )
+    paid = [payout(100)] if outcome == "resolved_paid_by_platform" else []
+    decided = await override(client, ops_manager, case["id"], outcome, *paid)
+    assert decided.status_code == 200, decided.text
+    assert decided.json()["status"] == "resolved"
+    events = (await client.get("/v1/events", headers=service)).json()["items"]
+    [told] = [
+        e["data"]
+        for e in events
+        if e["type"] == "notification.requested"
+        and e["data"].get("template") == "payout_dispute_resolved"
+    ]
+    assert told["outcome"] == outcome and case["order_id"] in told["text"]
+
+
+@pytest.mark.parametrize("shown_by", ["payment_records", "order_system"])
+async def test_finance_cannot_release_a_payout_the_order_shows_was_paid_meanwhile(
+    client: AsyncClient,
+    service: Headers,
+    support: Headers,
+    ops: Headers,
+    finance_manager: Headers,
+    shown_by: str,
+) -> None:
+    case = await disputed(client, service, support)
+    await vendor_response(client, ops, case["id"], "not_paid")
+    [waiting] = (await client.get("/v1/payouts", headers=finance_manager)).json()["items"]
+    # While the payout waits, the vendor's payment of the whole invoice comes to light.
+    if shown_by == "payment_records":
+        await post_records(
+            client, service, payment_record("ORD-1", "PAY-1", INVOICE, direction="to_customer")
+        )
+    else:
+        paid = {"marked": True, "amount": INVOICE, "method": "upi", "reference": "UPI-7"}
+        await put_completed_order(
+            client, service, "ORD-1", vendor_id="V-1", final_invoice_amount=INVOICE, payment=paid
+        )
+    approved = await client.post(
+        f"/v1/payouts/{waiting['id']}/approve", json={}, headers=finance_manager
+    )
+    assert approved.status_code == 409, approved.text
+    still = (await client.get(f"/v1/payouts/{waiting['id']}", headers=finance_manager)).json()
+    assert still["status"] == "pending_approval"
+    # Finance can still reject it, which sends the dispute back to the ops manager.
+    rejected = await client.post(
+        f"/v1/payouts/{waiting['id']}/reject", json={"reason": "paid"}, headers=finance_manager
+    )
+    assert rejected.status_code == 200, rejected.text

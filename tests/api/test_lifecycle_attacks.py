@@ -1,0 +1,87 @@
+"""Regressions of sequences that left a case saying one thing and its customer told
+another, or a case that could not end: each test is one sequence found through HTTP, and
+what the service does about it now (docs/cases.md, docs/payout-disputes.md)."""
+
+from typing import Any
+
+import pytest
+from httpx import AsyncClient
+
+from tests.conftest import Headers
+from tests.factories import open_dispute, put_completed_order, vendor_response
+
+INVOICE = 100_000
+
+
+async def escalated(client: AsyncClient, service: Headers, support: Headers, ops: Headers) -> Any:
+    await put_completed_order(
+        client, service, "ORD-1", vendor_id="V-1", final_invoice_amount=INVOICE
+    )
+    case = await open_dispute(client, support, "ORD-1")
+    await vendor_response(client, ops, case["id"], "denies")
+    return case
+
+
+@pytest.mark.parametrize(
+    ("finding", "received"), [("vendor_paid_full", 0), ("vendor_paid_full", INVOICE - 1)]
+)
+async def test_a_manager_cannot_find_paid_in_full_what_the_customer_did_not_receive(
+    client: AsyncClient,
+    service: Headers,
+    support: Headers,
+    ops: Headers,
+    ops_manager: Headers,
+    finding: str,
+    received: int,
+) -> None:
+    case = await escalated(client, service, support, ops)
+    refused = await client.post(
+        f"/v1/payout-disputes/{case['id']}/manager-decision",
+        json={"finding": finding, "amount_received": received, "lift_block": True},
+        headers=ops_manager,
+    )
+    # The customer would be told the vendor paid the whole invoice.
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["field"] == "amount_received"
+    still = (await client.get(f"/v1/cases/{case['id']}", headers=service)).json()
+    assert still["status"] == "escalated"
+
+
+async def test_a_manager_cannot_find_a_deduction_where_nothing_was_deducted(
+    client: AsyncClient, service: Headers, support: Headers, ops: Headers, ops_manager: Headers
+) -> None:
+    case = await escalated(client, service, support, ops)
+    refused = await client.post(
+        f"/v1/payout-disputes/{case['id']}/manager-decision",
+        json={"finding": "valid_deduction", "amount_received": INVOICE, "lift_block": True},
+        headers=ops_manager,
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["field"] == "amount_received"
+
+
+async def test_an_override_that_says_the_platform_paid_pays_something(
+    client: AsyncClient, service: Headers, support: Headers, ops: Headers
+) -> None:
+    await put_completed_order(
+        client, service, "ORD-1", vendor_id="V-1", final_invoice_amount=INVOICE
+    )
+    case = await open_dispute(client, support, "ORD-1")
+    refused = await client.post(
+        f"/v1/cases/{case['id']}/override",
+        json={"outcome": "resolved_paid_by_platform", "reason": "checked", "actions": []},
+        headers=ops,
+    )
+    # The customer would be told "Cashkr has paid you ₹0".
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["field"] == "actions"
+    paid = await client.post(
+        f"/v1/cases/{case['id']}/override",
+        json={
+            "outcome": "resolved_paid_by_platform",
+            "reason": "checked",
+            "actions": [{"type": "platform_payout", "amount": INVOICE}],
+        },
+        headers=ops,
+    )
+    assert paid.status_code == 200 and paid.json()["status"] == "resolved"
