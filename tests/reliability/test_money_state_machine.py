@@ -51,6 +51,8 @@ AMOUNTS = st.one_of(
     st.sampled_from([0, 1, 50_000, 100_000, THRESHOLD - 1, THRESHOLD, 10**12]),
     st.integers(min_value=0, max_value=10**12),
 )
+# A dispute's final outcomes, the ones an override may choose.
+DISPUTE_OUTCOMES = ["resolved_paid", "resolved_valid_deduction", "resolved_paid_by_platform"]
 OUTCOMES = [
     "awaiting_vendor",
     "escalated_pending_manager",
@@ -106,7 +108,13 @@ class Money(RuleBasedStateMachine):
     database_url: str
     keys: dict[str, dict[str, str]]
 
-    cases = Bundle("cases")
+    # Disputes and fail reasons apart, so that each rule draws the cases it applies to: the
+    # search then reaches vendor answers, payouts and approvals instead of 404s.
+    disputes = Bundle("disputes")
+    failing = Bundle("failing")
+    # The platform payouts the steps made, for finance to settle (each at most once, so most
+    # second tries are 409s, which is what must hold).
+    payouts = Bundle("payouts")
 
     def __init__(self) -> None:
         super().__init__()
@@ -117,7 +125,10 @@ class Money(RuleBasedStateMachine):
 
     @initialize(
         invoices=st.lists(st.sampled_from(INVOICES), min_size=len(ORDERS), max_size=len(ORDERS)),
-        paid=st.lists(st.one_of(st.none(), AMOUNTS), min_size=len(ORDERS), max_size=len(ORDERS)),
+        # Mostly not marked paid: an order the vendor marked paid in full takes no dispute.
+        paid=st.lists(
+            st.one_of(st.none(), st.none(), AMOUNTS), min_size=len(ORDERS), max_size=len(ORDERS)
+        ),
     )
     def orders(self, invoices: list[int], paid: list[int | None]) -> None:
         """Empty tables, then the orders: two picked up (disputes may follow), two not
@@ -193,7 +204,7 @@ class Money(RuleBasedStateMachine):
     # --- cases ----------------------------------------------------------------------------
 
     @rule(
-        target=cases,
+        target=failing,
         # Mostly the orders not picked up, where a fail reason belongs.
         order=st.sampled_from([*ORDERS[1::2] * 3, *ORDERS[0::2]]),
         code=st.sampled_from(CUSTOMER_CODES[:3] + VENDOR_CODES[:3] + FRAUD_CODES + DISPUTED_CODES),
@@ -207,7 +218,7 @@ class Money(RuleBasedStateMachine):
         return _opened(response)
 
     @rule(
-        target=cases,
+        target=disputes,
         # Mostly the orders picked up, where a dispute belongs.
         order=st.sampled_from([*ORDERS[0::2] * 3, *ORDERS[1::2]]),
         received=st.one_of(st.none(), AMOUNTS),
@@ -225,7 +236,7 @@ class Money(RuleBasedStateMachine):
         return _opened(response)
 
     @rule(
-        case=cases,
+        case=failing,
         fault=st.sampled_from(["customer", "vendor"]),
         paid=st.sampled_from([None, None, False, 1, 50_000, 10**12]),
     )
@@ -238,20 +249,33 @@ class Money(RuleBasedStateMachine):
         self._send("POST", f"/v1/fail-reviews/{case}/verdict", "ops", body)
 
     @rule(
-        case=cases,
+        target=payouts,
+        case=disputes,
         response=st.sampled_from(["paid_full", "paid_partial", "not_paid", "denies"]),
         paid=AMOUNTS,
         proof=st.booleans(),
     )
-    def vendor_answer(self, case: str, response: str, paid: int, proof: bool) -> None:
+    def vendor_answer(self, case: str, response: str, paid: int, proof: bool) -> Any:
         body: dict[str, Any] = {"response": response}
         if response == "paid_partial":
             body["amount_paid"] = paid
         if proof:
             body["proof"] = {"kind": "payment_proof", "ref": "UPI-1"}
         self._send("POST", f"/v1/payout-disputes/{case}/vendor-response", "ops", body)
+        return self._payouts_of(case)
 
-    @rule(case=cases)
+    @rule(target=payouts, case=disputes)
+    def vendor_says_not_paid(self, case: str) -> Any:
+        """The answer that makes the platform pay, so the search reaches payouts often."""
+        body = {"response": "not_paid"}
+        self._send("POST", f"/v1/payout-disputes/{case}/vendor-response", "ops", body)
+        return self._payouts_of(case)
+
+    def _payouts_of(self, case: str) -> Any:
+        query = "SELECT id FROM ledger_entries WHERE kind = 'platform_payout' AND case_id = $1"
+        return multiple(*self._ids(query, case))
+
+    @rule(case=disputes)
     def vendor_clock_runs_out(self, case: str) -> None:
         """The vendor's time ends: its clock is made due and the server's watcher fires it."""
         asyncio.run(
@@ -273,32 +297,52 @@ class Money(RuleBasedStateMachine):
         )
 
     @rule(
-        case=cases,
+        target=payouts,
+        case=disputes,
+        outcome=st.sampled_from(DISPUTE_OUTCOMES),
+        actions=st.lists(_action(), max_size=3),
+        role=st.sampled_from(["ops", "ops_manager"]),
+    )
+    def override_a_dispute(
+        self, case: str, outcome: str, actions: list[dict[str, Any]], role: str
+    ) -> Any:
+        body = {"outcome": outcome, "reason": "checked", "actions": actions}
+        self._send("POST", f"/v1/cases/{case}/override", role, body)
+        return self._payouts_of(case)
+
+    @rule(
+        case=failing,
         outcome=st.sampled_from(OUTCOMES),
         actions=st.lists(_action(), max_size=3),
         role=st.sampled_from(["ops", "ops_manager"]),
     )
-    def override(self, case: str, outcome: str, actions: list[dict[str, Any]], role: str) -> None:
+    def override_a_fail_reason(
+        self, case: str, outcome: str, actions: list[dict[str, Any]], role: str
+    ) -> None:
         body = {"outcome": outcome, "reason": "checked", "actions": actions}
         self._send("POST", f"/v1/cases/{case}/override", role, body)
 
     @rule(
-        case=cases,
+        target=payouts,
+        case=disputes,
         finding=st.sampled_from(["vendor_paid_full", "valid_deduction", "vendor_at_fault"]),
         received=AMOUNTS,
         lift=st.booleans(),
     )
-    def manager_decision(self, case: str, finding: str, received: int, lift: bool) -> None:
+    def manager_decision(self, case: str, finding: str, received: int, lift: bool) -> Any:
         body = {"finding": finding, "amount_received": received, "lift_block": lift}
         self._send("POST", f"/v1/payout-disputes/{case}/manager-decision", "ops_manager", body)
+        return self._payouts_of(case)
 
-    @rule(approve=st.booleans(), who=st.sampled_from(["finance_manager", "finance_two"]))
-    def settle_a_payout(self, approve: bool, who: str) -> None:
-        for payout in self._ids("SELECT id FROM ledger_entries WHERE kind = 'platform_payout'"):
-            action = "approve" if approve else "reject"
-            body = {} if approve else {"reason": "not owed"}
-            self._send("POST", f"/v1/payouts/{payout}/{action}", who, body)
-            return
+    @rule(
+        payout=payouts,
+        approve=st.booleans(),
+        who=st.sampled_from(["finance_manager", "finance_two"]),
+    )
+    def settle_a_payout(self, payout: str, approve: bool, who: str) -> None:
+        action = "approve" if approve else "reject"
+        body = {} if approve else {"reason": "not owed"}
+        self._send("POST", f"/v1/payouts/{payout}/{action}", who, body)
 
     @rule()
     def release_a_wallet_refund(self) -> None:
@@ -326,8 +370,8 @@ class Money(RuleBasedStateMachine):
         self._send("POST", f"/v1/vendors/{vendor}/standing", "ops_manager", body)
 
     @rule(
-        first=cases,
-        second=cases,
+        first=st.one_of(disputes, failing),
+        second=disputes,
         outcome=st.sampled_from(OUTCOMES[2:5]),
         response=st.sampled_from(["paid_full", "not_paid", "denies"]),
     )
