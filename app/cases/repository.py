@@ -4,13 +4,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     DateTime,
     Interval,
     Select,
     String,
     bindparam,
-    case,
     func,
     select,
     text,
@@ -153,21 +151,6 @@ async def of_type_for_order(session: AsyncSession, order_id: str, case_type: str
             .order_by(Case.created_at, Case.id)
         )
     ).all()
-
-
-async def admitted_received(session: AsyncSession, order_id: str) -> int:
-    """The most any payout dispute of the order says the customer received: a customer who
-    said it received ₹X is never paid as if it received less."""
-    received = case(
-        (Case.details["claim"].astext == "paid_less", Case.details["amount_received"].astext),
-        else_="0",
-    ).cast(BigInteger)
-    value = await session.scalar(
-        select(func.coalesce(func.max(received), 0)).where(
-            Case.order_id == order_id, Case.case_type == "payout_dispute"
-        )
-    )
-    return int(value or 0)
 
 
 async def count_lost_by_vendor(
