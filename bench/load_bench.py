@@ -244,7 +244,7 @@ def main() -> None:
     parser.add_argument(
         "--requests",
         type=int,
-        default=8000,
+        default=5000,
         help="orders made for each kind and side: more than a timed run uses",
     )
     args = parser.parse_args()
