@@ -65,7 +65,8 @@ def _route(app: FastAPI, submission: Submission, model: type[BaseModel]) -> None
             valid = model.model_validate(body)
         except ValidationError as exc:
             raise RequestValidationError(exc.errors()) from exc
-        order_id = request.path_params.get("order_id") or body.get("order_id")
+        # The id the path names (an order, a case), or the body's order.
+        order_id = request.path_params.get("id") or body.get("order_id")
         try:
             await request.app.state.pool.execute(
                 "INSERT INTO bench_baseline (kind, order_id, body) VALUES ($1, $2, $3::jsonb)",

@@ -1,15 +1,18 @@
-"""Throughput and latency of each submission kind through the whole service, against a bare
-baseline (bench/baseline_app.py: same body, same Pydantic model, one asyncpg INSERT), both
-driven by wrk at the same fixed concurrency, in the same run, on loopback.
+"""Throughput and latency of each submission kind through the whole service, against a
+hand-written reference of the same durable work (bench/reference/: the same rows and locks
+in one transaction, raw asyncpg, no ORM, auth or logs), and, for information, against a bare
+baseline (bench/baseline_app.py: the same body validated, one INSERT). All three are driven
+by wrk at the same concurrency, in the same run, on loopback.
 
 Run from the project root: ``python bench/load_bench.py [--seconds 10] [--workers 2]``.
 PostgreSQL is a throwaway embedded one unless DATABASE_URL names a server; either way the
 benchmark works in a fresh database it drops afterwards. Each kind is measured with one
-worker process, then with ``--workers``. Orders are put through the API before timing, spread
-over ``--vendors`` vendors (a marketplace's many; ``--vendors 1`` shows one vendor's worst
-case, where every decision that locks the vendor waits for the one before), and every timed
-request files against an order of its own. Machines are shared and noisy: read
-the ratio, which is measured side by side, rather than the absolute figures.
+worker process, then with ``--workers``. One order per vendor is put through the API
+(``--vendors``), then copied in SQL into the orders each timed request needs, one each,
+the vendors taking turns; a kind that needs a case first (a verdict, a vendor's answer) has
+it opened through the reference, which writes what the service writes (tests/bench/). The
+reference runs first, then the service, each on orders of its own. Machines are shared and
+noisy: read the ratios, measured side by side, rather than the absolute figures.
 """
 
 from __future__ import annotations
@@ -17,13 +20,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,260 +32,205 @@ sys.path.insert(0, str(ROOT))
 import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 
-from bench.submissions import ORDER_ID, SUBMISSIONS, Submission  # noqa: E402
+from bench import wrk  # noqa: E402
+from bench.submissions import ID, PAID, SUBMISSIONS, Submission  # noqa: E402
 from tests.db import asyncpg_dsn, migrated_database, new_key, postgres_server  # noqa: E402
+from tests.factories import order_body  # noqa: E402
 from tests.server import COMMAND, Server, env_with, serving  # noqa: E402
 
-# Stands for the vendor in an order's body: the load script puts one of --vendors there.
-VENDOR = "__VENDOR__"
-GOAL = 0.70  # the full path should keep at least this share of the baseline's throughput
+THROUGHPUT_GOAL = 0.70  # the service keeps at least this share of the reference's req/s
+P99_GOAL = 1.5  # and its p99 is at most this many times the reference's
+Headers = dict[str, str]
+SIDES = ("service", "reference")
 
-# One request per order: thread t of T takes ids t, t+T, t+2T, ... of IDS_FILE; with no file,
-# or once the file runs out, it makes ids of its own (which then name no pre-created order).
-LUA = r"""
-local threads = {}
-local counter = 0
-
-function setup(thread)
-  thread:set("first", counter)
-  counter = counter + 1
-  table.insert(threads, thread)
-end
-
-function init(args)
-  ids = {}
-  if IDS_FILE ~= "" then
-    for line in io.lines(IDS_FILE) do ids[#ids + 1] = line end
-  end
-  k = 0
-end
-
-function request()
-  local id = ids[first + k * NTHREADS + 1] or (PREFIX .. first .. "-" .. k)
-  local vendor = "V-LOAD-" .. ((first + k * NTHREADS) % VENDORS)
-  k = k + 1
-  local body = string.gsub(table.concat(BODY, id), VENDOR, vendor)
-  return wrk.format(METHOD, table.concat(PATH, id), HEADERS, body)
-end
-
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    '{"requests": %d, "duration_us": %d, "non_2xx": %d, "socket_errors": %d, ' ..
-    '"p50_us": %d, "p99_us": %d}\n',
-    summary.requests, summary.duration, e.status, e.connect + e.read + e.write + e.timeout,
-    latency:percentile(50), latency:percentile(99)))
-end
-"""
+CLONE = """
+INSERT INTO orders (id, vendor_id, customer, customer_phone, device, pickup_slot,
+  unlock_credits, quoted_amount, final_invoice_amount, payment, pickup_notes, pickup_status)
+SELECT $1 || lpad(g::text, 7, '0'), t.vendor_id, t.customer, t.customer_phone, t.device,
+  t.pickup_slot, t.unlock_credits, t.quoted_amount, t.final_invoice_amount, $3::jsonb,
+  t.pickup_notes, $4
+FROM generate_series(0, $2 - 1) AS g JOIN orders t ON t.id = 'TPL-' || (g % $5)"""
+CASES = """
+SELECT id FROM cases WHERE order_id LIKE $1 || '%' AND case_type = $2 ORDER BY order_id"""
 
 
-@dataclass(frozen=True)
-class Figures:
-    requests: int
-    seconds: float
-    non_2xx: int
-    socket_errors: int
-    p50_ms: float
-    p99_ms: float
-
-    @property
-    def rps(self) -> float:
-        return self.requests / self.seconds
-
-
-def _lua_string(value: str) -> str:
-    assert "]==]" not in value
-    return f"[==[{value}]==]"
-
-
-def _lua_parts(text: str) -> str:
-    return "{" + ", ".join(_lua_string(part) for part in text.split(ORDER_ID)) + "}"
-
-
-def script(
-    folder: Path,
-    *,
-    method: str,
-    path: str,
-    body: str,
-    headers: dict[str, str],
-    threads: int,
-    prefix: str,
-    ids: Path | None = None,
-    vendors: int = 1,
-) -> Path:
-    headers = {**headers, "Content-Type": "application/json"}
-    lua_headers = ", ".join(f"[ {_lua_string(k)} ] = {_lua_string(v)}" for k, v in headers.items())
-    settings = "\n".join(
-        [
-            f"METHOD = {_lua_string(method)}",
-            f"PATH = {_lua_parts(path.replace('{order_id}', ORDER_ID))}",
-            f"BODY = {_lua_parts(body)}",
-            f"HEADERS = {{{lua_headers}}}",
-            f"NTHREADS = {threads}",
-            f"PREFIX = {_lua_string(prefix)}",
-            f"IDS_FILE = {_lua_string(str(ids) if ids else '')}",
-            f"VENDOR = {_lua_string(VENDOR)}",
-            f"VENDORS = {vendors}",
-        ]
-    )
-    file = folder / f"{prefix}.lua"
-    file.write_text(settings + "\n" + LUA)
-    return file
-
-
-def wrk(base: str, lua: Path, args: argparse.Namespace, seconds: float) -> Figures:
-    command = [
-        "wrk",
-        "-t",
-        str(args.threads),
-        "-c",
-        str(args.connections),
-        "-d",
-        f"{math.ceil(seconds)}s",  # wrk takes whole seconds
-        "--timeout",
-        "10s",
-        "-s",
-        str(lua),
-        base,
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
-    line = next((x for x in done.stdout.splitlines() if x.startswith('{"requests"')), None)
-    if done.returncode != 0 or line is None:
-        raise SystemExit(f"wrk failed ({done.returncode}): {done.stdout}{done.stderr}")
-    raw = json.loads(line)
-    return Figures(
-        requests=raw["requests"],
-        seconds=raw["duration_us"] / 1e6,
-        non_2xx=raw["non_2xx"],
-        socket_errors=raw["socket_errors"],
-        p50_ms=raw["p50_us"] / 1000,
-        p99_ms=raw["p99_us"] / 1000,
-    )
-
-
-def is_served(base: str, submission: Submission) -> bool:
-    """Whether the running service has the endpoint: without a key it is 401, else 404/405."""
-    path = submission.path.replace("{order_id}", "BENCH-PROBE")
-    status = httpx.request(submission.method, f"{base}{path}", json={}, timeout=10).status_code
-    return status not in (404, 405)
-
-
-async def _open_orders(database_url: str, prefix: str) -> list[str]:
+async def _sql(database_url: str, statement: str, *args: object) -> list[str]:
     connection = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
-        rows = await connection.fetch(
-            "SELECT id FROM orders WHERE id LIKE $1 AND status = 'open' ORDER BY id",
-            f"{prefix}%",
-        )
+        return [row[0] for row in await connection.fetch(statement, *args)]
     finally:
         await connection.close()
-    return [row["id"] for row in rows]
 
 
-def put_orders(
-    service: Server,
-    submission: Submission,
-    headers: dict[str, str],
-    args: argparse.Namespace,
-    folder: Path,
-    prefix: str,
-) -> tuple[Path, Figures]:
-    """Puts orders through the API with wrk for setup_factor x the timed run; lists them."""
-    lua = script(
-        folder,
-        method="PUT",
-        path="/v1/orders/{order_id}",
-        body=json.dumps(submission.order(VENDOR)),
-        headers=headers,
-        threads=args.threads,
-        prefix=prefix,
-        vendors=args.vendors,
-    )
-    figures = wrk(service.base, lua, args, args.seconds * args.setup_factor)
-    time.sleep(0.5)  # requests cut off when wrk stopped may still be committing
-    ids = asyncio.run(_open_orders(args.database_url, prefix))
+async def _templates(base: str, headers: Headers, vendors: int) -> None:
+    """One order per vendor through the API: the vendors, and the rows the copies copy."""
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
+        gate = asyncio.Semaphore(16)
+
+        async def put(n: int) -> None:
+            async with gate:
+                answer = await client.put(f"/v1/orders/TPL-{n}", json=order_body(f"V-LOAD-{n}"))
+                answer.raise_for_status()
+
+        await asyncio.gather(*(put(n) for n in range(vendors)))
+
+
+def orders(args: argparse.Namespace, submission: Submission, prefix: str, folder: Path) -> Path:
+    """``--requests`` new orders for the kind, the vendors taking turns; their ids file."""
+    paid = submission.orders == "completed"
+    payment, pickup = (PAID, "completed") if paid else ({"marked": False}, "scheduled")
+    args_ = (prefix, args.requests, json.dumps(payment), pickup, args.vendors)
+    asyncio.run(_sql(args.database_url, CLONE, *args_))
+    return _ids(folder, prefix, [f"{prefix}{g:07d}" for g in range(args.requests)])
+
+
+def _ids(folder: Path, prefix: str, ids: list[str]) -> Path:
     file = folder / f"{prefix}.ids"
     file.write_text("\n".join(ids) + "\n")
-    return file, figures
+    return file
 
 
 def submit(
     server: Server,
     submission: Submission,
-    headers: dict[str, str],
-    args: argparse.Namespace,
+    headers: Headers,
+    load: wrk.Load,
     folder: Path,
     prefix: str,
     ids: Path | None,
-) -> Figures:
-    lua = script(
+) -> wrk.Figures:
+    lua = wrk.script(
         folder,
+        load,
         method=submission.method,
         path=submission.path,
-        body=json.dumps(submission.body(ORDER_ID)),
+        body=json.dumps(submission.body(ID)),
         headers=headers,
-        threads=args.threads,
         prefix=prefix,
         ids=ids,
     )
-    return wrk(server.base, lua, args, args.seconds)
+    return wrk.run(server.base, lua, load, ids)
 
 
-def _row(kind: str, workers: int, side: str, f: Figures) -> str:
-    flags = []
-    if f.non_2xx:
-        flags.append(f"{f.non_2xx} non-2xx")
-    if f.socket_errors:
-        flags.append(f"{f.socket_errors} socket errors")
+def rss_mb(server: Server, workers: int) -> list[float]:
+    """Resident memory of each worker process (the process itself with one worker)."""
+    pids = [server.process.pid]
+    if workers > 1:
+        pids = [
+            int(p.name)
+            for p in Path("/proc").iterdir()
+            if p.name.isdigit() and _parent(p) == server.process.pid and _is_worker(p)
+        ]
+    return [_rss(pid) for pid in sorted(pids)]
+
+
+def _parent(proc: Path) -> int | None:
+    try:
+        return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _is_worker(proc: Path) -> bool:
+    try:
+        return b"spawn_main" in (proc / "cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def _rss(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _row(kind: str, workers: int, side: str, f: wrk.Figures) -> str:
+    flags = [f"{f.non_2xx} non-2xx"] if f.non_2xx else []
+    flags += [f"{f.socket_errors} socket errors"] if f.socket_errors else []
+    flags += ["its orders ran out: the rate is understated, raise --requests"] if f.ran_out else []
     return (
         f"{kind:<18} {workers:>7} {side:<9} {f.rps:>9,.0f} {f.p50_ms:>8.1f} {f.p99_ms:>8.1f}"
         f"  {', '.join(flags)}"
     )
 
 
-def run_workers(
-    workers: int, args: argparse.Namespace, keys: dict[str, dict[str, str]], folder: Path
-) -> list[str]:
-    lines = []
-    measured: dict[str, Figures] = {}
-    env = env_with(DATABASE_URL=args.database_url)
-    with serving(env, "--workers", str(workers)) as service:
+Measured = dict[tuple[str, str], wrk.Figures]  # (kind, side) -> figures
+
+
+def run_round(
+    workers: int, args: argparse.Namespace, keys: dict[str, Headers], folder: Path
+) -> tuple[Measured, dict[str, list[float]]]:
+    load = wrk.Load(args.threads, args.connections, args.seconds)
+    setup = wrk.Load(args.threads, args.connections, args.seconds * 3)
+    measured: Measured = {}
+    memory: dict[str, list[float]] = {}
+    ids: dict[tuple[str, str], Path] = {}
+    for submission in SUBMISSIONS:
+        for side in ("service", "reference"):
+            prefix = f"{submission.name[:4].upper()}{side[0]}{workers}-"
+            ids[submission.name, side] = orders(args, submission, prefix, folder)
+    reference_env = env_with(REFERENCE_DATABASE_URL=args.database_url)
+    reference_command = [sys.executable, "-m", "uvicorn", "bench.reference.app:app"]
+    with serving(
+        reference_env, "--workers", str(workers), "--no-access-log", command=reference_command
+    ) as reference:
         for submission in SUBMISSIONS:
-            if not is_served(service.base, submission):
-                lines.append(f"{submission.name:<18} {workers:>7} skipped: not served yet")
-                continue
-            prefix = f"{submission.name[:4].upper()}-W{workers}-"
-            ids, setup = put_orders(service, submission, keys["service"], args, folder, prefix)
-            lines.append(_row("(put orders)", workers, "service", setup))
-            measured[submission.name] = submit(
-                service, submission, keys[submission.role], args, folder, prefix + "X", ids
-            )
+            if submission.before is not None:  # open the cases it answers, on both sides
+                for side in ("service", "reference"):
+                    prefix = f"{submission.name[:4].upper()}{side[0]}{workers}-"
+                    before = submit(
+                        reference, submission.before, {}, setup, folder, "P" + prefix,
+                        ids[submission.name, side],
+                    )  # fmt: skip
+                    time.sleep(0.5)  # requests cut off when wrk stopped may still commit
+                    opened = asyncio.run(
+                        _sql(args.database_url, CASES, prefix, submission.case_type)
+                    )
+                    print(f"  {submission.name}: {len(opened)} cases opened ({before.rps:,.0f}/s)")
+                    ids[submission.name, side] = _ids(folder, "C" + prefix, opened)
+        for submission in SUBMISSIONS:
+            measured[submission.name, "reference"] = submit(
+                reference, submission, {}, load, folder, f"R{workers}{submission.name[:4]}-",
+                ids[submission.name, "reference"],
+            )  # fmt: skip
+        memory["reference"] = rss_mb(reference, workers)
+    with serving(env_with(DATABASE_URL=args.database_url), "--workers", str(workers)) as service:
+        for submission in SUBMISSIONS:
+            measured[submission.name, "service"] = submit(
+                service, submission, keys[submission.role], load, folder,
+                f"S{workers}{submission.name[:4]}-", ids[submission.name, "service"],
+            )  # fmt: skip
+        memory["service"] = rss_mb(service, workers)
     baseline_env = env_with(BASELINE_DATABASE_URL=args.database_url)
     baseline_command = [sys.executable, "-m", "uvicorn", "bench.baseline_app:app"]
     with serving(
         baseline_env, "--workers", str(workers), "--no-access-log", command=baseline_command
     ) as baseline:
         for submission in SUBMISSIONS:
-            if submission.name not in measured:
-                continue
-            if not is_served(baseline.base, submission):
-                raise SystemExit(
-                    f"the baseline cannot import {submission.schema} for {submission.name}: "
-                    "correct the entry in bench/submissions.py"
-                )
-            base = submit(
-                baseline, submission, {}, args, folder, f"B{workers}{submission.name[:4]}-", None
+            measured[submission.name, "baseline"] = submit(
+                baseline, submission, {}, load, folder, f"B{workers}{submission.name[:4]}-", None
             )
-            full = measured[submission.name]
-            lines.append(_row(submission.name, workers, "service", full))
-            lines.append(_row(submission.name, workers, "baseline", base))
-            ratio = full.rps / base.rps
-            verdict = "meets" if ratio >= GOAL else "below"
-            lines.append(
-                f"{'':<18} {workers:>7} {'ratio':<9} {ratio:>9.2f}  "
-                f"({verdict} the goal of {GOAL:.2f}; p50 x{full.p50_ms / base.p50_ms:.1f})"
-            )
+        memory["baseline"] = rss_mb(baseline, workers)
+    return measured, memory
+
+
+def report(workers: int, measured: Measured, memory: dict[str, list[float]]) -> list[str]:
+    lines = []
+    for submission in SUBMISSIONS:
+        kind = submission.name
+        for side in ("service", "reference", "baseline"):
+            lines.append(_row(kind, workers, side, measured[kind, side]))
+        full, ref = measured[kind, "service"], measured[kind, "reference"]
+        rps, p99 = full.rps / ref.rps, full.p99_ms / ref.p99_ms
+        met = "meets" if rps >= THROUGHPUT_GOAL and p99 <= P99_GOAL else "misses"
+        lines.append(
+            f"{'':<18} {workers:>7} {'ratio':<9} {rps:>9.2f} {'':>8} {p99:>7.2f}x  ({met} the "
+            f"goals: >= {THROUGHPUT_GOAL:.2f} of the reference's req/s, p99 <= {P99_GOAL}x)"
+        )
+    for side, sizes in memory.items():
+        shown = ", ".join(f"{mb:.0f}" for mb in sizes)
+        lines.append(f"{'RSS MB per worker':<18} {workers:>7} {side:<9} {shown}")
     return lines
 
 
@@ -295,24 +240,22 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="worker processes, second round")
     parser.add_argument("--connections", type=int, default=32, help="concurrent connections")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--vendors", type=int, default=500, help="vendors the orders go to")
     parser.add_argument(
-        "--vendors", type=int, default=1000, help="vendors the orders are spread over"
-    )
-    parser.add_argument(
-        "--setup-factor",
-        type=float,
-        default=1.5,
-        help="orders are put for this many times --seconds before each timed run",
+        "--requests",
+        type=int,
+        default=5000,
+        help="orders made for each kind and side: more than a timed run uses",
     )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit(
             "load_bench: wrk is not installed; install it (apt-get install -y wrk) and run again."
         )
-
     print(
-        f"wrk: {args.threads} threads, {args.connections} connections, "
-        f"{args.seconds:g} s per run; orders of {args.vendors:,} vendors; {COMMAND[0]}"
+        f"wrk: {args.threads} threads, {args.connections} connections, at most "
+        f"{args.seconds:g} s or {args.requests:,} requests per run; {args.vendors:,} vendors; "
+        f"{COMMAND[0]}"
     )
     with (
         postgres_server() as server_url,
@@ -321,12 +264,21 @@ def main() -> None:
     ):
         args.database_url = database_url
         roles = {"service", *(s.role for s in SUBMISSIONS)}
-        keys = {role: new_key(database_url, role) for role in roles}
-        lines = []
-        for workers in dict.fromkeys((1, args.workers)):
-            lines += run_workers(workers, args, keys, Path(folder))
+        keys = {role: new_key(database_url, role) for role in sorted(roles)}
+        with serving(env_with(DATABASE_URL=database_url)) as service:
+            asyncio.run(_templates(service.base, keys["service"], args.vendors))
+        rounds = {
+            w: run_round(w, args, keys, Path(folder)) for w in dict.fromkeys((1, args.workers))
+        }
     print(f"{'kind':<18} {'workers':>7} {'side':<9} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
-    print("\n".join(lines))
+    for workers, (measured, memory) in rounds.items():
+        print("\n".join(report(workers, measured, memory)))
+    if len(rounds) == 2:
+        (one, _), (many, _) = rounds.values()
+        print(f"scaling to {args.workers} workers (req/s with {args.workers} / with 1):")
+        for s in SUBMISSIONS:
+            full, ref = (many[s.name, x].rps / one[s.name, x].rps for x in SIDES)
+            print(f"  {s.name:<18} service x{full:.2f}, reference x{ref:.2f}")
 
 
 if __name__ == "__main__":

@@ -1,60 +1,88 @@
 """The submission kinds the load benchmark drives: one table entry each.
 
-An entry names the endpoint (its path holds ``{order_id}`` or its body does, through
-``ORDER_ID``), the role that submits, a body factory, the schema that validates that body
-(the baseline app validates with the same one), and the order each submission needs, put
-through the API before timing. A kind whose endpoint the running service answers with
-404 or 405 is skipped, so a kind can be listed here before the service serves it.
+An entry names the endpoint (its path holds ``{id}`` or its body does, through ``ID``), the
+role that submits, a body factory, and the schema that validates that body (the baseline
+app validates with the same one). ``orders`` says which orders the kind needs (``open``, or
+``completed`` and paid), made before timing; ``before`` is a request each order needs first
+(a fail reason before its verdict, a dispute before the vendor's answer), and the kind's
+requests then name the case it opened instead of the order.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
-from tests.factories import fail_reason_body, order_body
+from tests.factories import fail_reason_body
 
-# Stands for the order's id in a body; the load script puts a fresh id there per request.
-ORDER_ID = "__ORDER_ID__"
+# Stands for the id a request names; the load script puts a fresh one there per request.
+ID = "__ID__"
 CUSTOMER = {"name": "Asha Rao", "phone": "+919812345678"}
 DEVICE = {"model": "iPhone XR", "variant": "128GB"}
+PAID = {"marked": True, "amount": 1_500_000, "method": "upi", "reference": "UPI-1"}
 
 
 @dataclass(frozen=True)
 class Submission:
     name: str
-    path: str  # may hold {order_id}
+    path: str  # may hold {id}
     role: str
-    body: Callable[[str], dict[str, Any]]  # order id -> request body
+    body: Callable[[str], dict[str, Any]]  # id -> request body
     schema: str  # "module:Class" of the Pydantic model the endpoint validates with
-    order: Callable[[str], dict[str, Any]] = field(default=lambda vendor_id: order_body(vendor_id))
+    orders: Literal["open", "completed"] = "open"
+    before: "Submission | None" = None
+    case_type: str | None = None  # of the case ``before`` opens
     method: str = "POST"
 
 
+FAIL_REASON = Submission(
+    name="fail-reasons",
+    path="/v1/orders/{id}/fail-reasons",
+    role="ops",
+    body=lambda _: fail_reason_body("customer_not_available"),
+    schema="app.fail_reasons.schemas:FailReasonIn",
+)
+PAYOUT_DISPUTE = Submission(
+    name="payout-disputes",
+    path="/v1/payout-disputes",
+    role="support",
+    body=lambda order_id: {
+        "order_id": order_id,
+        "claim": "not_paid",
+        "channel": "app",
+        "customer": CUSTOMER,
+        "evidence": [{"kind": "payment_proof", "ref": "UPI-4821-XY"}],
+        "summary": "Customer says the payout never arrived.",
+    },
+    schema="app.payout_disputes.schemas:PayoutDisputeIn",
+    orders="completed",
+)
+
 SUBMISSIONS = [
+    FAIL_REASON,
     Submission(
-        name="fail-reasons",
-        path="/v1/orders/{order_id}/fail-reasons",
+        name="verdicts",
+        path="/v1/fail-reviews/{id}/verdict",
         role="ops",
-        body=lambda _: fail_reason_body("customer_not_available"),
-        schema="app.fail_reasons.schemas:FailReasonIn",
+        body=lambda _: {"fault": "customer", "checks": ["call_logs", "vendor_gps"]},
+        schema="app.fail_reasons.schemas:VerdictIn",
+        before=FAIL_REASON,
+        case_type="fail_reason",
     ),
+    PAYOUT_DISPUTE,
     Submission(
-        name="payout-disputes",
-        path="/v1/payout-disputes",
-        role="support",
-        body=lambda order_id: {
-            "order_id": order_id,
-            "claim": "not_paid",
-            "channel": "app",
-            "customer": CUSTOMER,
-            "evidence": [{"kind": "payment_proof", "ref": "UPI-4821-XY"}],
-            "summary": "Customer says the payout never arrived.",
+        name="vendor-answers",
+        path="/v1/payout-disputes/{id}/vendor-response",
+        # Ops answers for the vendor: one key for the orders of every vendor.
+        role="ops",
+        body=lambda _: {
+            "response": "paid_full",
+            "method": "upi",
+            "proof": {"kind": "payment_proof", "ref": "UPI-9"},
         },
-        schema="app.payout_disputes.schemas:PayoutDisputeIn",
-        order=lambda vendor_id: order_body(
-            vendor_id,
-            payment={"marked": True, "amount": 1_500_000, "method": "upi", "reference": "UPI-1"},
-        ),
+        schema="app.payout_disputes.schemas:VendorResponseIn",
+        orders="completed",
+        before=PAYOUT_DISPUTE,
+        case_type="payout_dispute",
     ),
     Submission(
         name="pickup-complaints",

@@ -173,6 +173,8 @@ async def tell_outcome(
 async def _platform_paid(session: AsyncSession, decision: Decision | None) -> int:
     if decision is None:
         return 0
+    if not any(action["type"] == "platform_payout" for action in decision.actions):
+        return 0  # nothing to read: the decision made no payout entry (a round trip saved)
     return sum(
         made.entry.amount or 0
         for made in await ledger.made_by(session, decision.id)

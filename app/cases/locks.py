@@ -31,13 +31,45 @@ class Locked:
     order: Order | None
 
 
-async def _scalar_locked(session: AsyncSession, model: type, key: str) -> object | None:
-    return await session.scalar(
+def _locked(model: type) -> Any:
+    return (
         select(model)
-        .where(model.id == key)  # type: ignore[attr-defined]
+        .where(model.id == bindparam("key", type_=String()))  # type: ignore[attr-defined]
         .with_for_update()
         .execution_options(populate_existing=True)
     )
+
+
+def _vendor_of(model: type) -> Any:
+    """The vendor row of an order's or case's vendor, locked, with the transaction's time."""
+    key = bindparam("key", type_=String())
+    owner = select(model.vendor_id).where(model.id == key).scalar_subquery()  # type: ignore[attr-defined]
+    return (
+        select(Vendor, func.now())
+        .where(Vendor.id == owner)
+        .with_for_update(of=Vendor)
+        .execution_options(populate_existing=True)
+    )
+
+
+# Built once and executed with the key: every decision takes these locks, and building a
+# statement costs more CPU than looking up one already built.
+_LOCKED: dict[type, Any] = {model: _locked(model) for model in (Vendor, Order)}
+_VENDOR_OF: dict[type, Any] = {model: _vendor_of(model) for model in (Order, Case)}
+_CASE_WITH_ORDER = (
+    select(Case, Order)
+    .outerjoin(Order, Order.id == Case.order_id)
+    .where(Case.id == bindparam("key", type_=String()))
+    # The order is read, not locked: every write of it is made under its vendor's lock,
+    # which this transaction holds, so what is read is the latest.
+    .with_for_update(of=Case)
+    .execution_options(populate_existing=True)
+)
+
+
+async def _scalar_locked(session: AsyncSession, model: type, key: str) -> object | None:
+    found: object | None = await session.scalar(_LOCKED[model], {"key": key})
+    return found
 
 
 async def lock_vendor(session: AsyncSession, vendor_id: str) -> Vendor | None:
@@ -59,19 +91,8 @@ async def lock_vendors(session: AsyncSession, vendor_ids: Collection[str]) -> di
     return {vendor.id: vendor for vendor in rows}
 
 
-def _vendor_of(model: type, key: str) -> Any:
-    """The vendor row of an order's or case's vendor, locked, with the transaction's time."""
-    owner = select(model.vendor_id).where(model.id == key).scalar_subquery()  # type: ignore[attr-defined]
-    return (
-        select(Vendor, func.now())
-        .where(Vendor.id == owner)
-        .with_for_update(of=Vendor)
-        .execution_options(populate_existing=True)
-    )
-
-
 async def _vendor_first(session: AsyncSession, model: type, key: str) -> Vendor | None:
-    row = (await session.execute(_vendor_of(model, key))).one_or_none()
+    row = (await session.execute(_VENDOR_OF[model], {"key": key})).one_or_none()
     if row is None:
         return None
     vendor, now = row
@@ -118,17 +139,7 @@ async def lock_case(
     is not found (a payout id asked of the fail-review endpoint is no fail review).
     """
     vendor = await _vendor_first(session, Case, case_id)
-    row = (
-        await session.execute(
-            select(Case, Order)
-            .outerjoin(Order, Order.id == Case.order_id)
-            .where(Case.id == case_id)
-            # The order is read, not locked: every write of it is made under its vendor's
-            # lock, which this transaction holds, so what is read is the latest.
-            .with_for_update(of=Case)
-            .execution_options(populate_existing=True)
-        )
-    ).one_or_none()
+    row = (await session.execute(_CASE_WITH_ORDER, {"key": case_id})).one_or_none()
     if row is not None and authorize is not None:
         authorize(row[0].vendor_id)
     if row is None or (case_type is not None and row[0].case_type != case_type):

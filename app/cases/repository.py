@@ -3,7 +3,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Select, case, func, select, text
+from sqlalchemy import (
+    DateTime,
+    Interval,
+    Select,
+    String,
+    bindparam,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -144,21 +153,6 @@ async def of_type_for_order(session: AsyncSession, order_id: str, case_type: str
     ).all()
 
 
-async def admitted_received(session: AsyncSession, order_id: str) -> int:
-    """The most any payout dispute of the order says the customer received: a customer who
-    said it received ₹X is never paid as if it received less."""
-    received = case(
-        (Case.details["claim"].astext == "paid_less", Case.details["amount_received"].astext),
-        else_="0",
-    ).cast(BigInteger)
-    value = await session.scalar(
-        select(func.coalesce(func.max(received), 0)).where(
-            Case.order_id == order_id, Case.case_type == "payout_dispute"
-        )
-    )
-    return int(value or 0)
-
-
 async def count_lost_by_vendor(
     session: AsyncSession,
     vendor_id: str,
@@ -194,26 +188,19 @@ class VendorRecord:
     payout_dispute: str | None
 
 
-async def fail_reason_record(
-    session: AsyncSession,
-    vendor_id: str,
-    order_id: str,
-    *,
-    window: timedelta,
-    strike_expiry: timedelta,
-    now: datetime,
-    excluding: str | None,
-) -> VendorRecord:
-    """One statement: the vendor's active strikes, its fail reasons in the window (this case
-    aside), the issues complaints on this order reported, and a payout dispute on it."""
+def _fail_reason_record() -> Select[Any]:
+    # Built once, executed with its parameters: building it cost a fail reason more CPU
+    # than sending it (bench/load_bench.py, profiled).
     reversal = aliased(LedgerEntry)
+    vendor_id = bindparam("vendor_id", type_=String())
+    order_id = bindparam("order_id", type_=String())
     strikes = (
         select(func.count())
         .select_from(LedgerEntry)
         .where(
             LedgerEntry.vendor_id == vendor_id,
             LedgerEntry.kind == "sla_strike",
-            LedgerEntry.created_at > now - strike_expiry,
+            LedgerEntry.created_at > bindparam("strikes_since", type_=DateTime(timezone=True)),
             ~select(reversal.id)
             .where(reversal.settles_entry_id == LedgerEntry.id, reversal.kind == "reversal")
             .exists(),
@@ -226,9 +213,10 @@ async def fail_reason_record(
         .where(
             Case.vendor_id == vendor_id,
             Case.case_type == "fail_reason",
-            Case.created_at >= func.now() - window,
+            Case.created_at >= func.now() - bindparam("window", type_=Interval()),
             Case.created_at < func.statement_timestamp(),
-            *([Case.id != excluding] if excluding else []),
+            # NULL (nothing excluded) is distinct from every case's id.
+            Case.id.is_distinct_from(bindparam("excluding", type_=String())),
         )
         .scalar_subquery()
     )
@@ -244,7 +232,32 @@ async def fail_reason_record(
         .limit(1)
         .scalar_subquery()
     )
-    row = (await session.execute(select(strikes, earlier, issues, dispute))).one()
+    return select(strikes, earlier, issues, dispute)
+
+
+FAIL_REASON_RECORD = _fail_reason_record()
+
+
+async def fail_reason_record(
+    session: AsyncSession,
+    vendor_id: str,
+    order_id: str,
+    *,
+    window: timedelta,
+    strike_expiry: timedelta,
+    now: datetime,
+    excluding: str | None,
+) -> VendorRecord:
+    """One statement: the vendor's active strikes, its fail reasons in the window (this case
+    aside), the issues complaints on this order reported, and a payout dispute on it."""
+    parameters = {
+        "vendor_id": vendor_id,
+        "order_id": order_id,
+        "strikes_since": now - strike_expiry,
+        "window": window,
+        "excluding": excluding,
+    }
+    row = (await session.execute(FAIL_REASON_RECORD, parameters)).one()
     return VendorRecord(
         active_strikes=int(row[0]),
         earlier_fail_reasons=int(row[1]),

@@ -26,12 +26,10 @@ from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.cases import repository as case_rows
 from app.cases.locks import Locked
 from app.effects import repository as ledger
 from app.effects.catalogue import EFFECTS
 from app.errors import Conflict, Forbidden, InvalidRequest, ServiceError
-from app.payment_discrepancies import repository as payment_rows
 from app.rules_engine.policy import Policy
 from app.rules_engine.templates import format_rupees
 
@@ -99,18 +97,15 @@ async def limits(
     order = locked.order
     if order is None:
         return None
-    entries = [
-        m
-        for m in await ledger.money_of_order(session, order.id)
-        if m.in_force and m.id not in undoing
-    ]
+    money = await ledger.order_money(session, order.id)
+    entries = [m for m in money.entries if m.in_force and m.id not in undoing]
     known = [(max(0, received), "what the decision counts")]
-    known.append((await case_rows.admitted_received(session, order.id), "the customer's dispute"))
+    known.append((money.admitted_received, "the customer's dispute"))
     payment = order.payment if isinstance(order.payment, dict) else {}
     recorded = payment.get("amount")
     if payment.get("marked") and payment.get("reference") and isinstance(recorded, int):
         known.append((recorded, f"the order system's payment {payment['reference']}"))
-    known.append((await payment_rows.received_by_customer(session, order.id), "payment records"))
+    known.append((money.received_by_customer, "payment records"))
     most, evidence = max(known)
     caps = [order.final_invoice_amount, wallet_confirmed or 0]
     if isinstance(recorded, int):

@@ -10,13 +10,29 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, func, literal, select, tuple_
+from sqlalchemy import (
+    BigInteger,
+    Select,
+    String,
+    bindparam,
+    case,
+    func,
+    literal,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.models import LedgerEntry
+from app.models import Case, LedgerEntry, PaymentRecord
 
 REVERSAL = "reversal"
+# The ledger joined to itself (an entry and what settles it). Made once: a statement with an
+# alias made for it costs about ten times the CPU to look up in the compiled cache (3.9 ms
+# against 0.3 ms here), on every decision that reads its money.
+_REVERSAL = aliased(LedgerEntry)
+_SETTLEMENT = aliased(LedgerEntry)
 # The actions that move money or credits on an order, checked by app.effects.guard.
 MONEY_KINDS = ("platform_payout", "wallet_refund_eligible", "credit_refund")
 
@@ -48,7 +64,7 @@ async def settled_by(session: AsyncSession, entry_id: str) -> LedgerEntry | None
 
 
 def _not_reversed() -> Any:
-    reversal = aliased(LedgerEntry)
+    reversal = _REVERSAL
     return ~(
         select(reversal.id)
         .where(reversal.settles_entry_id == LedgerEntry.id, reversal.kind == REVERSAL)
@@ -65,7 +81,7 @@ class Effected:
 
 
 async def _made(session: AsyncSession, *where: Any) -> list[Effected]:
-    settlement = aliased(LedgerEntry)
+    settlement = _SETTLEMENT
     rows = (
         await session.execute(
             select(LedgerEntry, settlement.kind)
@@ -123,22 +139,66 @@ class Money:
         return self.settlement not in (REVERSAL, "payout_rejected")
 
 
-async def money_of_order(session: AsyncSession, order_id: str) -> list[Money]:
-    settlement = aliased(LedgerEntry)
-    rows = (
-        await session.execute(
-            select(
-                LedgerEntry.id,
-                LedgerEntry.kind,
-                LedgerEntry.amount,
-                LedgerEntry.decision_id,
-                settlement.kind,
-            )
-            .outerjoin(settlement, settlement.settles_entry_id == LedgerEntry.id)
-            .where(LedgerEntry.order_id == order_id, LedgerEntry.kind.in_(MONEY_KINDS))
+@dataclass(frozen=True)
+class OrderMoney:
+    """What the money gate reads of an order, in one statement."""
+
+    entries: list[Money]
+    # The most any payout dispute of the order says the customer received.
+    admitted_received: int
+    # What the payment records show reached the customer (succeeded less refunded).
+    received_by_customer: int
+
+
+def _order_money() -> Select[Any]:
+    order_id = bindparam("order_id", type_=String())
+    settlement = _SETTLEMENT
+    entry = func.jsonb_build_array(
+        LedgerEntry.id,
+        LedgerEntry.kind,
+        LedgerEntry.amount,
+        LedgerEntry.decision_id,
+        settlement.kind,
+    )
+    entries = (
+        select(func.coalesce(func.jsonb_agg(entry), text("'[]'::jsonb")))
+        .select_from(LedgerEntry)
+        .outerjoin(settlement, settlement.settles_entry_id == LedgerEntry.id)
+        .where(LedgerEntry.order_id == order_id, LedgerEntry.kind.in_(MONEY_KINDS))
+        .scalar_subquery()
+    )
+    claimed = case(
+        (Case.details["claim"].astext == "paid_less", Case.details["amount_received"].astext),
+        else_="0",
+    ).cast(BigInteger)
+    admitted = (
+        select(func.coalesce(func.max(claimed), 0))
+        .where(Case.order_id == order_id, Case.case_type == "payout_dispute")
+        .scalar_subquery()
+    )
+    amount, status = PaymentRecord.amount, PaymentRecord.status
+    received = (
+        select(
+            func.coalesce(func.sum(amount).filter(status == "succeeded"), 0)
+            - func.coalesce(func.sum(amount).filter(status == "refunded"), 0)
         )
-    ).all()
-    return [Money(row[0], row[1], row[2] or 0, row[3], row[4]) for row in rows]
+        .where(PaymentRecord.order_id == order_id, PaymentRecord.direction == "to_customer")
+        .scalar_subquery()
+    )
+    return select(entries, admitted, received)
+
+
+# Built once: three reads of every money decision in one round trip.
+ORDER_MONEY = _order_money()
+
+
+async def order_money(session: AsyncSession, order_id: str) -> OrderMoney:
+    rows, admitted, received = (await session.execute(ORDER_MONEY, {"order_id": order_id})).one()
+    return OrderMoney(
+        entries=[Money(row[0], row[1], row[2] or 0, row[3], row[4]) for row in rows],
+        admitted_received=int(admitted or 0),
+        received_by_customer=max(0, int(received or 0)),
+    )
 
 
 async def active_strikes(

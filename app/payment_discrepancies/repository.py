@@ -131,17 +131,3 @@ async def open_cases(
         )
     )
     return {(str(order_id), case_type, reason) for order_id, case_type, reason in rows}
-
-
-async def received_by_customer(session: AsyncSession, order_id: str) -> int:
-    """What the payment records show reached the customer for the order: its succeeded
-    payments to the customer less what was refunded of them."""
-    amount = PaymentRecord.amount
-    status = PaymentRecord.status
-    value = await session.scalar(
-        select(
-            func.coalesce(func.sum(amount).filter(status == "succeeded"), 0)
-            - func.coalesce(func.sum(amount).filter(status == "refunded"), 0)
-        ).where(PaymentRecord.order_id == order_id, PaymentRecord.direction == "to_customer")
-    )
-    return max(0, int(value or 0))
