@@ -33,9 +33,26 @@ def _database_url() -> str:
 
 
 def _migrate(url: str) -> bool:
-    from app.db.migrate import upgrade
+    """Every command that uses the database migrates it first, so this is where a URL that
+    does not work (no server there, no such database, a wrong password) is first met: one
+    line saying so, not the driver's pages of traceback."""
+    from asyncpg import InterfaceError, PostgresError
+    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-    return upgrade(url)
+    from app.db.migrate import upgrade
+    from app.db.url import BadDatabaseUrl, without_password
+
+    try:
+        return upgrade(url)
+    except BadDatabaseUrl as exc:
+        sys.exit(f"dispute-service: {exc}")
+    except (OSError, SQLAlchemyError, PostgresError, InterfaceError) as exc:
+        cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+        reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+        sys.exit(
+            f"dispute-service: cannot reach the database of DATABASE_URL "
+            f"({without_password(url)}): {reason}"
+        )
 
 
 def _exit(_signum: int, _frame: FrameType | None) -> None:

@@ -118,6 +118,10 @@ def _storable(value: Any) -> Any:
     return value  # nested models check their own fields
 
 
+# A name in a query: bodies are checked by InputModel, a query's text needs the same check.
+NameFilter = Annotated[Name, AfterValidator(_storable)]
+
+
 class InputModel(BaseModel):
     """Bodies clients send: unknown fields are refused, so a typo is an error, not a no-op.
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query
 from app.api.deps import Engine, Principal, Session, require
 from app.api.pagination import Filter, Page, Paging, time_key
 from app.api.roles import Right
-from app.api.schemas import FilterTime, Name, PublicId
+from app.api.schemas import FilterTime, NameFilter, PublicId
 from app.api.transaction import TransactionRoute
 from app.cases import overrides, working
 from app.cases import views as cases
@@ -49,7 +49,9 @@ async def list_cases(
     status: Annotated[Status | None, Query()] = None,
     vendor_id: Annotated[Filter, Query(examples=["V-1001"])] = None,
     order_id: Annotated[Filter, Query(examples=["ORD-20931"])] = None,
-    assignee: Annotated[Name | None, Query(description="A person's name, as assigned.")] = None,
+    assignee: Annotated[
+        NameFilter | None, Query(description="A person's name, as assigned.")
+    ] = None,
     assignee_team: Annotated[Team | None, Query(description="The team it is with.")] = None,
     escalated_to: Annotated[
         Target | None, Query(description="The team it was last escalated to.")

@@ -85,6 +85,8 @@ async def test_a_queue_soonest_deadline_first_pages_without_gaps(
         ("escalated_to=ceo", "escalated_to"),
         ("sort=priority", "sort"),
         ("due_before=0001-01-01T00:00:00Z", "due_before"),
+        # PostgreSQL cannot compare text with U+0000: refused here, never a 500.
+        ("assignee=Priya%00Nair", "assignee"),
     ],
 )
 async def test_an_unknown_filter_value_is_a_422_listing_the_known_ones(

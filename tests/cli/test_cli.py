@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.db import asyncpg_dsn
-from tests.server import env_with, run, serving
+from tests.server import env_with, free_port, run, serving
 
 
 def test_keys_create_prints_only_the_key_and_it_works(database_url: str) -> None:
@@ -53,6 +53,26 @@ def test_a_bad_keys_argument_is_one_line_and_exit_code_2(
     assert refused.stdout == ""
     [line] = refused.stderr.splitlines()
     assert line.startswith("dispute-service") and says in line, line
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        # Nothing listens there: the server is not running.
+        ("postgresql://ravi:s3cret@127.0.0.1:{port}/disputes", "cannot reach"),
+        ("mysql://ravi:s3cret@127.0.0.1/disputes", "must start with postgresql://"),
+    ],
+)
+@pytest.mark.parametrize("command", [("keys", "list"), ("migrate",)])
+def test_a_database_url_that_does_not_work_is_one_line_without_its_password(
+    url: str, says: str, command: tuple[str, ...]
+) -> None:
+    env = env_with(DATABASE_URL=url.format(port=free_port()))
+    refused = run(*command, env=env)
+    assert refused.returncode == 1, refused
+    [line] = refused.stderr.strip().splitlines()
+    assert line.startswith("dispute-service: ") and says in line, line
+    assert "DATABASE_URL" in line and "s3cret" not in line, line
 
 
 def _keys(env: dict[str, str], *args: str) -> str:
