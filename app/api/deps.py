@@ -1,6 +1,5 @@
 """What every endpoint may ask for: the request's session, the caller, paging, the engine."""
 
-import hashlib
 import math
 import time
 from collections.abc import Callable, Coroutine
@@ -17,15 +16,12 @@ from app.api.roles import Right, Role, roles_with
 from app.cases.deciding import Actor
 from app.errors import Forbidden, RateLimited, Unauthorized
 from app.keys import repository as api_keys
+from app.keys.service import token_hash
 from app.rules_engine.engine import RulesEngine
 
 _bearer = HTTPBearer(
     auto_error=False, description="An API key made by `dispute-service keys create`."
 )
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 # Dependencies are async even when they await nothing: FastAPI runs a plain def dependency

@@ -12,6 +12,8 @@ from pydantic import (
     field_validator,
 )
 
+from app import names
+
 
 def _whole(value: Any) -> Any:
     """JSON has one number type: 1500.0 is the integer 1500, 1500.5 is refused below."""
@@ -48,8 +50,8 @@ PublicId = Annotated[
     str, Field(pattern=r"^[A-Za-z0-9_]{1,40}$", examples=["case_01M80H1579R78Y9H4065FT5T1J"])
 ]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
-# A person's or a system's name, as keys and assignments carry it.
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+# A person's or a system's name, as keys and assignments carry it (app.names).
+Name = Annotated[str, AfterValidator(names.normalised), Field(max_length=4 * names.NAME_MAX)]
 
 # Every time the API takes (bodies, filters, cursors) lies in these years: anything else is a
 # typo, and far years in a far offset would overflow when the database converts them.

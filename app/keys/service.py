@@ -5,7 +5,7 @@ old one is refused from then on, by every instance within API_KEY_CACHE_SECONDS)
 it refuses it for good.
 """
 
-import re
+import hashlib
 import secrets
 from collections.abc import Collection, Sequence
 from typing import Any
@@ -14,7 +14,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.deps import token_hash
+from app import names
 from app.api.roles import Role
 from app.api.schemas import Id, PublicId
 from app.errors import Conflict, InvalidRequest, NotFound
@@ -22,8 +22,6 @@ from app.ids import new_id
 from app.keys import repository as api_keys
 from app.models import ApiKey
 
-NAME_MAX = 200
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _VENDOR_ID: TypeAdapter[str] = TypeAdapter(Id)
 _KEY_ID: TypeAdapter[str] = TypeAdapter(PublicId)
 
@@ -49,12 +47,15 @@ def _role(role: str) -> Role:
 
 
 def _name(name: str) -> str:
-    name = name.strip()
-    if not 0 < len(name) <= NAME_MAX:
-        raise InvalidRequest(f"name must be 1 to {NAME_MAX} characters", "name")
-    if _CONTROL.search(name):
-        raise InvalidRequest("name must not contain control characters", "name")
-    return name
+    try:
+        return names.normalised(name)
+    except ValueError as exc:
+        raise InvalidRequest(f"name {exc}", "name") from None
+
+
+def token_hash(token: str) -> str:
+    """What is stored of a key: its SHA-256 (a key is random, so no salt or stretching)."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _new_secret() -> str:

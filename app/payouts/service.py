@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import names
 from app.cases import lifecycle, locks
 from app.cases.case_type import Status
 from app.cases.deciding import Actor
@@ -127,18 +128,11 @@ async def _locked_entry(
     return locked, entry
 
 
-def same_name(one: str | None, other: str | None) -> bool:
-    """Names compared as people write them: case and spacing aside."""
-    if one is None or other is None:
-        return False
-    return " ".join(one.casefold().split()) == " ".join(other.casefold().split())
-
-
 def _four_eyes(entry: LedgerEntry, actor: Actor, what: str) -> None:
     """Nobody releases money that their own decision made. A person is their name: one
     person's keys of different roles are still one person."""
     decided_by = entry.details.get("decided_by_name")
-    same_person = same_name(actor.name, decided_by)
+    same_person = names.same_person(actor.name, decided_by)
     if same_person or entry.created_by == actor.key:
         raise Forbidden(
             f"{what} {entry.id} was made by {decided_by or entry.created_by}'s own decision; "

@@ -5,9 +5,10 @@ from httpx import AsyncClient
 from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from app.api.deps import require, token_hash
+from app.api.deps import require
 from app.api.roles import READS, RIGHTS, Right, Role, roles_with
 from app.keys import service as keys
+from app.keys.service import token_hash
 from app.models import ApiKey
 from app.settings import Settings
 from tests.conftest import Headers, KeyMaker, http_client, running_app

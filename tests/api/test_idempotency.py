@@ -6,7 +6,7 @@ from httpx import AsyncClient
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.api.deps import token_hash
+from app.keys.service import token_hash
 from tests.conftest import Headers
 from tests.factories import put_order
 

@@ -349,6 +349,20 @@ async def test_nobody_approves_a_payout_their_own_decision_made(
     assert resolved["status"] == "resolved"
 
 
+async def test_four_eyes_know_a_name_however_its_accents_are_typed(
+    client: AsyncClient, service: Headers, support: Headers, make_key: KeyMaker
+) -> None:
+    manager = await make_key("ops_manager", name="Jos\u00e9 D\u00edaz")  # composed
+    same_person = await make_key("finance_manager", name="jose\u0301  di\u0301az")  # decomposed
+    await put_completed_order(client, service, "ORD-1", final_invoice_amount=900_000)
+    case = await open_dispute(client, support, "ORD-1")
+    payout_action = {"type": "platform_payout", "amount": 900_000}
+    await override(client, manager, case["id"], "resolved_paid_by_platform", payout_action)
+    [payout] = [e for e in await ledger(client, service) if e["kind"] == "platform_payout"]
+    own = await client.post(f"/v1/payouts/{payout['id']}/approve", json={}, headers=same_person)
+    assert own.status_code == 403 and "four eyes" in own.json()["detail"]
+
+
 async def test_a_rejected_payout_sends_the_dispute_back_to_the_ops_manager(
     client: AsyncClient,
     service: Headers,

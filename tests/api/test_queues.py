@@ -226,3 +226,31 @@ async def test_ops_sees_the_wallet_refunds_to_release(
         "items"
     ]
     assert released["id"] == eligible["id"] and released["settled_by"].startswith("ops:")
+
+
+async def test_an_assignee_is_kept_as_one_line_with_single_spaces(
+    client: AsyncClient, service: Headers, support: Headers
+) -> None:
+    await put_completed_order(client, service, "ORD-1")
+    case = await open_dispute(client, support, "ORD-1")
+    assigned = await client.post(
+        f"/v1/cases/{case['id']}/assign", json={"assignee": "  Priya   Nair "}, headers=support
+    )
+    assert assigned.json()["ticket"]["assignee"] == "Priya Nair"
+    # The queue finds the person however the filter spaces the name.
+    assert await ids(client, service, "assignee=Priya%20%20Nair") == [case["id"]]
+
+
+@pytest.mark.parametrize("name", ["Priya\nNair", "Priya\u202eNair", "Priya\u200bNair", "   "])
+async def test_an_assignee_with_invisible_characters_is_refused(
+    client: AsyncClient, service: Headers, support: Headers, name: str
+) -> None:
+    await put_completed_order(client, service, "ORD-1")
+    case = await open_dispute(client, support, "ORD-1")
+    response = await client.post(
+        f"/v1/cases/{case['id']}/assign", json={"assignee": name}, headers=support
+    )
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == ["assignee"]
+    shown = (await client.get(f"/v1/cases/{case['id']}", headers=support)).json()
+    assert shown["ticket"]["assignee"] is None
