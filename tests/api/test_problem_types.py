@@ -54,6 +54,14 @@ async def test_an_unknown_problem_type_is_a_404_problem(client: AsyncClient) -> 
     assert body["title"] == PROBLEM_TYPES["not-found"].title
 
 
+async def test_an_unknown_problem_type_is_named_in_part_when_it_is_long(
+    client: AsyncClient,
+) -> None:
+    response = await client.get("/problems/" + "x" * 5000)
+    assert response.status_code == 404
+    assert len(response.json()["detail"]) < 200
+
+
 async def test_a_problem_links_to_its_page(client: AsyncClient) -> None:
     problem = (await client.get("/v1/orders/ORD-1")).json()
     assert problem["type"] == "http://test/problems/unauthorized"

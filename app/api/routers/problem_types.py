@@ -18,5 +18,7 @@ router = APIRouter(tags=["problems"])
 )
 async def problem_type(request: Request, slug: str) -> HTMLResponse:
     if slug not in PROBLEM_TYPES:
-        raise NotFound(f"No problem type {slug!r}; every type is listed in the API description.")
+        # The path is the client's: name only as much of it as anyone needs to recognise it.
+        shown = slug if len(slug) <= 80 else f"{slug[:80]}…"
+        raise NotFound(f"No problem type {shown!r}; every type is listed in the API description.")
     return HTMLResponse(page(slug, type_uri(request.scope, slug)))
