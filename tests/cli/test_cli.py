@@ -3,6 +3,7 @@
 import asyncio
 import json
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -132,7 +133,15 @@ def test_a_key_is_listed_rotated_and_revoked_while_the_service_runs(database_url
     assert listed["last_used_at"] and listed["rotated_at"] and listed["revoked_at"]
 
 
-def test_embedded_database_survives_a_restart(tmp_path: Path) -> None:
+def test_embedded_database_survives_a_restart() -> None:
+    # A folder of its own, not pytest's tmp_path: run as root, the embedded PostgreSQL runs
+    # as a user of its own, which pytest's private (0700) folders, shared by every pytest
+    # run of this user, would lock out whenever another run tidies them.
+    with tempfile.TemporaryDirectory(prefix="dispute-restart-") as folder:
+        _survives_a_restart(Path(folder))
+
+
+def _survives_a_restart(tmp_path: Path) -> None:
     env = env_with(DATA_DIR=str(tmp_path / "data"))
     key = run("keys", "create", "--role", "service", "--name", "Order system", env=env)
     assert key.returncode == 0, key.stderr
