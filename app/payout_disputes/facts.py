@@ -21,6 +21,8 @@ TABLE = "payout_disputes"
 VALID_DEDUCTION = "valid_deduction"
 # The proof kind a payment the order system marked, with a reference, counts as.
 ORDER_SYSTEM_PROOF = "order_system"
+# The one kind of the vendor's evidence that proves it paid.
+PAYMENT_PROOF = "payment_proof"
 
 
 def disputed_amount(body: PayoutDisputeIn, invoice: int) -> int:
@@ -111,7 +113,11 @@ def answer_of(engine: RulesEngine, order: Order, invoice: int, body: VendorRespo
             f"{body.response} means amount_paid 0; answer paid_partial.", "amount_paid"
         )
     paid = paid or 0
-    proof = body.proof.model_dump() if body.proof else None
+    # Only a payment proof (the payment's screenshot or its UPI reference) proves a payment:
+    # a bill or an app screen shows what was owed, not that it was paid. Any evidence stays
+    # on the case with the answer; a payment it does not prove is not counted.
+    given = body.proof
+    proof = given.model_dump() if given is not None and given.kind == PAYMENT_PROOF else None
     if proof is None and body.response in ("paid_full", "paid_partial"):
         proof = order_system_proof(order, paid)
     return Answer(response=body.response, vendor_paid=paid, proof=proof)

@@ -183,12 +183,14 @@ async def respond(
     invoice = details["invoice_amount"]
     if case["status"] != "awaiting_vendor":
         raise NotModelled("an answer to a dispute not awaiting the vendor")
-    if body.response != "paid_full" or body.proof is None or body.deduction_reason:
+    given = body.proof
+    proven = given is not None and given.kind == "payment_proof"
+    if body.response != "paid_full" or given is None or not proven or body.deduction_reason:
         raise NotModelled("an answer other than paid in full with proof")
     paid = invoice if body.amount_paid is None else body.amount_paid
     if paid < invoice:
         raise Refused(422, f"amount_paid {paid} is below the final invoice {invoice} (paise).")
-    proof = body.proof.model_dump()
+    proof = given.model_dump()
     counted = paid if paid > details["customer_received"] else details["customer_received"]
     facts = _facts(config, details, "vendor_response")
     facts.update(

@@ -111,6 +111,21 @@ async def test_paid_in_full_without_proof_asks_for_proof_then_resolves_with_it(
     assert len(resolved["details"]["vendor_responses"]) == 2
 
 
+@pytest.mark.parametrize("kind", ["bill_screenshot", "app_screen", "other"])
+async def test_only_a_payment_proof_proves_a_payment(
+    client: AsyncClient, service: Headers, support: Headers, vendor: Headers, kind: str
+) -> None:
+    """A bill or an app screen shows what was owed, not that it was paid: the answer waits
+    for a payment proof, and the evidence stays on the case."""
+    case_id = await dispute(client, service, support, claim="paid_less", amount_received=100_000)
+    shown = {"kind": kind, "ref": "file-12"}
+    waiting = await vendor_response(client, vendor, case_id, "paid_full", proof=shown)
+    assert waiting["status"] == "awaiting_vendor", waiting["decision"]
+    assert waiting["decision"]["facts"]["has_proof"] is False
+    assert waiting["details"]["vendor_responses"][0]["proof"] == shown
+    assert [k for k, _ in await kinds(client, service)] == []
+
+
 @pytest.mark.parametrize(
     ("covered", "battery"), [(50_000, "₹200"), (50_001, "₹200.01"), (80_000, "₹500")]
 )
