@@ -224,6 +224,9 @@ class Money(RuleBasedStateMachine):
         received=st.one_of(st.none(), AMOUNTS),
     )
     def dispute(self, order: str, received: int | None) -> Any:
+        return _opened(self._open_dispute(order, received))
+
+    def _open_dispute(self, order: str, received: int | None) -> httpx.Response:
         body = {
             "order_id": order,
             "claim": "not_paid" if received is None else "paid_less",
@@ -232,8 +235,7 @@ class Money(RuleBasedStateMachine):
             "summary": "not paid",
             **({} if received is None else {"amount_received": received}),
         }
-        response = self._send("POST", "/v1/payout-disputes", "support", body)
-        return _opened(response)
+        return self._send("POST", "/v1/payout-disputes", "support", body)
 
     @rule(
         case=failing,
@@ -269,6 +271,20 @@ class Money(RuleBasedStateMachine):
         """The answer that makes the platform pay, so the search reaches payouts often."""
         body = {"response": "not_paid"}
         self._send("POST", f"/v1/payout-disputes/{case}/vendor-response", "ops", body)
+        return self._payouts_of(case)
+
+    @rule(target=payouts, invoice=st.sampled_from([THRESHOLD, 2_000_000]))
+    def a_payout_for_finance(self, invoice: int) -> Any:
+        """A high-value order, disputed and admitted unpaid: a payout waits for finance, so
+        approvals, rejections and their races with every other rule are searched too."""
+        order = f"ORD-H{len(self.answers)}"
+        body = _order(VENDORS[0], invoice, "completed", None, False, None)
+        self._send("PUT", f"/v1/orders/{order}", "service", body)
+        opened = self._open_dispute(order, None)
+        assert opened.status_code == 201, opened.text
+        case = opened.json()["id"]
+        answer = {"response": "not_paid"}
+        self._send("POST", f"/v1/payout-disputes/{case}/vendor-response", "ops", answer)
         return self._payouts_of(case)
 
     def _payouts_of(self, case: str) -> Any:
