@@ -29,8 +29,8 @@ _CURSOR_PREFIX = "after:"
 _ROW_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 
-def _not_issued() -> InvalidRequest:
-    return InvalidRequest("cursor is not one this service issued.", "cursor", "query")
+def _not_issued(detail: str = "cursor is not one this service issued.") -> InvalidRequest:
+    return InvalidRequest(detail, "cursor", "query")
 
 
 def encode_cursor(last_key: str) -> str:
@@ -49,9 +49,11 @@ def decode_cursor(cursor: str) -> str:
     return raw.removeprefix(_CURSOR_PREFIX)
 
 
-def time_key(at: datetime, row_id: str) -> str:
-    """The cursor key of a list ordered by (time, id): the last row's both values."""
-    return f"{at.isoformat()}|{row_id}"
+def time_key(at: datetime, row_id: str, ordered_by: str | None = None) -> str:
+    """The cursor key of a list ordered by (time, id): the last row's both values, and the
+    name of the order when it is not the list's first (see PageParams.after_time_key)."""
+    key = f"{at.isoformat()}|{row_id}"
+    return key if ordered_by is None else f"{ordered_by}:{key}"
 
 
 @dataclass(frozen=True)
@@ -64,12 +66,21 @@ class PageParams:
         """Rows to ask for: one more than a page, to learn whether a next page exists."""
         return self.limit + 1
 
-    def after_time_key(self) -> tuple[datetime, str] | None:
+    def after_time_key(self, ordered_by: str | None = None) -> tuple[datetime, str] | None:
         """The (time, id) of :func:`time_key`, or None on the first page. A cursor is
-        checked as strictly as a filter: one the service could not have issued is a 422."""
+        checked as strictly as a filter: one the service could not have issued is a 422.
+
+        ``ordered_by`` names a list's second order (its key made by :func:`time_key` with
+        the same name): a cursor of one order is refused by the other, whose rows it would
+        skip or repeat."""
         if self.after is None:
             return None
-        at, _, row_id = self.after.partition("|")
+        key = self.after
+        if ordered_by is not None:
+            if not key.startswith(f"{ordered_by}:"):
+                raise _not_issued(f"cursor is not one of sort={ordered_by}.")
+            key = key.removeprefix(f"{ordered_by}:")
+        at, _, row_id = key.partition("|")
         try:
             moment = datetime.fromisoformat(at)
         except ValueError:

@@ -75,11 +75,11 @@ async def list_cases(
         escalated_to=escalated_to,
         due_before=due_before,
         by_due=by_due,
-        after=paging.after_time_key(),
+        after=paging.after_time_key(Sort.DUE_AT if by_due else None),
         limit=paging.fetch,
     )
     if by_due:
-        return paging.page(items, key=lambda c: time_key(_due(c), c.id))
+        return paging.page(items, key=lambda c: time_key(_due(c), c.id, Sort.DUE_AT))
     return paging.page(items, key=lambda c: time_key(c.created_at, c.id))
 
 

@@ -67,6 +67,13 @@ async def test_a_queue_soonest_deadline_first_pages_without_gaps(
         )
     ).json()
     seen = [c["id"] for c in first["items"] + second["items"]]
+    # A cursor pages the order it was made in: in the other it would skip or repeat rows.
+    other_order = await client.get(f"/v1/cases?limit=2&cursor={first['next_cursor']}", headers=ops)
+    assert other_order.status_code == 422
+    assert [e["field"] for e in other_order.json()["errors"]] == ["cursor"]
+    newest = (await client.get("/v1/cases?limit=2", headers=ops)).json()
+    by_due = await client.get(f"/v1/cases?sort=due_at&cursor={newest['next_cursor']}", headers=ops)
+    assert by_due.status_code == 422 and "sort=due_at" in by_due.json()["detail"]
     # Vendor clocks (6 h) come before the resolution clock (48 h) of the answered one.
     assert seen == [opened[0]["id"], opened[2]["id"], opened[4]["id"], opened[1]["id"]]
     assert second["next_cursor"] is None
