@@ -95,6 +95,10 @@ CASE = PayoutDisputes()
 CASE_TYPE = CASE.name
 
 
+# Answers kept on an escalated dispute for the ops manager, at most.
+MAX_LATE_ANSWERS = 20
+
+
 async def _lost_before(session: AsyncSession, engine: RulesEngine, case: Case) -> int:
     assert case.vendor_id is not None  # a dispute's order names its vendor
     return await cases.count_lost_by_vendor(
@@ -254,7 +258,14 @@ async def respond(
         "at": now.isoformat(),
     }
     if case.status == Status.ESCALATED:
-        # The ops manager decides now; the answer is kept on the case for the manager.
+        # The ops manager decides now; the answer is kept on the case for the manager, up to
+        # a bound, so that a vendor app in a loop cannot grow the case without end.
+        late = sum(1 for kept in case.details["vendor_responses"] if kept.get("after_escalation"))
+        if late >= MAX_LATE_ANSWERS:
+            raise Conflict(
+                f"Payout dispute {case.id} already keeps {late} answers for the ops manager, "
+                "who decides it; add a note to the case instead."
+            )
         _keep_answer(case, {**answered, "after_escalation": True})
         return Answered(case, decided=False)
     if case.status != Status.AWAITING_VENDOR:

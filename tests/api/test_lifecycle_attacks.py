@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 
+from app.payout_disputes.service import MAX_LATE_ANSWERS
 from tests.conftest import Headers
 from tests.factories import open_dispute, put_completed_order, vendor_response
 
@@ -85,3 +86,18 @@ async def test_an_override_that_says_the_platform_paid_pays_something(
         headers=ops,
     )
     assert paid.status_code == 200 and paid.json()["status"] == "resolved"
+
+
+async def test_an_escalated_dispute_keeps_a_bounded_number_of_late_answers(
+    client: AsyncClient, service: Headers, support: Headers, ops: Headers
+) -> None:
+    case = await escalated(client, service, support, ops)
+    path = f"/v1/payout-disputes/{case['id']}/vendor-response"
+    for _ in range(MAX_LATE_ANSWERS):
+        kept = await client.post(path, json={"response": "not_paid"}, headers=ops)
+        assert kept.status_code == 202, kept.text
+    refused = await client.post(path, json={"response": "not_paid"}, headers=ops)
+    assert refused.status_code == 409 and "note" in refused.json()["detail"]
+    shown = (await client.get(f"/v1/cases/{case['id']}", headers=ops)).json()
+    late = [r for r in shown["details"]["vendor_responses"] if r.get("after_escalation")]
+    assert len(late) == MAX_LATE_ANSWERS
