@@ -34,6 +34,7 @@ from app.models import Case, Deadline, LedgerEntry, Order
 from app.orders import service as order_service
 from app.payout_disputes.facts import (
     TABLE,
+    VALID_DEDUCTION,
     answer_facts,
     answer_of,
     disputed_amount,
@@ -323,6 +324,8 @@ async def manager_decision(
     facts = finding_facts(
         case.details, engine.policy, body, await _lost_before(session, engine, case)
     )
+    if body.finding == "valid_deduction":
+        facts.update(_deduction_found(engine, locked, facts["shortfall"]))
     if body.note:
         case.notes = [*case.notes, {"text": body.note, "by": actor.key, "name": actor.name}]
     await _decide(
@@ -336,6 +339,21 @@ async def manager_decision(
         actor=actor,
     )
     return case
+
+
+def _deduction_found(engine: RulesEngine, locked: Locked, shortfall: int) -> dict[str, Any]:
+    """A deduction is valid only by a pickup note recorded before the dispute
+    (docs/payout-disputes.md): the manager's finding names which, and the customer is told."""
+    assert locked.order is not None  # a dispute is opened on an order
+    found = justify(engine, locked.order.pickup_notes, shortfall, before=locked.case.created_at)
+    if found.justified == 0:
+        valid = ", ".join(engine.tables[TABLE].codes[VALID_DEDUCTION])
+        raise InvalidRequest(
+            "No pickup note recorded before the dispute gives a valid deduction reason "
+            f"({valid}): nothing justifies a deduction; the finding is vendor_at_fault.",
+            "finding",
+        )
+    return {"justified_amount": found.justified, "justified_reasons": found.reasons}
 
 
 async def vendor_response_missed(

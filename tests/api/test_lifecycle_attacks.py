@@ -14,11 +14,24 @@ from tests.factories import open_dispute, put_completed_order, vendor_response
 INVOICE = 100_000
 
 
-async def escalated(client: AsyncClient, service: Headers, support: Headers, ops: Headers) -> Any:
+async def escalated(
+    client: AsyncClient,
+    service: Headers,
+    support: Headers,
+    ops: Headers,
+    notes: list[dict[str, Any]] | None = None,
+    order: str = "ORD-1",
+) -> Any:
+    """A dispute on ``order`` the vendor denied: it waits for the ops manager."""
     await put_completed_order(
-        client, service, "ORD-1", vendor_id="V-1", final_invoice_amount=INVOICE
+        client,
+        service,
+        order,
+        vendor_id=f"V-{order}",
+        final_invoice_amount=INVOICE,
+        pickup_notes=notes or [],
     )
-    case = await open_dispute(client, support, "ORD-1")
+    case = await open_dispute(client, support, order)
     await vendor_response(client, ops, case["id"], "denies")
     return case
 
@@ -59,6 +72,33 @@ async def test_a_manager_cannot_find_a_deduction_where_nothing_was_deducted(
     )
     assert refused.status_code == 422, refused.text
     assert refused.json()["errors"][0]["field"] == "amount_received"
+
+
+async def test_a_managers_deduction_needs_a_pickup_note_and_names_it_to_the_customer(
+    client: AsyncClient, service: Headers, support: Headers, ops: Headers, ops_manager: Headers
+) -> None:
+    finding = {"finding": "valid_deduction", "amount_received": 70_000, "lift_block": True}
+    case = await escalated(client, service, support, ops)
+    path = f"/v1/payout-disputes/{case['id']}/manager-decision"
+    refused = await client.post(path, json=finding, headers=ops_manager)
+    # Nothing recorded at pickup explains a deduction: the customer would be told "… : ."
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["field"] == "finding"
+
+    noted = [{"reason": "screen_damage", "amount": 30_000, "note": "cracked"}]
+    other = await escalated(client, service, support, ops, noted, order="ORD-2")
+    decided = await client.post(
+        f"/v1/payout-disputes/{other['id']}/manager-decision", json=finding, headers=ops_manager
+    )
+    assert decided.status_code == 200, decided.text
+    assert decided.json()["decision"]["outcome"] == "resolved_valid_deduction"
+    feed = (await client.get("/v1/events?limit=200", headers=service)).json()["items"]
+    [told] = [
+        e["data"]["text"]
+        for e in feed
+        if e["case_id"] == other["id"] and e["data"].get("template") == "payout_dispute_resolved"
+    ]
+    assert "screen_damage (₹300)" in told, told
 
 
 async def test_an_override_that_says_the_platform_paid_pays_something(
