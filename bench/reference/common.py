@@ -131,6 +131,30 @@ class Writes:
             )
         )
 
+    def opened_for_the_customer(
+        self, config: Config, case: Row, table: str, case_type: str
+    ) -> None:
+        """A customer-facing case's opening (app.cases.customers.acknowledge): its resolution
+        clock, the customer's acknowledgement and the first update's clock."""
+        policy = config.policy
+        due = self.now + timedelta(hours=policy.resolution_hours)
+        self.deadline(case, "resolution", due)
+        told = config.engine.tables[table].customer
+        assert told is not None  # a customer-facing table has the customer's texts
+        self.emit(
+            case,
+            "notification.requested",
+            audience="customer",
+            template=f"{case_type}_acknowledged",
+            text=render_template(
+                told.acknowledged,
+                {"order_id": case["order_id"], "resolution_due": shown_time(due)},
+            ),
+            resolution_due_at=due.isoformat(),
+        )
+        update = self.now + timedelta(hours=policy.customer_update_hours)
+        self.deadline(case, "customer_update", update)
+
     def record(self, config: Config, case: Row, **decided: Any) -> Row:
         """The case's new decision (app.decisions.service.record), and its event."""
         decision = config.decision(case, **decided)

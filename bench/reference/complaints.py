@@ -6,7 +6,6 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from app.pickup_complaints.schemas import PickupComplaintIn
-from app.rules_engine.templates import render_template
 from bench.reference.common import (
     RULES,
     Config,
@@ -18,7 +17,6 @@ from bench.reference.common import (
     escalate,
     insert_case,
     new_case,
-    shown_time,
 )
 from bench.reference.filing import LOCK_VENDOR_OF_ORDER
 
@@ -115,21 +113,7 @@ async def file(connection: asyncpg.Connection, config: Config, body: PickupCompl
     )
     writes = Writes(now)
     writes.emit(case, "case.opened", case_type="pickup_complaint", issues=issues)
-    due = now + timedelta(hours=policy.resolution_hours)
-    writes.deadline(case, "resolution", due)
-    told = config.engine.tables[TABLE].customer
-    assert told is not None  # a customer-facing table has the customer's texts
-    writes.emit(
-        case,
-        "notification.requested",
-        audience="customer",
-        template="pickup_complaint_acknowledged",
-        text=render_template(
-            told.acknowledged, {"order_id": case["order_id"], "resolution_due": shown_time(due)}
-        ),
-        resolution_due_at=due.isoformat(),
-    )
-    writes.deadline(case, "customer_update", now + timedelta(hours=policy.customer_update_hours))
+    writes.opened_for_the_customer(config, case, TABLE, "pickup_complaint")
     actions, fired, ticket = decide(config, facts)
     decision = writes.record(
         config,

@@ -6,6 +6,7 @@ from typing import Any
 
 import asyncpg
 
+from app.payout_disputes.facts import opening_facts
 from app.payout_disputes.schemas import PayoutDisputeIn, VendorResponseIn
 from app.rules_engine.templates import render_template
 from bench.reference.common import (
@@ -20,7 +21,6 @@ from bench.reference.common import (
     from_json,
     insert_case,
     new_case,
-    shown_time,
     update_case,
 )
 from bench.reference.filing import LOCK_VENDOR_OF_CASE, LOCK_VENDOR_OF_ORDER, SETTLE
@@ -43,32 +43,6 @@ SELECT to_jsonb(k) AS case_row, o.final_invoice_amount, o.payment, o.pickup_note
      AND c.id <> k.id AND c.outcome = ANY($3::text[])) AS lost
 FROM cases k LEFT JOIN orders o ON o.id = k.order_id
 WHERE k.id = $1 FOR UPDATE OF k"""
-
-
-def _facts(config: Config, details: Row, event: str) -> Row:
-    invoice, received = details["invoice_amount"], details["customer_received"]
-    return {
-        "event": event,
-        "claim": details["claim"],
-        "invoice_amount": invoice,
-        "disputed_amount": details["disputed_amount"],
-        "customer_received": received,
-        "earlier_disputes_lost": 0,
-        "response": "none",
-        "has_proof": False,
-        "proof_kind": "",
-        "proof_ref": "",
-        "vendor_paid": 0,
-        "counted_paid": received,
-        "shortfall": invoice - received,
-        "justified_amount": 0,
-        "justified_reasons": "",
-        "shortfall_justified": False,
-        "unjustified_amount": invoice - received,
-        "finding": "none",
-        "lift_block": False,
-        "platform_name": config.policy.platform_name,
-    }
 
 
 def _notify(config: Config, template: str, facts: Row) -> Row:
@@ -121,23 +95,9 @@ async def open_dispute(
         disputed_amount=invoice,
         channel=body.channel,
     )
-    due = now + timedelta(hours=policy.resolution_hours)
-    writes.deadline(case, "resolution", due)
-    told = config.engine.tables[TABLE].customer
-    assert told is not None  # a customer-facing table has the customer's texts
-    writes.emit(
-        case,
-        "notification.requested",
-        audience="customer",
-        template="payout_dispute_acknowledged",
-        text=render_template(
-            told.acknowledged, {"order_id": case["order_id"], "resolution_due": shown_time(due)}
-        ),
-        resolution_due_at=due.isoformat(),
-    )
-    writes.deadline(case, "customer_update", now + timedelta(hours=policy.customer_update_hours))
+    writes.opened_for_the_customer(config, case, TABLE, "payout_dispute")
     writes.deadline(case, "vendor_response", now + timedelta(hours=policy.vendor_response_hours))
-    facts = _facts(config, case["details"], "opened")
+    facts = opening_facts(case["details"], config.policy, "opened")
     fired = ["dispute_opened_awaits_vendor"]
     actions = [_notify(config, "payout_dispute_opened", facts)]
     if invoice >= policy.high_value_threshold:
@@ -192,7 +152,7 @@ async def respond(
         raise Refused(422, f"amount_paid {paid} is below the final invoice {invoice} (paise).")
     proof = given.model_dump()
     counted = paid if paid > details["customer_received"] else details["customer_received"]
-    facts = _facts(config, details, "vendor_response")
+    facts = opening_facts(details, config.policy, "vendor_response")
     facts.update(
         earlier_disputes_lost=row["lost"],
         response=body.response,
