@@ -132,9 +132,7 @@ async def count_earlier_for_vendor(
         select(func.count())
         .select_from(Case)
         .where(
-            Case.vendor_id == vendor_id,
-            Case.case_type == case_type,
-            Case.created_at >= func.now() - window,
+            *_of_vendor_within(vendor_id, case_type, window),
             Case.created_at < func.statement_timestamp(),
             *([Case.id != excluding] if excluding else []),
         )
@@ -153,6 +151,16 @@ async def of_type_for_order(session: AsyncSession, order_id: str, case_type: str
     ).all()
 
 
+def _of_vendor_within(vendor_id: str, case_type: str, window: timedelta) -> tuple[Any, ...]:
+    """A vendor's cases of one type opened in the ``window`` before now (the repeat rules'
+    history, served by ix_cases_vendor_type_created)."""
+    return (
+        Case.vendor_id == vendor_id,
+        Case.case_type == case_type,
+        Case.created_at >= func.now() - window,
+    )
+
+
 async def count_lost_by_vendor(
     session: AsyncSession,
     vendor_id: str,
@@ -168,9 +176,7 @@ async def count_lost_by_vendor(
         select(func.count())
         .select_from(Case)
         .where(
-            Case.vendor_id == vendor_id,
-            Case.case_type == case_type,
-            Case.created_at >= func.now() - window,
+            *_of_vendor_within(vendor_id, case_type, window),
             Case.id != excluding,
             Case.outcome.in_(outcomes),
         )
