@@ -353,6 +353,15 @@ def _deduction_found(engine: RulesEngine, locked: Locked, shortfall: int) -> dic
             f"({valid}): nothing justifies a deduction; the finding is vendor_at_fault.",
             "finding",
         )
+    if not found.whole:
+        # The customer would be told the whole deduction is explained by notes that explain
+        # part of it, and nobody would pay the rest.
+        raise InvalidRequest(
+            f"The pickup notes recorded before the dispute explain {found.justified} of the "
+            f"{shortfall} paise deducted; the rest is unexplained: the finding is "
+            "vendor_at_fault.",
+            "finding",
+        )
     return {"justified_amount": found.justified, "justified_reasons": found.reasons}
 
 

@@ -101,6 +101,23 @@ async def test_a_managers_deduction_needs_a_pickup_note_and_names_it_to_the_cust
     assert "screen_damage (₹300)" in told, told
 
 
+async def test_a_managers_deduction_the_notes_explain_only_in_part_is_refused(
+    client: AsyncClient, service: Headers, support: Headers, ops: Headers, ops_manager: Headers
+) -> None:
+    noted = [{"reason": "screen_damage", "amount": 30_000, "note": "cracked"}]
+    case = await escalated(client, service, support, ops, noted)
+    refused = await client.post(
+        f"/v1/payout-disputes/{case['id']}/manager-decision",
+        json={"finding": "valid_deduction", "amount_received": 10_000, "lift_block": True},
+        headers=ops_manager,
+    )
+    # The customer would be told ₹900 deducted is explained by screen_damage (₹300).
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["field"] == "finding"
+    still = (await client.get(f"/v1/cases/{case['id']}", headers=service)).json()
+    assert still["status"] == "escalated"
+
+
 async def test_an_override_that_says_the_platform_paid_pays_something(
     client: AsyncClient, service: Headers, support: Headers, ops: Headers
 ) -> None:

@@ -363,6 +363,36 @@ async def test_four_eyes_know_a_name_however_its_accents_are_typed(
     assert own.status_code == 403 and "four eyes" in own.json()["detail"]
 
 
+async def test_four_eyes_know_a_name_typed_full_width(
+    client: AsyncClient, service: Headers, support: Headers, make_key: KeyMaker
+) -> None:
+    manager = await make_key("ops_manager", name="Meera Iyer")
+    same_person = await make_key("finance_manager", name="\uff2d\uff45\uff45\uff52\uff41 Iyer")
+    await put_completed_order(client, service, "ORD-1", final_invoice_amount=900_000)
+    case = await open_dispute(client, support, "ORD-1")
+    payout_action = {"type": "platform_payout", "amount": 900_000}
+    await override(client, manager, case["id"], "resolved_paid_by_platform", payout_action)
+    [payout] = [e for e in await ledger(client, service) if e["kind"] == "platform_payout"]
+    own = await client.post(f"/v1/payouts/{payout['id']}/approve", json={}, headers=same_person)
+    assert own.status_code == 403 and "four eyes" in own.json()["detail"]
+
+
+@pytest.mark.parametrize("invisible", ["\u034f", "\u3164", "\ufe0f", "\U000e0100"])
+async def test_a_name_with_a_character_drawn_as_nothing_is_refused(
+    client: AsyncClient, service: Headers, support: Headers, invisible: str
+) -> None:
+    # "Meera Iyer" with one of these looks like Meera Iyer, yet would be someone else.
+    await put_completed_order(client, service, "ORD-1")
+    case = await open_dispute(client, support, "ORD-1")
+    assigned = await client.post(
+        f"/v1/cases/{case['id']}/assign",
+        json={"assignee": f"Meera{invisible} Iyer"},
+        headers=support,
+    )
+    assert assigned.status_code == 422, assigned.text
+    assert assigned.json()["errors"][0]["field"] == "assignee"
+
+
 async def test_a_rejected_payout_sends_the_dispute_back_to_the_ops_manager(
     client: AsyncClient,
     service: Headers,
