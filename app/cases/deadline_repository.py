@@ -3,12 +3,14 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import written
 from app.models import Case, Deadline
 
 
 async def add(session: AsyncSession, deadline: Deadline) -> None:
     # Written with the next flush (any query autoflushes first): nothing reads it back at once.
     session.add(deadline)
+    written.keep(session, deadline)
 
 
 async def claim_due(session: AsyncSession, kinds: Sequence[str], limit: int) -> list[Deadline]:

@@ -16,6 +16,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from app.db import written
 from app.db.keyset import newest_first, soonest_first
 from app.models import Case, Deadline, LedgerEntry
 
@@ -35,6 +36,7 @@ async def add(session: AsyncSession, case: Case) -> None:
     case.escalations = case.escalations or []
     case.notes = case.notes or []
     session.add(case)
+    written.keep(session, case)
 
 
 async def for_order(session: AsyncSession, order_id: str) -> Sequence[Case]:

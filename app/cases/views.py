@@ -17,6 +17,7 @@ from app.cases.lifecycle import RESOLUTION, VENDOR_RESPONSE
 from app.cases.registry import CASE_TYPES
 from app.cases.schemas import CaseOut, DeadlineOut, FeedbackOut, TicketOut
 from app.cases.tickets import ticket_of
+from app.db import written
 from app.decisions import repository as decisions
 from app.decisions.schemas import DecisionOut
 from app.errors import NotFound
@@ -44,17 +45,44 @@ async def view(session: AsyncSession, case: Case) -> CaseOut:
 
 async def view_many(session: AsyncSession, rows: Sequence[Case]) -> list[CaseOut]:
     """The cases with their deadlines, every decision and feedback, read from the database
-    (what this transaction wrote included): three queries for any number of cases."""
+    (what this transaction wrote included): three queries for any number of cases.
+
+    A case this transaction opened is answered from the session instead: every decision and
+    clock it has was added here (and flushed, so they carry the server's defaults), and
+    nobody can have given feedback on it yet. That saves a fresh case three reads.
+    """
     await session.flush()  # what this transaction added, with the server's defaults (times)
-    ids = [case.id for case in rows]
+    opened = {row.id for row in written.rows(session) if isinstance(row, Case)}
+    ids = [case.id for case in rows if case.id not in opened]
     history: dict[str, list[Decision]] = defaultdict(list)
     clocks: dict[str, list[Deadline]] = defaultdict(list)
-    given = {f.case_id: f for f in await feedback.for_cases(session, ids)}
-    for decision in await decisions.for_cases(session, ids):
-        history[decision.case_id].append(decision)
-    for deadline in await cases.deadlines_of(session, ids):
-        clocks[deadline.case_id].append(deadline)
+    given: dict[str, CaseFeedback] = {}
+    if ids:
+        given = {f.case_id: f for f in await feedback.for_cases(session, ids)}
+        for decision in await decisions.for_cases(session, ids):
+            history[decision.case_id].append(decision)
+        for deadline in await cases.deadlines_of(session, ids):
+            clocks[deadline.case_id].append(deadline)
+    if len(ids) < len(rows):
+        _from_session(session, {c.id for c in rows} & opened, history, clocks)
     return [_out(case, history[case.id], clocks[case.id], given.get(case.id)) for case in rows]
+
+
+def _from_session(
+    session: AsyncSession,
+    opened: set[str],
+    history: dict[str, list[Decision]],
+    clocks: dict[str, list[Deadline]],
+) -> None:
+    """The decisions and clocks of cases opened here, in the order the queries give."""
+    for row in written.rows(session):
+        if isinstance(row, Decision) and row.case_id in opened:
+            history[row.case_id].append(row)
+        elif isinstance(row, Deadline) and row.case_id in opened:
+            clocks[row.case_id].append(row)
+    for case_id in opened:
+        history[case_id].sort(key=lambda d: (d.decided_at, d.id))
+        clocks[case_id].sort(key=lambda d: (d.due_at, d.id))
 
 
 def _out(
