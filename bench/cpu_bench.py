@@ -82,8 +82,8 @@ async def _targets(
         return ids
     opened = []
     for order_id in ids:
-        answer = await _send(client, headers[submission.before.role], submission.before, order_id)
-        opened.append(answer["id"])
+        case = await _send(client, headers[submission.before.role], submission.before, order_id)
+        opened.append(case["id"])
     return opened
 
 
@@ -112,44 +112,43 @@ def main(args: argparse.Namespace) -> None:
 
 
 async def _measure(args: argparse.Namespace, url: str) -> None:
-    if True:
-        async with _clients(url) as (service, ref, state):
-            headers = state["headers"]
-            statements = [0]
+    async with _clients(url) as (service, ref, state):
+        headers = state["headers"]
+        statements = [0]
 
-            def count(*_: Any) -> None:
-                statements[0] += 1
+        def count(*_: Any) -> None:
+            statements[0] += 1
 
-            event.listen(state["app"].state.db_engine.sync_engine, "before_cursor_execute", count)
-            print(f"{'kind':<18} {'service ms':>10} {'statements':>10} {'reference ms':>12} ratio")
-            for submission in SUBMISSIONS:
-                if args.kind and submission.name not in args.kind:
-                    continue
-                n = args.requests
-                tag = submission.name[:4].upper()
-                mine = await _targets(service, headers, submission, f"S{tag}-", n)
-                theirs = await _targets(service, headers, submission, f"R{tag}-", n)
-                role = headers[submission.role]
-                await _timed(ref, {}, submission, theirs[:5])  # warm both up
-                await _timed(service, role, submission, mine[:5])
-                ref_ms = await _timed(ref, {}, submission, theirs[5:])
-                statements[0] = 0
-                profile = cProfile.Profile() if args.profile == submission.name else None
-                if profile:
-                    profile.enable()
-                service_ms = await _timed(service, role, submission, mine[5:])
-                if profile:
-                    profile.disable()
-                per = statements[0] / (n - 5)
-                print(
-                    f"{submission.name:<18} {service_ms:>10.2f} {per:>10.1f} {ref_ms:>12.2f}"
-                    f" {service_ms / ref_ms:>5.1f}"
-                )
-                if profile:
-                    for order in ("tottime", "cumulative"):
-                        out = io.StringIO()
-                        pstats.Stats(profile, stream=out).sort_stats(order).print_stats(40)
-                        print(out.getvalue())
+        event.listen(state["app"].state.db_engine.sync_engine, "before_cursor_execute", count)
+        print(f"{'kind':<18} {'service ms':>10} {'statements':>10} {'reference ms':>12} ratio")
+        for submission in SUBMISSIONS:
+            if args.kind and submission.name not in args.kind:
+                continue
+            n = args.requests
+            tag = submission.name[:4].upper()
+            mine = await _targets(service, headers, submission, f"S{tag}-", n)
+            theirs = await _targets(service, headers, submission, f"R{tag}-", n)
+            role = headers[submission.role]
+            await _timed(ref, {}, submission, theirs[:5])  # warm both up
+            await _timed(service, role, submission, mine[:5])
+            ref_ms = await _timed(ref, {}, submission, theirs[5:])
+            statements[0] = 0
+            profile = cProfile.Profile() if args.profile == submission.name else None
+            if profile:
+                profile.enable()
+            service_ms = await _timed(service, role, submission, mine[5:])
+            if profile:
+                profile.disable()
+            per = statements[0] / (n - 5)
+            print(
+                f"{submission.name:<18} {service_ms:>10.2f} {per:>10.1f} {ref_ms:>12.2f}"
+                f" {service_ms / ref_ms:>5.1f}"
+            )
+            if profile:
+                for order in ("tottime", "cumulative"):
+                    out = io.StringIO()
+                    pstats.Stats(profile, stream=out).sort_stats(order).print_stats(40)
+                    print(out.getvalue())
 
 
 if __name__ == "__main__":
