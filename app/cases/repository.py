@@ -65,14 +65,15 @@ async def open_of_type_for_order(
     return case
 
 
+_DEADLINES_OF = (
+    select(Deadline)
+    .where(Deadline.case_id.in_(bindparam("case_ids", expanding=True)))
+    .order_by(Deadline.due_at, Deadline.id)
+)  # built once: every answer of a case reads it
+
+
 async def deadlines_of(session: AsyncSession, case_ids: Sequence[str]) -> Sequence[Deadline]:
-    return (
-        await session.scalars(
-            select(Deadline)
-            .where(Deadline.case_id.in_(case_ids))
-            .order_by(Deadline.due_at, Deadline.id)
-        )
-    ).all()
+    return (await session.scalars(_DEADLINES_OF, {"case_ids": list(case_ids)})).all()
 
 
 def listing(

@@ -80,30 +80,38 @@ class Effected:
     settlement: str | None
 
 
-async def _made(session: AsyncSession, *where: Any) -> list[Effected]:
-    settlement = _SETTLEMENT
-    rows = (
-        await session.execute(
-            select(LedgerEntry, settlement.kind)
-            .outerjoin(settlement, settlement.settles_entry_id == LedgerEntry.id)
-            .where(LedgerEntry.action_index.is_not(None), *where)
-            .order_by(LedgerEntry.seq)
-            .with_for_update(of=LedgerEntry)
-        )
-    ).all()
+def _made_by(key: Any) -> Any:
+    """Entries made by actions, with what settles each, locked; ``key`` picks whose."""
+    return (
+        select(LedgerEntry, _SETTLEMENT.kind)
+        .outerjoin(_SETTLEMENT, _SETTLEMENT.settles_entry_id == LedgerEntry.id)
+        .where(LedgerEntry.action_index.is_not(None), key == bindparam("key", type_=String()))
+        .order_by(LedgerEntry.seq)
+        .with_for_update(of=LedgerEntry)
+    )
+
+
+# Built once: every decision that replaces another reads what it made (and building this
+# statement costs more CPU than running it).
+_MADE_BY_DECISION = _made_by(LedgerEntry.decision_id)
+_MADE_FOR_CASE = _made_by(LedgerEntry.case_id)
+
+
+async def _made(session: AsyncSession, query: Any, key: str) -> list[Effected]:
+    rows = (await session.execute(query, {"key": key})).all()
     return [Effected(entry, kind) for entry, kind in rows if kind != REVERSAL]
 
 
 async def made_by(session: AsyncSession, decision_id: str) -> list[Effected]:
     """The entries a decision's own actions made and nothing has reversed, in order, locked:
     a release or approval, which locks its entry too, cannot slip past a reversal."""
-    return await _made(session, LedgerEntry.decision_id == decision_id)
+    return await _made(session, _MADE_BY_DECISION, decision_id)
 
 
 async def in_force_of_case(session: AsyncSession, case_id: str) -> list[Effected]:
     """Every entry the case's decisions made that nothing reversed, in ledger order, locked:
     what a new decision of the case replaces."""
-    return await _made(session, LedgerEntry.case_id == case_id)
+    return await _made(session, _MADE_FOR_CASE, case_id)
 
 
 async def in_force_for_vendor(session: AsyncSession, vendor_id: str) -> Sequence[LedgerEntry]:
