@@ -115,6 +115,47 @@ async def page(session: AsyncSession, query: Select[Any]) -> Sequence[Case]:
     return (await session.scalars(query)).all()
 
 
+def _of_vendor_within() -> tuple[Any, ...]:
+    """A vendor's cases of one type opened in the ``window`` before now (the repeat rules'
+    history, served by ix_cases_vendor_type_created)."""
+    return (
+        Case.vendor_id == bindparam("vendor_id", type_=String()),
+        Case.case_type == bindparam("case_type", type_=String()),
+        Case.created_at >= func.now() - bindparam("window", type_=Interval()),
+    )
+
+
+# The repeat rules' counts and an order's cases, built once and run with their keys: every
+# submission reads one, and building a statement costs more CPU than running it.
+_EARLIER_FOR_VENDOR = (
+    select(func.count())
+    .select_from(Case)
+    .where(
+        *_of_vendor_within(),
+        Case.created_at < func.statement_timestamp(),
+        # NULL (nothing excluded) is distinct from every case's id.
+        Case.id.is_distinct_from(bindparam("excluding", type_=String())),
+    )
+)
+_LOST_BY_VENDOR = (
+    select(func.count())
+    .select_from(Case)
+    .where(
+        *_of_vendor_within(),
+        Case.id != bindparam("excluding", type_=String()),
+        Case.outcome.in_(bindparam("outcomes", expanding=True)),
+    )
+)
+_OF_TYPE_FOR_ORDER = (
+    select(Case)
+    .where(
+        Case.order_id == bindparam("order_id", type_=String()),
+        Case.case_type == bindparam("case_type", type_=String()),
+    )
+    .order_by(Case.created_at, Case.id)
+)
+
+
 async def count_earlier_for_vendor(
     session: AsyncSession,
     vendor_id: str,
@@ -132,36 +173,16 @@ async def count_earlier_for_vendor(
     reasons count from one place (served by ix_cases_vendor_type_created).
     """
     count = await session.scalar(
-        select(func.count())
-        .select_from(Case)
-        .where(
-            *_of_vendor_within(vendor_id, case_type, window),
-            Case.created_at < func.statement_timestamp(),
-            *([Case.id != excluding] if excluding else []),
-        )
+        _EARLIER_FOR_VENDOR,
+        {"vendor_id": vendor_id, "case_type": case_type, "window": window, "excluding": excluding},
     )
     return int(count or 0)
 
 
 async def of_type_for_order(session: AsyncSession, order_id: str, case_type: str) -> Sequence[Case]:
     """An order's cases of one type, oldest first."""
-    return (
-        await session.scalars(
-            select(Case)
-            .where(Case.order_id == order_id, Case.case_type == case_type)
-            .order_by(Case.created_at, Case.id)
-        )
-    ).all()
-
-
-def _of_vendor_within(vendor_id: str, case_type: str, window: timedelta) -> tuple[Any, ...]:
-    """A vendor's cases of one type opened in the ``window`` before now (the repeat rules'
-    history, served by ix_cases_vendor_type_created)."""
-    return (
-        Case.vendor_id == vendor_id,
-        Case.case_type == case_type,
-        Case.created_at >= func.now() - window,
-    )
+    query = _OF_TYPE_FOR_ORDER
+    return (await session.scalars(query, {"order_id": order_id, "case_type": case_type})).all()
 
 
 async def count_lost_by_vendor(
@@ -175,15 +196,14 @@ async def count_lost_by_vendor(
 ) -> int:
     """A vendor's cases of one type opened in the ``window`` before now whose decision in
     force has one of ``outcomes`` (the ones it lost), this case aside."""
-    count = await session.scalar(
-        select(func.count())
-        .select_from(Case)
-        .where(
-            *_of_vendor_within(vendor_id, case_type, window),
-            Case.id != excluding,
-            Case.outcome.in_(outcomes),
-        )
-    )
+    parameters = {
+        "vendor_id": vendor_id,
+        "case_type": case_type,
+        "window": window,
+        "excluding": excluding,
+        "outcomes": list(outcomes),
+    }
+    count = await session.scalar(_LOST_BY_VENDOR, parameters)
     return int(count or 0)
 
 
@@ -216,19 +236,7 @@ def _fail_reason_record() -> Select[Any]:
         )
         .scalar_subquery()
     )
-    earlier = (
-        select(func.count())
-        .select_from(Case)
-        .where(
-            Case.vendor_id == vendor_id,
-            Case.case_type == "fail_reason",
-            Case.created_at >= func.now() - bindparam("window", type_=Interval()),
-            Case.created_at < func.statement_timestamp(),
-            # NULL (nothing excluded) is distinct from every case's id.
-            Case.id.is_distinct_from(bindparam("excluding", type_=String())),
-        )
-        .scalar_subquery()
-    )
+    earlier = _EARLIER_FOR_VENDOR.scalar_subquery()  # case_type: fail_reason
     issues = (
         select(func.coalesce(func.jsonb_agg(Case.details["issues"]), text("'[]'::jsonb")))
         .where(Case.order_id == order_id, Case.case_type == "pickup_complaint")
@@ -265,6 +273,7 @@ async def fail_reason_record(
         "strikes_since": now - strike_expiry,
         "window": window,
         "excluding": excluding,
+        "case_type": "fail_reason",
     }
     row = (await session.execute(FAIL_REASON_RECORD, parameters)).one()
     return VendorRecord(
