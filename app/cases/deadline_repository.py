@@ -1,16 +1,31 @@
 from collections.abc import Sequence
 
-from sqlalchemy import String, bindparam, func, select
+from sqlalchemy import String, bindparam, event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
 
 from app.db import written
 from app.models import Case, Deadline
+
+# session.info: each case's running clocks as this transaction locked them, so a request
+# that settles one clock and then resolves the case reads them once.
+_RUNNING_CLOCKS = "running_clocks"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_clocks(session: Session, _transaction: SessionTransaction) -> None:
+    # A savepoint rolled back expires what it touched, and a new transaction sees new rows:
+    # after either, the clocks are read again.
+    session.info.pop(_RUNNING_CLOCKS, None)
 
 
 async def add(session: AsyncSession, deadline: Deadline) -> None:
     # Written with the next flush (any query autoflushes first): nothing reads it back at once.
     session.add(deadline)
     written.keep(session, deadline)
+    known = session.info.get(_RUNNING_CLOCKS, {}).get(deadline.case_id)
+    if known is not None:
+        known.append(deadline)
 
 
 async def claim_due(session: AsyncSession, kinds: Sequence[str], limit: int) -> list[Deadline]:
@@ -38,15 +53,13 @@ async def claim_due(session: AsyncSession, kinds: Sequence[str], limit: int) -> 
     return [deadline for deadline, _ in sorted(rows, key=lambda row: (row[1] or "", row[0].due_at))]
 
 
-# Built once (building a statement costs more CPU than running one already built): the
-# running clocks of a case, locked, SKIP LOCKED; of one kind, or all of them.
+# Built once (building a statement costs more CPU than running one already built).
 _ALL_RUNNING = (
     select(Deadline)
     .where(Deadline.case_id == bindparam("case_id", type_=String()), Deadline.settled_at.is_(None))
     .with_for_update(skip_locked=True)
     .execution_options(populate_existing=True)
 )
-_RUNNING = _ALL_RUNNING.where(Deadline.kind == bindparam("kind", type_=String()))
 
 
 async def running(session: AsyncSession, case_id: str, kind: str) -> Deadline | None:
@@ -55,10 +68,17 @@ async def running(session: AsyncSession, case_id: str, kind: str) -> Deadline | 
     SKIP LOCKED, not a wait: a watcher that claimed it holds it while it waits for the
     vendor's row, which the caller holds; waiting here would deadlock the two.
     """
-    deadline: Deadline | None = await session.scalar(_RUNNING, {"case_id": case_id, "kind": kind})
-    return deadline
+    return next((d for d in await all_running(session, case_id) if d.kind == kind), None)
 
 
-async def all_running(session: AsyncSession, case_id: str) -> Sequence[Deadline]:
-    """Every running clock of the case, locked; SKIP LOCKED as :func:`running`."""
-    return (await session.scalars(_ALL_RUNNING, {"case_id": case_id})).all()
+async def all_running(session: AsyncSession, case_id: str) -> list[Deadline]:
+    """Every running clock of the case, locked; SKIP LOCKED as :func:`running`.
+
+    Read once per transaction: a clock another transaction holds stays held until this one
+    ends (its watcher waits for the vendor this caller holds), and this transaction's own
+    changes are in the session (a clock settled here is no longer running, one added here is).
+    """
+    clocks: dict[str, list[Deadline]] = session.info.setdefault(_RUNNING_CLOCKS, {})
+    if case_id not in clocks:
+        clocks[case_id] = list((await session.scalars(_ALL_RUNNING, {"case_id": case_id})).all())
+    return [deadline for deadline in clocks[case_id] if deadline.settled_at is None]

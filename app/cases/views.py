@@ -49,7 +49,8 @@ async def view_many(session: AsyncSession, rows: Sequence[Case]) -> list[CaseOut
 
     A case this transaction opened is answered from the session instead: every decision and
     clock it has was added here (and flushed, so they carry the server's defaults), and
-    nobody can have given feedback on it yet. That saves a fresh case three reads.
+    nobody can have given feedback on it yet. That saves a fresh case three reads, and a case
+    no customer raised the read of its feedback.
     """
     await session.flush()  # what this transaction added, with the server's defaults (times)
     opened = {row.id for row in written.rows(session) if isinstance(row, Case)}
@@ -58,7 +59,10 @@ async def view_many(session: AsyncSession, rows: Sequence[Case]) -> list[CaseOut
     clocks: dict[str, list[Deadline]] = defaultdict(list)
     given: dict[str, CaseFeedback] = {}
     if ids:
-        given = {f.case_id: f for f in await feedback.for_cases(session, ids)}
+        # Only a customer-facing case takes feedback (app.cases.feedback): no other is asked.
+        asked = [c.id for c in rows if c.id not in opened and c.case_type in CUSTOMER_FACING]
+        if asked:
+            given = {f.case_id: f for f in await feedback.for_cases(session, asked)}
         for decision in await decisions.for_cases(session, ids):
             history[decision.case_id].append(decision)
         for deadline in await cases.deadlines_of(session, ids):
