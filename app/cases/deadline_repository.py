@@ -13,10 +13,11 @@ _RUNNING_CLOCKS = "running_clocks"
 
 
 @event.listens_for(Session, "after_transaction_end")
-def _forget_clocks(session: Session, _transaction: SessionTransaction) -> None:
+def _forget_clocks(session: Session, transaction: SessionTransaction) -> None:
     # A savepoint rolled back expires what it touched, and a new transaction sees new rows:
-    # after either, the clocks are read again.
-    session.info.pop(_RUNNING_CLOCKS, None)
+    # after either, the clocks are read again (a flush's inner transaction changes nothing).
+    if transaction.nested or transaction.parent is None:
+        session.info.pop(_RUNNING_CLOCKS, None)
 
 
 async def add(session: AsyncSession, deadline: Deadline) -> None:

@@ -182,3 +182,30 @@ async def test_a_decided_case_reads_its_history_back_once(
         assert len(answer_reads) == times, read  # no customer gives feedback on a fail reason
     assert len(decided["history"]) == 2
     assert (await client.get(f"/v1/cases/{case['id']}", headers=ops)).json() == decided
+
+
+async def test_an_answer_that_ends_the_case_reads_its_clocks_once(
+    client: AsyncClient, service: Headers, ops: Headers, db_engine: AsyncEngine
+) -> None:
+    """The vendor's final answer settles its own clock, decides and resolves the case, which
+    settles the rest: the running clocks are locked and read once, and every one ends."""
+    paid = {"marked": True, "amount": 1_500_000, "method": "upi", "reference": "UPI-1"}
+    await put_order(client, service, "ORD-1", pickup_status="completed", payment=paid)
+    opened = await client.post("/v1/payout-disputes", json=dispute_body(), headers=ops)
+    case_id = opened.json()["id"]
+    answer = {
+        "response": "paid_full",
+        "method": "upi",
+        "proof": {"kind": "payment_proof", "ref": "UPI-9"},
+    }
+    with statements(db_engine) as sent:
+        response = await client.post(
+            f"/v1/payout-disputes/{case_id}/vendor-response", json=answer, headers=ops
+        )
+    assert response.status_code == 200, response.text
+    case = response.json()
+    assert case["status"] == "resolved"
+    assert all(d["settled_at"] for d in case["deadlines"]), case["deadlines"]
+    clocks = [s for s in sent if s.startswith("SELECT deadlines") and "SKIP LOCKED" in s]
+    assert len(clocks) == 1, clocks
+    assert (await client.get(f"/v1/cases/{case_id}", headers=ops)).json() == case
