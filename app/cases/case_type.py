@@ -1,8 +1,8 @@
 """What a case type declares: its table, its statuses, and how a decision moves it.
 
-Each case type is one module (app/payout_disputes/service.py, fail_reasons.py,
-pickup_complaints.py, payment_discrepancies.py) that defines a ``CaseType`` and its own
-steps; app.cases.registry lists them, and overrides, simulations, the watcher and the views
+Each case type is the service module of its package (app/payout_disputes/service.py, and
+the same in app/fail_reasons, app/pickup_complaints and app/payment_discrepancies), which
+defines a ``CaseType`` and its own steps; app.cases.registry lists them, and overrides, simulations, the watcher and the views
 go through that list. docs/cases.md draws each type's states from these declarations.
 """
 

@@ -9,6 +9,7 @@ from app.api.transaction import TransactionRoute
 from app.cases import views as cases
 from app.cases.schemas import CaseOut
 from app.errors import InvalidRequest
+from app.payout_disputes import manager
 from app.payout_disputes import service as payout_disputes
 from app.payout_disputes.schemas import (
     RECONCILIATION,
@@ -86,5 +87,5 @@ async def post_manager_decision(
     engine: Engine,
     principal: Annotated[Principal, Depends(require(Right.DECIDE_ESCALATED))],
 ) -> CaseOut:
-    case = await payout_disputes.manager_decision(session, engine, principal.acting, case_id, body)
+    case = await manager.manager_decision(session, engine, principal.acting, case_id, body)
     return await cases.view(session, case)

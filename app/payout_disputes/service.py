@@ -7,7 +7,8 @@ manager's finding, finance's approval. One case type (docs/payout-disputes.md).
                       --rejected--> escalated (the ops manager decides again)
 
 Every choice is in rules/payout_disputes.yaml; this module measures the facts the table
-reads (app.payout_disputes.facts) and hands each decision to app.cases.deciding.
+reads (app.payout_disputes.facts) and hands each decision to app.cases.deciding. The ops
+manager's finding is app.payout_disputes.manager.
 """
 
 from collections.abc import Mapping
@@ -34,15 +35,13 @@ from app.models import Case, Deadline, LedgerEntry, Order
 from app.orders import service as order_service
 from app.payout_disputes.facts import (
     TABLE,
-    VALID_DEDUCTION,
     answer_facts,
     answer_of,
     disputed_amount,
-    finding_facts,
     justify,
     opening_facts,
 )
-from app.payout_disputes.schemas import ManagerDecisionIn, PayoutDisputeIn, VendorResponseIn
+from app.payout_disputes.schemas import PayoutDisputeIn, VendorResponseIn
 from app.rules_engine.engine import Evaluation, RulesEngine
 
 # Outcomes a dispute is lost by: decided against the vendor. A dispute the vendor won (paid
@@ -100,7 +99,8 @@ CASE_TYPE = CASE.name
 MAX_LATE_ANSWERS = 20
 
 
-async def _lost_before(session: AsyncSession, engine: RulesEngine, case: Case) -> int:
+async def lost_before(session: AsyncSession, engine: RulesEngine, case: Case) -> int:
+    """The vendor's disputes lost within the repeat window, this one aside."""
     assert case.vendor_id is not None  # a dispute's order names its vendor
     return await cases.count_lost_by_vendor(
         session,
@@ -193,7 +193,7 @@ async def open_dispute(
         ),
     )
     facts = opening_facts(case.details, engine.policy, "opened")
-    await _decide(
+    await decide_dispute(
         session, engine, Locked(case, vendor, order), facts, {"kind": "rules", **actor.recorded()}
     )
     # Whatever the rules sent to a manager at once is urgent for the ops team too.
@@ -202,7 +202,7 @@ async def open_dispute(
     return case
 
 
-async def _decide(
+async def decide_dispute(
     session: AsyncSession,
     engine: RulesEngine,
     locked: Locked,
@@ -213,6 +213,8 @@ async def _decide(
     actor: Actor = RULES,
     evaluation: Evaluation | None = None,
 ) -> None:
+    """The dispute's table decides ``facts`` (or ``evaluation`` already made of them), and
+    what the customer received by them is what the money gate checks payouts against."""
     evaluation = evaluation or evaluate(engine, TABLE, facts)
     if evaluation.outcome is None:
         # Every moment of a dispute has a row in the table; a gap is a broken table.
@@ -289,7 +291,7 @@ async def respond(
         case.details["invoice_amount"] - counted,
         before=case.created_at,
     )
-    lost = await _lost_before(session, engine, case)
+    lost = await lost_before(session, engine, case)
     facts = answer_facts(case.details, engine.policy, answer, justification, lost)
     evaluation = evaluate(engine, TABLE, facts)
     if evaluation.outcome != "awaiting_vendor":
@@ -297,7 +299,9 @@ async def respond(
     decided_by = {"kind": "rules", "answered_by": actor.key, "name": actor.name}
     # Whoever answered (the vendor app, or ops for the vendor) made any payout that follows:
     # that person may not also approve it.
-    await _decide(session, engine, locked, facts, decided_by, evaluation=evaluation, actor=actor)
+    await decide_dispute(
+        session, engine, locked, facts, decided_by, evaluation=evaluation, actor=actor
+    )
     _keep_answer(
         case,
         {**answered, "amount_paid": answer.vendor_paid, "decision_id": case.current_decision_id},
@@ -308,61 +312,6 @@ async def respond(
 def _keep_answer(case: Case, answered: dict[str, Any]) -> None:
     responses = [*case.details["vendor_responses"], answered]
     case.details = {**case.details, "vendor_responses": responses}
-
-
-async def manager_decision(
-    session: AsyncSession, engine: RulesEngine, actor: Actor, case_id: str, body: ManagerDecisionIn
-) -> Case:
-    """The ops manager ends an escalated dispute with a finding, decided by the table."""
-    locked = await locks.lock_case(session, case_id, case_type=CASE_TYPE)
-    case = locked.case
-    if case.status != Status.ESCALATED:
-        raise Conflict(
-            f"Payout dispute {case.id} is {case.status}, not escalated: only an escalated "
-            "dispute waits for the ops manager's decision."
-        )
-    facts = finding_facts(
-        case.details, engine.policy, body, await _lost_before(session, engine, case)
-    )
-    if body.finding == "valid_deduction":
-        facts.update(_deduction_found(engine, locked, facts["shortfall"]))
-    if body.note:
-        case.notes = [*case.notes, {"text": body.note, "by": actor.key, "name": actor.name}]
-    await _decide(
-        session,
-        engine,
-        locked,
-        facts,
-        {"kind": "ops_manager", **actor.recorded(), "finding": body.finding},
-        # A limit the finding breaks is about what the manager says the customer received.
-        decider=Decider("manager", actor.role, field="amount_received"),
-        actor=actor,
-    )
-    return case
-
-
-def _deduction_found(engine: RulesEngine, locked: Locked, shortfall: int) -> dict[str, Any]:
-    """A deduction is valid only by a pickup note recorded before the dispute
-    (docs/payout-disputes.md): the manager's finding names which, and the customer is told."""
-    assert locked.order is not None  # a dispute is opened on an order
-    found = justify(engine, locked.order.pickup_notes, shortfall, before=locked.case.created_at)
-    if found.justified == 0:
-        valid = ", ".join(engine.tables[TABLE].codes[VALID_DEDUCTION])
-        raise InvalidRequest(
-            "No pickup note recorded before the dispute gives a valid deduction reason "
-            f"({valid}): nothing justifies a deduction; the finding is vendor_at_fault.",
-            "finding",
-        )
-    if not found.whole:
-        # The customer would be told the whole deduction is explained by notes that explain
-        # part of it, and nobody would pay the rest.
-        raise InvalidRequest(
-            f"The pickup notes recorded before the dispute explain {found.justified} of the "
-            f"{shortfall} paise deducted; the rest is unexplained: the finding is "
-            "vendor_at_fault.",
-            "finding",
-        )
-    return {"justified_amount": found.justified, "justified_reasons": found.reasons}
 
 
 async def vendor_response_missed(
@@ -377,8 +326,8 @@ async def vendor_response_missed(
         return False
     deadline.settle("missed", now)
     facts = opening_facts(case.details, engine.policy, "deadline_missed")
-    facts["earlier_disputes_lost"] = await _lost_before(session, engine, case)
-    await _decide(
+    facts["earlier_disputes_lost"] = await lost_before(session, engine, case)
+    await decide_dispute(
         session,
         engine,
         locked,
