@@ -2,8 +2,9 @@
 
 Each case type is the service module of its package (app/payout_disputes/service.py, and
 the same in app/fail_reasons, app/pickup_complaints and app/payment_discrepancies), which
-defines a ``CaseType`` and its own steps; app.cases.registry lists them, and overrides, simulations, the watcher and the views
-go through that list. docs/cases.md draws each type's states from these declarations.
+defines a ``CaseType`` and its own steps; app.cases.registry lists them, and overrides,
+simulations, the watcher and the views go through that list. docs/cases.md draws each
+type's states from these declarations.
 """
 
 from collections.abc import Awaitable, Callable, Mapping
