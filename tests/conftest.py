@@ -127,6 +127,12 @@ def make_key(sessionmaker: async_sessionmaker) -> KeyMaker:  # type: ignore[type
 
 
 @pytest.fixture
+async def vendor(make_key: KeyMaker) -> Headers:
+    """A key of vendor V-1, whose orders the factories make by default."""
+    return await make_key("vendor", "V-1")
+
+
+@pytest.fixture
 async def ops(make_key: KeyMaker) -> Headers:
     return await make_key("ops")
 

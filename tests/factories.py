@@ -212,3 +212,30 @@ def case_row(**values: Any) -> dict[str, Any]:
     }
     row.setdefault("status", "open" if row["resolved_at"] is None else "resolved")
     return row
+
+
+async def ledger(client: AsyncClient, headers: Headers) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = (
+        await client.get("/v1/vendors/V-1/ledger?limit=100", headers=headers)
+    ).json()["items"]
+    return items
+
+
+def paid_out(entries: list[dict[str, Any]]) -> int:
+    """Paise the platform pays (waiting or released) that no later entry cancelled."""
+    cancelled = {
+        e["settles_entry_id"] for e in entries if e["kind"] in ("reversal", "payout_rejected")
+    }
+    return sum(
+        e["amount"] for e in entries if e["kind"] == "platform_payout" and e["id"] not in cancelled
+    )
+
+
+async def override(
+    client: AsyncClient, headers: Headers, case_id: str, outcome: str, *actions: dict[str, Any]
+) -> Any:
+    return await client.post(
+        f"/v1/cases/{case_id}/override",
+        json={"outcome": outcome, "reason": "checked by phone", "actions": list(actions)},
+        headers=headers,
+    )

@@ -8,11 +8,6 @@ from tests.domain import CUSTOMER_CODES, DISPUTED_CODES, FRAUD_CODES, VENDOR_COD
 from tests.factories import file_fail_reason, put_order
 
 
-@pytest.fixture
-async def vendor(make_key: KeyMaker) -> Headers:
-    return await make_key("vendor", "V-1")
-
-
 @pytest.mark.parametrize("code", CUSTOMER_CODES)
 async def test_customer_code_proposes_refund(
     client: AsyncClient, service: Headers, vendor: Headers, code: str

@@ -5,14 +5,9 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 
-from tests.conftest import Headers, KeyMaker
+from tests.conftest import Headers
 from tests.domain import CUSTOMER_CODES, DISPUTED_CODES, FRAUD_CODES, VENDOR_CODES
 from tests.factories import file_fail_reason, put_order, verdict
-
-
-@pytest.fixture
-async def vendor(make_key: KeyMaker) -> Headers:
-    return await make_key("vendor", "V-1")
 
 
 async def standing(client: AsyncClient, headers: Headers) -> dict[str, Any]:

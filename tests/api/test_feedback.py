@@ -18,11 +18,6 @@ from tests.factories import (
 PROOF = {"kind": "payment_proof", "ref": "UPI-1"}
 
 
-@pytest.fixture
-async def vendor(make_key: KeyMaker) -> Headers:
-    return await make_key("vendor", "V-1")
-
-
 async def resolved_dispute(
     client: AsyncClient, service: Headers, support: Headers, vendor: Headers
 ) -> dict[str, Any]:

@@ -14,11 +14,6 @@ PROOF = {"kind": "payment_proof", "ref": "UPI-4821-XY"}
 INVOICE = 150_000
 
 
-@pytest.fixture
-async def vendor(make_key: KeyMaker) -> Headers:
-    return await make_key("vendor", "V-1")
-
-
 async def dispute(
     client: AsyncClient,
     service: Headers,

@@ -4,16 +4,10 @@ exactly once; smaller payouts were released with their decision."""
 import asyncio
 from typing import Any
 
-import pytest
 from httpx import AsyncClient
 
 from tests.conftest import Headers, KeyMaker
 from tests.factories import open_dispute, put_completed_order, vendor_response
-
-
-@pytest.fixture
-async def vendor(make_key: KeyMaker) -> Headers:
-    return await make_key("vendor", "V-1")
 
 
 async def platform_payout(

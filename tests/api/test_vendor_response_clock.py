@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.cases import deadline_repository as deadlines
 from app.cases.deadlines import fire_due
 from tests.api.test_metrics import sample, scrape
-from tests.conftest import Headers, KeyMaker, http_client, running_app, suite_settings
+from tests.conftest import Headers, http_client, running_app, suite_settings
 from tests.factories import dispute_body, open_dispute, put_completed_order, vendor_response
 
 HOURS = 0.0002
@@ -34,11 +34,6 @@ INVOICE = 150_000  # below finance's threshold: the ops manager is the only esca
 @pytest.fixture(autouse=True)
 def tiny_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POLICY_VENDOR_RESPONSE_HOURS", str(HOURS))
-
-
-@pytest.fixture
-async def vendor(make_key: KeyMaker) -> Headers:
-    return await make_key("vendor", "V-1")
 
 
 @asynccontextmanager

@@ -1,0 +1,126 @@
+"""Money leaves once, strict input where money is concerned: booleans, times, cursors,
+simulated facts and idempotency keys that are not what they claim are refused by name."""
+
+import base64
+from typing import Any
+
+import pytest
+from httpx import AsyncClient
+from sqlalchemy import text
+
+from tests.conftest import Headers
+from tests.factories import (
+    dispute_body,
+    put_completed_order,
+    put_order,
+)
+
+
+@pytest.mark.parametrize("value", ["yes", "true", 1, "1", None])
+async def test_a_boolean_is_a_boolean(
+    client: AsyncClient, service: Headers, vendor: Headers, value: Any
+) -> None:
+    await put_order(client, service, "ORD-1", vendor_id="V-1")
+    refused = await client.post(
+        "/v1/orders/ORD-1/fail-reasons",
+        json={"reason": "customer_changed_mind", "explanation": "x", "vendor_paid_customer": value},
+        headers=vendor,
+    )
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "vendor_paid_customer"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "since=0001-01-01T00:00:00Z",
+        "since=9999-12-31T23:59:59-23:59",
+        "until=2101-01-01T00:00:00Z",
+        "since=1999-12-31T23:59:59Z",
+    ],
+)
+async def test_a_time_out_of_range_in_a_filter_is_refused_by_name(
+    client: AsyncClient, ops: Headers, query: str
+) -> None:
+    response = await client.get(f"/v1/decisions?{query}", headers=ops)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] in ("since", "until")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "after:0001-01-01T00:00:00+00:00|case_X",
+        "after:9999-12-31T23:59:59-23:59|case_X",
+        "after:2026-01-01T00:00:00+00:00|x' OR 1=1",
+        "after:2026-01-01T00:00:00|case_X",
+        "after:nonsense",
+        "after:99999999999999999999",
+    ],
+)
+async def test_a_forged_cursor_is_refused_never_a_500(
+    client: AsyncClient, ops: Headers, service: Headers, raw: str
+) -> None:
+    cursor = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    await put_order(client, service, "ORD-1")
+    for path in ("/v1/cases", "/v1/decisions", "/v1/vendors/V-1/ledger"):
+        response = await client.get(f"{path}?cursor={cursor}", headers=ops)
+        assert response.status_code in (400, 422), (path, response.text)
+        assert response.json()["errors"][0]["field"] == "cursor"
+
+
+async def test_a_simulation_with_impossible_facts_is_a_422(
+    client: AsyncClient, service: Headers, ops: Headers
+) -> None:
+    await put_completed_order(client, service, "ORD-1")
+    # Two rows at once (opened and answered), and a shortfall below zero.
+    for facts in (
+        {"event": "vendor_response", "response": "not_paid", "shortfall": -5},
+        {"invoice_amount": 2**70},
+    ):
+        response = await client.post(
+            "/v1/decisions/simulate",
+            json={**dispute_body("ORD-1"), "case_type": "payout_dispute", "facts": facts},
+            headers=ops,
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"][0]["field"].startswith("facts")
+
+
+async def test_an_idempotency_key_belongs_to_the_api_key_whatever_the_header_spelling(
+    client: AsyncClient, service: Headers, support: Headers
+) -> None:
+    await put_completed_order(client, service, "ORD-1")
+    token = support["Authorization"].split(" ", 1)[1]
+    answers = []
+    for spelling in (f"Bearer {token}", f"bearer {token}", f"BEARER   {token}"):
+        answers.append(
+            await client.post(
+                "/v1/payout-disputes",
+                json=dispute_body("ORD-1"),
+                headers={"Authorization": spelling, "Idempotency-Key": "dispute-1"},
+            )
+        )
+    assert [a.status_code for a in answers] == [201, 201, 201]
+    assert len({a.json()["id"] for a in answers}) == 1
+    assert [a.headers.get("idempotent-replayed") for a in answers] == [None, "true", "true"]
+
+
+async def test_a_stored_answer_is_replayed_only_to_a_key_still_valid(
+    client: AsyncClient, service: Headers, support: Headers, sessionmaker: Any
+) -> None:
+    await put_completed_order(client, service, "ORD-1")
+    headers = {**support, "Idempotency-Key": "dispute-1"}
+    first = await client.post("/v1/payout-disputes", json=dispute_body("ORD-1"), headers=headers)
+    assert first.status_code == 201
+    async with sessionmaker() as session, session.begin():
+        await session.execute(text("UPDATE api_keys SET revoked_at = now()"))
+    client_app = client._transport.app  # type: ignore[attr-defined]
+    client_app.state.known_keys._known.clear()
+    again = await client.post("/v1/payout-disputes", json=dispute_body("ORD-1"), headers=headers)
+    assert again.status_code == 401
+    assert "idempotent-replayed" not in again.headers
+    nobody = await client.post(
+        "/v1/payout-disputes", json=dispute_body("ORD-1"), headers={"Idempotency-Key": "dispute-1"}
+    )
+    assert nobody.status_code == 401
