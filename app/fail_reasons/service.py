@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.cases import deadline_repository as deadlines
 from app.cases import locks
 from app.cases import repository as cases
 from app.cases.case_type import CaseType, Simulated, Stage, Status
@@ -296,24 +297,12 @@ async def verdict(
         )
     paid = _confirmed_payment(case, order, body)
     history = _history(engine, vendor, await _record(session, engine, order, vendor, case.id))
+    # The clocks the verdict settles, read (and locked) before anything is written: the
+    # decision's writes then go out together at the answer's flush.
+    await deadlines.all_running(session, case.id)
     facts = _facts(
         reason=reason, cls=cls, fault=body.fault, order=order, paid=paid, history=history
     )
-    # What ops found, beside what the vendor said: the case shows both.
-    case.details = {
-        **case.details,
-        "verdict": {
-            "fault": body.fault,
-            "reason": reason,
-            "checks": body.checks,
-            "vendor_paid_customer": paid is not None,
-            "amount_paid_to_customer": paid,
-            "by": actor.key,
-            "name": actor.name,
-        },
-    }
-    # The root-cause reports count the code ops confirmed, not the vendor's claim.
-    case.reason = reason
     await decide_by_rules(
         session,
         engine,
@@ -331,4 +320,20 @@ async def verdict(
         actor=actor,
         wallet_confirmed=paid,
     )
+    # What ops found, beside what the vendor said: the case shows both. Set after the
+    # decision's reads, so the case is written once, with its new status.
+    case.details = {
+        **case.details,
+        "verdict": {
+            "fault": body.fault,
+            "reason": reason,
+            "checks": body.checks,
+            "vendor_paid_customer": paid is not None,
+            "amount_paid_to_customer": paid,
+            "by": actor.key,
+            "name": actor.name,
+        },
+    }
+    # The root-cause reports count the code ops confirmed, not the vendor's claim.
+    case.reason = reason
     return case

@@ -181,6 +181,10 @@ async def test_a_decided_case_reads_its_history_back_once(
         answer_reads = [s for s in sent if s.startswith(read) and ".case_id IN (" in s]
         assert len(answer_reads) == times, read  # no customer gives feedback on a fail reason
     assert len(decided["history"]) == 2
+    # Everything the verdict read came before anything it wrote: one flush writes the case
+    # once and all its events in one INSERT.
+    assert len([s for s in sent if s.startswith("UPDATE cases")]) == 1
+    assert len([s for s in sent if s.startswith("INSERT INTO events")]) == 1
     assert (await client.get(f"/v1/cases/{case['id']}", headers=ops)).json() == decided
 
 
