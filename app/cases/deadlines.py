@@ -43,21 +43,23 @@ async def fire_due(session: AsyncSession, engine: RulesEngine, watcher: str, lim
     """Claims up to ``limit`` due deadlines and fires each; returns how many fired."""
     fired = 0
     for deadline in await deadlines.claim_due(session, tuple(HANDLERS), limit):
+        # Read before it fires: a savepoint rolled back expires the rows it changed (this
+        # deadline, settled), and an async session cannot load an attribute back on access.
+        deadline_id, kind, case_id = deadline.id, deadline.kind, deadline.case_id
         try:
             # A savepoint each: one deadline that cannot fire leaves the rest of the batch to
             # commit, and stays due for the next tick.
             async with session.begin_nested():
-                locked = await locks.lock_case(session, deadline.case_id)
-                fire = HANDLERS[deadline.kind]
-                missed = await fire(session, engine, locked, deadline, watcher)
+                locked = await locks.lock_case(session, case_id)
+                missed = await HANDLERS[kind](session, engine, locked, deadline, watcher)
             if missed:
-                on_commit(metrics.DEADLINES_MISSED.labels(deadline.kind).inc)
+                on_commit(metrics.DEADLINES_MISSED.labels(kind).inc)
             fired += 1
         except Exception:
             log.exception(
                 "deadline %s (%s, case %s) could not fire; retrying next tick",
-                deadline.id,
-                deadline.kind,
-                deadline.case_id,
+                deadline_id,
+                kind,
+                case_id,
             )
     return fired

@@ -213,3 +213,68 @@ async def test_an_answer_that_ends_the_case_reads_its_clocks_once(
     clocks = [s for s in sent if s.startswith("SELECT deadlines") and "SKIP LOCKED" in s]
     assert len(clocks) == 1, clocks
     assert (await client.get(f"/v1/cases/{case_id}", headers=ops)).json() == case
+
+
+async def test_new_cases_of_every_kind_read_back_as_answered_and_replayed(
+    client: AsyncClient, service: Headers, ops: Headers
+) -> None:
+    """Openings that do more than one decision's work in their request: a repeat complaint
+    (flagged and sent to the vendor manager at once), a complaint with no vendor, the
+    vendor's second dispute (paid less), a fail reason, each replayed by its Idempotency-Key.
+    Each answer is what a later read of the case shows, clocks, decisions and all."""
+    for n in range(2):
+        await put_order(client, service, f"ORD-{n}", pickup_status="completed")
+    await put_order(client, service, "ORD-2")
+    bodies = [
+        ("/v1/pickup-complaints", complaint_body(order_id="ORD-0")),
+        ("/v1/pickup-complaints", complaint_body(order_id="ORD-1")),  # a repeat
+        ("/v1/pickup-complaints", complaint_body(order_id=None, lead_id="LEAD-9")),
+        ("/v1/payout-disputes", dispute_body("ORD-0")),
+        ("/v1/payout-disputes", dispute_body("ORD-1", "paid_less", amount_received=1)),
+        ("/v1/orders/ORD-2/fail-reasons", fail_reason_body("vendor_not_visiting")),
+    ]
+    for n, (path, body) in enumerate(bodies):
+        keyed = {**ops, "Idempotency-Key": f"open-{n}"}
+        answer = await client.post(path, json=body, headers=keyed)
+        assert answer.status_code == 201, answer.text
+        case = answer.json()
+        assert (await client.get(f"/v1/cases/{case['id']}", headers=ops)).json() == case
+        replayed = await client.post(path, json=body, headers=keyed)
+        assert replayed.headers["Idempotent-Replayed"] == "true"
+        assert replayed.json() == case
+    second = (await client.get("/v1/cases?case_type=pickup_complaint", headers=ops)).json()
+    assert any(len(c["escalations"]) == 2 for c in second["items"])  # the repeat's
+
+
+async def test_a_listing_of_every_case_type_shows_each_case_as_its_own_read_does(
+    client: AsyncClient, service: Headers, support: Headers, ops: Headers
+) -> None:
+    """A listing reads feedback only for the case types a customer raised: a resolved
+    complaint's feedback shows in the listing as on the case; other types show none."""
+    await put_order(client, service, "ORD-1", pickup_status="completed")
+    await put_order(client, service, "ORD-2")
+    complaint = await client.post("/v1/pickup-complaints", json=complaint_body(), headers=support)
+    complaint_id = complaint.json()["id"]
+    resolved = await client.post(
+        f"/v1/pickup-complaints/{complaint_id}/resolve",
+        json={"note": "Called the customer back"},
+        headers=ops,
+    )
+    assert resolved.status_code == 200, resolved.text
+    given = await client.post(
+        f"/v1/cases/{complaint_id}/feedback", json={"score": 2}, headers=support
+    )
+    assert given.status_code == 201, given.text
+    assert given.json()["feedback"]["score"] == 2
+    await client.post("/v1/payout-disputes", json=dispute_body("ORD-1"), headers=support)
+    await file_fail_reason(client, ops, "ORD-2", "customer_not_available")
+
+    listed = (await client.get("/v1/cases", headers=ops)).json()["items"]
+    assert sorted(c["case_type"] for c in listed) == [
+        "fail_reason",
+        "payout_dispute",
+        "pickup_complaint",
+    ]
+    for case in listed:
+        assert (await client.get(f"/v1/cases/{case['id']}", headers=ops)).json() == case
+        assert (case["feedback"] is not None) == (case["id"] == complaint_id)
