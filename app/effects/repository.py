@@ -98,7 +98,13 @@ _MADE_FOR_CASE = _made_by(LedgerEntry.case_id)
 
 
 async def _made(session: AsyncSession, query: Any, key: str) -> list[Effected]:
-    rows = (await session.execute(query, {"key": key})).all()
+    # Entries are only ever added, never changed: this read needs a flush only when entries
+    # wait to be written. Other pending changes (a clock settled, the case's notes) then go
+    # out with the decision's own writes, in one flush, instead of in one of their own.
+    if any(isinstance(row, LedgerEntry) for row in session.new):
+        await session.flush()
+    with session.no_autoflush:
+        rows = (await session.execute(query, {"key": key})).all()
     return [Effected(entry, kind) for entry, kind in rows if kind != REVERSAL]
 
 

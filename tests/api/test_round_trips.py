@@ -212,6 +212,10 @@ async def test_an_answer_that_ends_the_case_reads_its_clocks_once(
     assert all(d["settled_at"] for d in case["deadlines"]), case["deadlines"]
     clocks = [s for s in sent if s.startswith("SELECT deadlines") and "SKIP LOCKED" in s]
     assert len(clocks) == 1, clocks
+    # The ledger read before the decision does not flush the clock the answer settled: the
+    # answer's writes go out together, each table once.
+    for table in ("UPDATE cases", "UPDATE deadlines", "INSERT INTO events"):
+        assert len([s for s in sent if s.startswith(table)]) == 1, table
     assert (await client.get(f"/v1/cases/{case_id}", headers=ops)).json() == case
 
 
