@@ -181,8 +181,8 @@ async def count_earlier_for_vendor(
 
 async def of_type_for_order(session: AsyncSession, order_id: str, case_type: str) -> Sequence[Case]:
     """An order's cases of one type, oldest first."""
-    query = _OF_TYPE_FOR_ORDER
-    return (await session.scalars(query, {"order_id": order_id, "case_type": case_type})).all()
+    parameters = {"order_id": order_id, "case_type": case_type}
+    return (await session.scalars(_OF_TYPE_FOR_ORDER, parameters)).all()
 
 
 async def count_lost_by_vendor(

@@ -14,6 +14,7 @@ from tests.factories import (
     file_fail_reason,
     open_dispute,
     order_body,
+    override,
     payment_record,
     post_records,
     put_completed_order,
@@ -23,16 +24,6 @@ from tests.factories import (
 )
 
 INVOICE = 1_000_000  # ₹10,000: above the high-value threshold
-
-
-async def override(
-    client: AsyncClient, headers: Headers, case_id: str, outcome: str, *actions: dict[str, Any]
-) -> Any:
-    return await client.post(
-        f"/v1/cases/{case_id}/override",
-        json={"outcome": outcome, "reason": "checked", "actions": list(actions)},
-        headers=headers,
-    )
 
 
 def payout(amount: int, **extra: Any) -> dict[str, Any]:

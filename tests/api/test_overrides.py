@@ -12,6 +12,7 @@ from tests.db import row_counts
 from tests.factories import (
     file_complaint,
     file_fail_reason,
+    ledger,
     open_dispute,
     put_completed_order,
     put_order,
@@ -34,13 +35,6 @@ async def override(
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
-
-
-async def ledger(client: AsyncClient, headers: Headers) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = (
-        await client.get("/v1/vendors/V-1/ledger?limit=100", headers=headers)
-    ).json()["items"]
-    return items
 
 
 async def standing(client: AsyncClient, headers: Headers) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import pytest
 from httpx import AsyncClient
 
 from tests.conftest import Headers, KeyMaker, http_client, running_app, suite_settings
-from tests.factories import open_dispute, put_completed_order, put_order, vendor_response
+from tests.factories import ledger, open_dispute, put_completed_order, put_order, vendor_response
 
 PROOF = {"kind": "payment_proof", "ref": "UPI-4821-XY"}
 INVOICE = 150_000
@@ -34,13 +34,6 @@ async def dispute(
     )
     case_id: str = (await open_dispute(client, support, "ORD-1", claim, **extra))["id"]
     return case_id
-
-
-async def ledger(client: AsyncClient, headers: Headers) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = (
-        await client.get("/v1/vendors/V-1/ledger", headers=headers)
-    ).json()["items"]
-    return items
 
 
 async def kinds(client: AsyncClient, headers: Headers) -> list[tuple[str, int | None]]:
