@@ -3,6 +3,7 @@
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from app.db.embedded import start_embedded
+from app.db.one_trip import OneTripSession
 from app.db.url import async_url
 from app.settings import Settings
 
@@ -31,7 +32,7 @@ def make_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:  # type: ignore[type-arg]
-    return async_sessionmaker(engine, expire_on_commit=False)
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=OneTripSession)
 
 
 def make_snapshot_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:  # type: ignore[type-arg]
