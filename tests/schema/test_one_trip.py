@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import event, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.ids import new_id
 from app.models import Case, Deadline, Decision, Event
@@ -120,12 +121,12 @@ async def test_a_row_written_in_one_trip_is_then_updated_like_any_other(
         assert (stored.status, stored.current_decision_id) == ("resolved", decision.id)
 
 
-async def test_a_clock_settled_and_started_again_in_one_flush_is_left_to_the_orm(
+async def test_a_clock_settled_and_started_again_in_one_flush_keeps_the_orms_order(
     session: AsyncSession, sent: list[str]
 ) -> None:
     """One running clock of a kind per case (a unique index): the settled one must be
-    updated before its successor is inserted, the order the ORM keeps. The new decision,
-    whose table has no changed row, still goes in one trip with the events."""
+    updated before its successor is inserted. The update goes in the one trip with the new
+    decision and events; the new clock is left to the ORM, which writes it after."""
     case, clock, decision, _ = case_rows()
     async with session.begin():
         session.add_all([case, clock, decision])
@@ -141,11 +142,57 @@ async def test_a_clock_settled_and_started_again_in_one_flush_is_left_to_the_orm
         session.add_all([again, second, *more])
         with only(sent):
             await session.flush()
-    kinds = [" ".join(s.split()[:3]) for s in sent]
-    assert kinds.index("UPDATE deadlines SET") < kinds.index("INSERT INTO deadlines")
-    (trip,) = [s for s in sent if s.startswith("WITH")]
+    trip, *after = sent
+    assert trip.startswith("WITH") and "UPDATE deadlines " in trip
     assert "INSERT INTO decisions " in trip and "INSERT INTO events " in trip
     assert "INSERT INTO deadlines" not in trip
+    assert [" ".join(s.split()[:3]) for s in after] == ["INSERT INTO deadlines"]
+
+
+async def test_changed_rows_are_updated_in_one_trip_with_the_servers_times(
+    session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession], sent: list[str]
+) -> None:
+    first, _, _, _ = case_rows()
+    second, _, _, _ = case_rows()
+    async with session.begin():
+        session.add_all([first, second])
+    async with session.begin():
+        one = await session.get(Case, first.id)
+        two = await session.get(Case, second.id)
+        assert one is not None and two is not None
+        one.status, one.details = "resolved", {"n": 1}
+        two.notes = [{"text": "a note"}]
+        with only(sent):
+            await session.flush()
+        assert len(sent) == 1 and sent[0].startswith("WITH"), sent
+        now = (await session.execute(text("SELECT now()"))).scalar_one()
+        assert one.updated_at == two.updated_at == now
+        assert not session.dirty or not any(session.is_modified(r) for r in session.dirty)
+    async with sessionmaker() as other:
+        stored = [await other.get(Case, first.id), await other.get(Case, second.id)]
+    assert [columns(row) for row in stored] == [columns(one), columns(two)]
+    assert stored[0] is not None and stored[0].created_at < stored[0].updated_at
+
+
+async def test_a_changed_row_another_transaction_deleted_is_stale(
+    session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    first, _, _, _ = case_rows()
+    second, _, _, _ = case_rows()
+    first_id = first.id
+    async with session.begin():
+        session.add_all([first, second])
+    with pytest.raises(StaleDataError):
+        async with session.begin():
+            one = await session.get(Case, first.id)
+            two = await session.get(Case, second.id)
+            assert one is not None and two is not None
+            async with sessionmaker() as other, other.begin():
+                await other.execute(text("DELETE FROM cases WHERE id = :id"), {"id": second.id})
+            one.status = two.status = "resolved"
+    async with sessionmaker() as other:
+        kept = await other.get(Case, first_id)
+        assert kept is not None and kept.status == "open"
 
 
 async def test_rows_added_in_a_savepoint_are_written_by_the_orm_and_forgotten_with_it(
