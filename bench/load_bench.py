@@ -178,7 +178,7 @@ def run_round(
     workers: int, args: argparse.Namespace, keys: dict[str, Headers], folder: Path
 ) -> tuple[Measured, dict[str, list[float]]]:
     load = wrk.Load(args.threads, args.connections, args.seconds)
-    setup = wrk.Load(args.threads, args.connections, args.seconds * 3)
+    setup = wrk.Load(args.threads, args.connections, max(args.seconds * 3, args.requests / 150))
     measured: Measured = {}
     memory: dict[str, list[float]] = {}
     ids: dict[tuple[str, str], Path] = {}
@@ -263,7 +263,7 @@ def main() -> None:
     parser.add_argument(
         "--requests",
         type=int,
-        default=5000,
+        default=12000,
         help="orders made for each kind and side: more than a timed run uses",
     )
     args = parser.parse_args()
