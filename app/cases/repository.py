@@ -16,9 +16,9 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.db import written
+from app.db import json_rows, written
 from app.db.keyset import newest_first, soonest_first
-from app.models import Case, Deadline, LedgerEntry
+from app.models import Case, CaseFeedback, Deadline, Decision, LedgerEntry
 
 
 async def get(session: AsyncSession, case_id: str, *, for_update: bool = False) -> Case | None:
@@ -65,15 +65,39 @@ async def open_of_type_for_order(
     return case
 
 
-_DEADLINES_OF = (
-    select(Deadline)
-    .where(Deadline.case_id.in_(bindparam("case_ids", expanding=True)))
-    .order_by(Deadline.due_at, Deadline.id)
-)  # built once: every answer of a case reads it
+# A case's answer reads its decisions, clocks and feedback: one statement for all three,
+# each row as JSON (app.db.json_rows), instead of a query a table. Feedback is read only for
+# the cases in ``asked`` (app.cases.views: only a customer-facing case takes it).
+_ANSWER_ROWS = text(
+    """SELECT 0, to_jsonb(d) FROM decisions d WHERE d.case_id = ANY(CAST(:case_ids AS varchar[]))
+    UNION ALL
+    SELECT 1, to_jsonb(c) FROM deadlines c WHERE c.case_id = ANY(CAST(:case_ids AS varchar[]))
+    UNION ALL
+    SELECT 2, to_jsonb(f) FROM case_feedback f WHERE f.case_id = ANY(CAST(:asked AS varchar[]))"""
+)
+_ANSWER_TABLES = (Decision, Deadline, CaseFeedback)
 
 
-async def deadlines_of(session: AsyncSession, case_ids: Sequence[str]) -> Sequence[Deadline]:
-    return (await session.scalars(_DEADLINES_OF, {"case_ids": list(case_ids)})).all()
+@dataclass(frozen=True)
+class AnswerRows:
+    """Plain copies, not rows the session tracks: decisions oldest first, clocks soonest."""
+
+    decisions: list[Any]
+    deadlines: list[Any]
+    feedback: list[Any]
+
+
+async def answer_rows(
+    session: AsyncSession, case_ids: Sequence[str], asked: Sequence[str]
+) -> AnswerRows:
+    found: tuple[list[Any], list[Any], list[Any]] = ([], [], [])
+    params = {"case_ids": list(case_ids), "asked": list(asked)}
+    for table, values in await session.execute(_ANSWER_ROWS, params):
+        found[table].append(json_rows.row(_ANSWER_TABLES[table], values))
+    decisions, deadlines, feedback = found
+    decisions.sort(key=lambda d: (d.decided_at, d.id))
+    deadlines.sort(key=lambda d: (d.due_at, d.id))
+    return AnswerRows(decisions, deadlines, feedback)
 
 
 def listing(

@@ -11,17 +11,15 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.cases import feedback_repository as feedback
 from app.cases import repository as cases
 from app.cases.lifecycle import RESOLUTION, VENDOR_RESPONSE
 from app.cases.registry import CASE_TYPES
 from app.cases.schemas import CaseOut, DeadlineOut, FeedbackOut, TicketOut
 from app.cases.tickets import ticket_of
 from app.db import written
-from app.decisions import repository as decisions
 from app.decisions.schemas import DecisionOut
 from app.errors import NotFound
-from app.models import Case, CaseFeedback, Deadline, Decision
+from app.models import Case, Deadline, Decision
 
 # Cases a customer raised, or that concern the customer's money.
 CUSTOMER_FACING = frozenset(name for name, kind in CASE_TYPES.items() if kind.customer_facing)
@@ -45,7 +43,7 @@ async def view(session: AsyncSession, case: Case) -> CaseOut:
 
 async def view_many(session: AsyncSession, rows: Sequence[Case]) -> list[CaseOut]:
     """The cases with their deadlines, every decision and feedback, read from the database
-    (what this transaction wrote included): three queries for any number of cases.
+    (what this transaction wrote included): one statement for any number of cases.
 
     A case this transaction opened is answered from the session instead: every decision and
     clock it has was added here (and flushed, so they carry the server's defaults), and
@@ -55,17 +53,17 @@ async def view_many(session: AsyncSession, rows: Sequence[Case]) -> list[CaseOut
     await session.flush()  # what this transaction added, with the server's defaults (times)
     opened = {row.id for row in written.rows(session) if isinstance(row, Case)}
     ids = [case.id for case in rows if case.id not in opened]
-    history: dict[str, list[Decision]] = defaultdict(list)
-    clocks: dict[str, list[Deadline]] = defaultdict(list)
-    given: dict[str, CaseFeedback] = {}
+    history: dict[str, list[Any]] = defaultdict(list)
+    clocks: dict[str, list[Any]] = defaultdict(list)
+    given: dict[str, Any] = {}
     if ids:
         # Only a customer-facing case takes feedback (app.cases.feedback): no other is asked.
         asked = [c.id for c in rows if c.id not in opened and c.case_type in CUSTOMER_FACING]
-        if asked:
-            given = {f.case_id: f for f in await feedback.for_cases(session, asked)}
-        for decision in await decisions.for_cases(session, ids):
+        found = await cases.answer_rows(session, ids, asked)
+        given = {f.case_id: f for f in found.feedback}
+        for decision in found.decisions:
             history[decision.case_id].append(decision)
-        for deadline in await cases.deadlines_of(session, ids):
+        for deadline in found.deadlines:
             clocks[deadline.case_id].append(deadline)
     if len(ids) < len(rows):
         _from_session(session, {c.id for c in rows} & opened, history, clocks)
@@ -75,8 +73,8 @@ async def view_many(session: AsyncSession, rows: Sequence[Case]) -> list[CaseOut
 def _from_session(
     session: AsyncSession,
     opened: set[str],
-    history: dict[str, list[Decision]],
-    clocks: dict[str, list[Deadline]],
+    history: dict[str, list[Any]],
+    clocks: dict[str, list[Any]],
 ) -> None:
     """The decisions and clocks of cases opened here, in the order the queries give."""
     for row in written.rows(session):
@@ -89,9 +87,8 @@ def _from_session(
         clocks[case_id].sort(key=lambda d: (d.due_at, d.id))
 
 
-def _out(
-    case: Case, history: list[Decision], clocks: list[Deadline], given: CaseFeedback | None
-) -> CaseOut:
+def _out(case: Case, history: list[Any], clocks: list[Any], given: Any) -> CaseOut:
+    """The answer; decisions, clocks and feedback are rows of the session or plain copies."""
     decided = [DecisionOut.model_validate(d) for d in history]
 
     def due(kind: str) -> datetime | None:

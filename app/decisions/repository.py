@@ -2,7 +2,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import written
@@ -18,18 +18,6 @@ async def add(session: AsyncSession, decision: Decision) -> None:
     # Written with the next flush, after its case: the flush orders rows by foreign key.
     session.add(decision)
     written.keep(session, decision)
-
-
-_FOR_CASES = (
-    select(Decision)
-    .where(Decision.case_id.in_(bindparam("case_ids", expanding=True)))
-    .order_by(Decision.decided_at, Decision.id)
-)  # built once: every answer of a case reads it
-
-
-async def for_cases(session: AsyncSession, case_ids: Sequence[str]) -> Sequence[Decision]:
-    """Every decision of these cases, superseded ones included, oldest first."""
-    return (await session.scalars(_FOR_CASES, {"case_ids": list(case_ids)})).all()
 
 
 def listing(
