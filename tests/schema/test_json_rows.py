@@ -2,6 +2,7 @@
 zone (app.db.json_rows; a case's answer reads its decisions and clocks so)."""
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -17,8 +18,11 @@ async def test_a_row_read_as_json_equals_the_orms_in_any_time_zone(
     case, clock, decision, _ = case_rows()
     async with sessionmaker() as session, session.begin():
         session.add_all([case, clock, decision])
-    for cls, row_id in ((Decision, decision.id), (Deadline, clock.id)):
-        table = cls.__table__.name
+    rows: list[tuple[type[Any], str, str]] = [
+        (Decision, "decisions", decision.id),
+        (Deadline, "deadlines", clock.id),
+    ]
+    for cls, table, row_id in rows:
         async with sessionmaker() as session, session.begin():
             await session.execute(text("SET LOCAL TimeZone = 'Asia/Kolkata'"))
             (values,) = (
