@@ -26,15 +26,15 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, event
+from sqlalchemy import Column, event
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session, UOWTransaction, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
+from app.db import json_rows
 from app.models import Case, Deadline, Decision, Event, LedgerEntry, Order, Vendor
-from app.models.event import Xid8
 
 TAKEN: tuple[type[Any], ...] = (Case, Deadline, Decision, Event, LedgerEntry)
 CHANGED: tuple[type[Any], ...] = (Order, Vendor)
@@ -151,16 +151,6 @@ class _Table:
             encoded[self.columns[key].name] = value
         return encoded
 
-    def decode(self, key: str, value: Any) -> Any:
-        kind = self.columns[key].type
-        if value is None:
-            return None
-        if isinstance(kind, DateTime):
-            return datetime.fromisoformat(value)
-        if isinstance(kind, BigInteger | Xid8):
-            return int(value)
-        return value
-
 
 _TABLES = {cls: _Table(cls) for cls in (*TAKEN, *CHANGED)}
 # A part of the statement: inserted (True) or updated rows of a class, and their columns.
@@ -248,7 +238,9 @@ def _settle(
         for key in keys:
             set_committed_value(row, key, row.__dict__.get(key))
         for key in table.returned(keys, new=new):
-            set_committed_value(row, key, table.decode(key, values[table.columns[key].name]))
+            set_committed_value(
+                row, key, json_rows.decode(table.columns[key], values[table.columns[key].name])
+            )
 
 
 class OneTripSession(Session):
