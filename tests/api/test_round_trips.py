@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from httpx import AsyncClient
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import Headers
@@ -293,3 +293,31 @@ async def test_a_listing_of_every_case_type_shows_each_case_as_its_own_read_does
     for case in listed:
         assert (await client.get(f"/v1/cases/{case['id']}", headers=ops)).json() == case
         assert (case["feedback"] is not None) == (case["id"] == complaint_id)
+
+
+async def test_an_answer_tells_the_times_as_a_read_does_whatever_the_servers_time_zone(
+    client: AsyncClient, service: Headers, ops: Headers, db_engine: AsyncEngine
+) -> None:
+    """PostgreSQL's TimeZone is the host's by default (Asia/Kolkata here, say): a time the
+    database made for a written row must be answered as a later read gives it."""
+    database = "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I {}', current_database()); END $$"
+    async with db_engine.begin() as connection:
+        await connection.execute(text(database.format("SET timezone TO ''Asia/Kolkata''")))
+    await db_engine.dispose()  # new connections take the database's setting
+    try:
+        await put_order(client, service, "ORD-1")
+        answer = await client.post(
+            "/v1/orders/ORD-1/fail-reasons",
+            json=fail_reason_body("customer_not_available"),
+            headers=ops,
+        )
+        assert answer.status_code == 201, answer.text
+        case = answer.json()
+        decided = await verdict(client, ops, case["id"], "customer")
+        read = (await client.get(f"/v1/cases/{case['id']}", headers=ops)).json()
+    finally:
+        async with db_engine.begin() as connection:
+            await connection.execute(text(database.format("RESET timezone")))
+        await db_engine.dispose()
+    assert read == decided
+    assert read["created_at"] == case["created_at"]
