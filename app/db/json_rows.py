@@ -32,7 +32,10 @@ def decoder(column: Column[Any]) -> Callable[[Any], Any] | None:
 
 
 def decode(column: Column[Any], value: Any) -> Any:
-    convert = decoder(column)
+    return _applied(decoder(column), value)
+
+
+def _applied(convert: Callable[[Any], Any] | None, value: Any) -> Any:
     return value if value is None or convert is None else convert(value)
 
 
@@ -49,8 +52,6 @@ def row(cls: type[Any], values: dict[str, Any]) -> SimpleNamespace:
             (mapper.get_property_by_column(c).key, c.name, decoder(c))
             for c in cls.__table__.columns
         ]
-    out = {}
-    for key, name, convert in reader:
-        value = values[name]
-        out[key] = value if value is None or convert is None else convert(value)
-    return SimpleNamespace(**out)
+    return SimpleNamespace(
+        **{key: _applied(convert, values[name]) for key, name, convert in reader}
+    )
