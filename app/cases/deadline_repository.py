@@ -4,7 +4,7 @@ from sqlalchemy import String, bindparam, event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
-from app.db import written
+from app.db import driver, written
 from app.models import Case, Deadline
 
 # session.info: each case's running clocks as this transaction locked them, so a request
@@ -61,6 +61,7 @@ _ALL_RUNNING = (
     .with_for_update(skip_locked=True)
     .execution_options(populate_existing=True)
 )
+_RUN_ALL_RUNNING = driver.Statement(_ALL_RUNNING)  # on asyncpg directly: see app.db.driver
 
 
 async def running(session: AsyncSession, case_id: str, kind: str) -> Deadline | None:
@@ -81,5 +82,7 @@ async def all_running(session: AsyncSession, case_id: str) -> list[Deadline]:
     """
     clocks: dict[str, list[Deadline]] = session.info.setdefault(_RUNNING_CLOCKS, {})
     if case_id not in clocks:
-        clocks[case_id] = list((await session.scalars(_ALL_RUNNING, {"case_id": case_id})).all())
+        clocks[case_id] = await driver.instances(
+            session, Deadline, _RUN_ALL_RUNNING, {"case_id": case_id}
+        )
     return [deadline for deadline in clocks[case_id] if deadline.settled_at is None]

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import ARRAY, String, any_, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import clock
+from app.db import clock, driver
 from app.errors import NotFound
 from app.models import Case, Order, Vendor
 
@@ -67,6 +67,37 @@ _CASE_WITH_ORDER = (
 )
 
 
+# The usual case in one statement, locked in the one order: FOR UPDATE OF takes the rows
+# of each result row in the order it names them. Run on asyncpg directly (app.db.driver).
+# A row that changed while this waited is read again, as it is now, and no row comes back
+# when the change broke the join (the order moved to another vendor): the step-by-step
+# path below then takes over, as it does for what is not found.
+_ORDER_AND_VENDOR = driver.Statement(
+    """SELECT to_jsonb(v), to_jsonb(o), now() FROM vendors v
+    JOIN orders o ON o.vendor_id = v.id WHERE o.id = $1 FOR UPDATE OF v, o""",
+    ["key"],
+)
+_CASE_ORDER_AND_VENDOR = driver.Statement(
+    """SELECT to_jsonb(v), to_jsonb(o), to_jsonb(c), now() FROM cases c
+    JOIN vendors v ON v.id = c.vendor_id JOIN orders o ON o.id = c.order_id
+    WHERE c.id = $1 FOR UPDATE OF v, o, c""",
+    ["key"],
+)
+
+
+async def _at_once(session: AsyncSession, statement: driver.Statement, key: str) -> list[Any]:
+    """The rows of one of the statements above as the session's instances, or []."""
+    rows = await driver.fetch(session, statement, {"key": key})
+    if not rows:
+        return []
+    *found, now = rows[0]
+    clock.remember(session, now)
+    return [
+        driver.attach(session, cls, values)
+        for cls, values in zip((Vendor, Order, Case), found, strict=False)
+    ]
+
+
 async def _scalar_locked(session: AsyncSession, model: type, key: str) -> object | None:
     found: object | None = await session.scalar(_LOCKED[model], {"key": key})
     return found
@@ -108,6 +139,10 @@ async def lock_order(session: AsyncSession, order_id: str) -> tuple[Order, Vendo
     now. Every write of an order is made under its vendor's lock, so the order read after
     the lock is the latest; it is locked too, which costs nothing more.
     """
+    at_once = await _at_once(session, _ORDER_AND_VENDOR, order_id)
+    if at_once:
+        vendor, order = at_once
+        return order, vendor
     vendor = await _vendor_first(session, Order, order_id)
     if vendor is None:
         return None
@@ -138,8 +173,13 @@ async def lock_case(
     anything else is said about it. ``case_type``: the case must be of that type, else it
     is not found (a payout id asked of the fail-review endpoint is no fail review).
     """
-    vendor = await _vendor_first(session, Case, case_id)
-    row = (await session.execute(_CASE_WITH_ORDER, {"key": case_id})).one_or_none()
+    at_once = await _at_once(session, _CASE_ORDER_AND_VENDOR, case_id)
+    if at_once:
+        vendor, order, case = at_once
+        row: Any = (case, order)
+    else:
+        vendor = await _vendor_first(session, Case, case_id)
+        row = (await session.execute(_CASE_WITH_ORDER, {"key": case_id})).one_or_none()
     if row is not None and authorize is not None:
         authorize(row[0].vendor_id)
     if row is None or (case_type is not None and row[0].case_type != case_type):

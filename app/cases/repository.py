@@ -4,10 +4,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     DateTime,
     Interval,
     Select,
     String,
+    any_,
     bindparam,
     func,
     select,
@@ -16,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.db import json_rows, written
+from app.db import driver, json_rows, written
 from app.db.keyset import newest_first, soonest_first
 from app.models import Case, CaseFeedback, Deadline, Decision, LedgerEntry
 
@@ -68,12 +70,13 @@ async def open_of_type_for_order(
 # A case's answer reads its decisions, clocks and feedback: one statement for all three,
 # each row as JSON (app.db.json_rows), instead of a query a table. Feedback is read only for
 # the cases in ``asked`` (app.cases.views: only a customer-facing case takes it).
-_ANSWER_ROWS = text(
-    """SELECT 0, to_jsonb(d) FROM decisions d WHERE d.case_id = ANY(CAST(:case_ids AS varchar[]))
+_ANSWER_ROWS = driver.Statement(
+    """SELECT 0, to_jsonb(d) FROM decisions d WHERE d.case_id = ANY($1::varchar[])
     UNION ALL
-    SELECT 1, to_jsonb(c) FROM deadlines c WHERE c.case_id = ANY(CAST(:case_ids AS varchar[]))
+    SELECT 1, to_jsonb(c) FROM deadlines c WHERE c.case_id = ANY($1::varchar[])
     UNION ALL
-    SELECT 2, to_jsonb(f) FROM case_feedback f WHERE f.case_id = ANY(CAST(:asked AS varchar[]))"""
+    SELECT 2, to_jsonb(f) FROM case_feedback f WHERE f.case_id = ANY($2::varchar[])""",
+    ["case_ids", "asked"],
 )
 _ANSWER_TABLES = (Decision, Deadline, CaseFeedback)
 
@@ -92,7 +95,7 @@ async def answer_rows(
 ) -> AnswerRows:
     found: tuple[list[Any], list[Any], list[Any]] = ([], [], [])
     params = {"case_ids": list(case_ids), "asked": list(asked)}
-    for table, values in await session.execute(_ANSWER_ROWS, params):
+    for table, values in await driver.fetch(session, _ANSWER_ROWS, params):
         found[table].append(json_rows.row(_ANSWER_TABLES[table], values))
     decisions, deadlines, feedback = found
     decisions.sort(key=lambda d: (d.decided_at, d.id))
@@ -167,7 +170,7 @@ _LOST_BY_VENDOR = (
     .where(
         *_of_vendor_within(),
         Case.id != bindparam("excluding", type_=String()),
-        Case.outcome.in_(bindparam("outcomes", expanding=True)),
+        Case.outcome == any_(bindparam("outcomes", type_=ARRAY(String()))),
     )
 )
 _OF_TYPE_FOR_ORDER = (
@@ -178,6 +181,10 @@ _OF_TYPE_FOR_ORDER = (
     )
     .order_by(Case.created_at, Case.id)
 )
+# Run on asyncpg directly (app.db.driver): these are read on every submission.
+_RUN_EARLIER_FOR_VENDOR = driver.Statement(_EARLIER_FOR_VENDOR)
+_RUN_LOST_BY_VENDOR = driver.Statement(_LOST_BY_VENDOR)
+_RUN_OF_TYPE_FOR_ORDER = driver.Statement(_OF_TYPE_FOR_ORDER)
 
 
 async def count_earlier_for_vendor(
@@ -196,8 +203,9 @@ async def count_earlier_for_vendor(
     start). Every case type reads its vendor's history here, so complaints, disputes and fail
     reasons count from one place (served by ix_cases_vendor_type_created).
     """
-    count = await session.scalar(
-        _EARLIER_FOR_VENDOR,
+    count = await driver.scalar(
+        session,
+        _RUN_EARLIER_FOR_VENDOR,
         {"vendor_id": vendor_id, "case_type": case_type, "window": window, "excluding": excluding},
     )
     return int(count or 0)
@@ -206,7 +214,7 @@ async def count_earlier_for_vendor(
 async def of_type_for_order(session: AsyncSession, order_id: str, case_type: str) -> Sequence[Case]:
     """An order's cases of one type, oldest first."""
     parameters = {"order_id": order_id, "case_type": case_type}
-    return (await session.scalars(_OF_TYPE_FOR_ORDER, parameters)).all()
+    return await driver.instances(session, Case, _RUN_OF_TYPE_FOR_ORDER, parameters)
 
 
 async def count_lost_by_vendor(
@@ -227,7 +235,7 @@ async def count_lost_by_vendor(
         "excluding": excluding,
         "outcomes": list(outcomes),
     }
-    count = await session.scalar(_LOST_BY_VENDOR, parameters)
+    count = await driver.scalar(session, _RUN_LOST_BY_VENDOR, parameters)
     return int(count or 0)
 
 
@@ -277,6 +285,7 @@ def _fail_reason_record() -> Select[Any]:
 
 
 FAIL_REASON_RECORD = _fail_reason_record()
+_RUN_FAIL_REASON_RECORD = driver.Statement(FAIL_REASON_RECORD)
 
 
 async def fail_reason_record(
@@ -299,7 +308,7 @@ async def fail_reason_record(
         "excluding": excluding,
         "case_type": "fail_reason",
     }
-    row = (await session.execute(FAIL_REASON_RECORD, parameters)).one()
+    row = await driver.one(session, _RUN_FAIL_REASON_RECORD, parameters)
     return VendorRecord(
         active_strikes=int(row[0]),
         earlier_fail_reasons=int(row[1]),

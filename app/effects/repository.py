@@ -11,9 +11,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     BigInteger,
     Select,
     String,
+    any_,
     bindparam,
     case,
     func,
@@ -25,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from app.db import driver
 from app.models import Case, LedgerEntry, PaymentRecord
 
 REVERSAL = "reversal"
@@ -93,19 +96,20 @@ def _made_by(key: Any) -> Any:
 
 # Built once: every decision that replaces another reads what it made (and building this
 # statement costs more CPU than running it).
-_MADE_BY_DECISION = _made_by(LedgerEntry.decision_id)
-_MADE_FOR_CASE = _made_by(LedgerEntry.case_id)
+_MADE_BY_DECISION = driver.Statement(_made_by(LedgerEntry.decision_id))
+_MADE_FOR_CASE = driver.Statement(_made_by(LedgerEntry.case_id))
 
 
-async def _made(session: AsyncSession, query: Any, key: str) -> list[Effected]:
+async def _made(session: AsyncSession, query: driver.Statement, key: str) -> list[Effected]:
     # Entries are only ever added, never changed: this read needs a flush only when entries
     # wait to be written. Other pending changes (a clock settled, the case's notes) then go
     # out with the decision's own writes, in one flush, instead of in one of their own.
     if any(isinstance(row, LedgerEntry) for row in session.new):
         await session.flush()
     with session.no_autoflush:
-        rows = (await session.execute(query, {"key": key})).all()
-    return [Effected(entry, kind) for entry, kind in rows if kind != REVERSAL]
+        rows = await driver.fetch(session, query, {"key": key})
+    made = [(driver.attach_row(session, LedgerEntry, row), row[-1]) for row in rows]
+    return [Effected(entry, kind) for entry, kind in made if kind != REVERSAL]
 
 
 async def made_by(session: AsyncSession, decision_id: str) -> list[Effected]:
@@ -178,7 +182,11 @@ def _order_money() -> Select[Any]:
         select(func.coalesce(func.jsonb_agg(entry), text("'[]'::jsonb")))
         .select_from(LedgerEntry)
         .outerjoin(settlement, settlement.settles_entry_id == LedgerEntry.id)
-        .where(LedgerEntry.order_id == order_id, LedgerEntry.kind.in_(MONEY_KINDS))
+        .where(
+            LedgerEntry.order_id == order_id,
+            LedgerEntry.kind
+            == any_(bindparam("money_kinds", list(MONEY_KINDS), type_=ARRAY(String()))),
+        )
         .scalar_subquery()
     )
     claimed = case(
@@ -204,10 +212,11 @@ def _order_money() -> Select[Any]:
 
 # Built once: three reads of every money decision in one round trip.
 ORDER_MONEY = _order_money()
+_RUN_ORDER_MONEY = driver.Statement(ORDER_MONEY)
 
 
 async def order_money(session: AsyncSession, order_id: str) -> OrderMoney:
-    rows, admitted, received = (await session.execute(ORDER_MONEY, {"order_id": order_id})).one()
+    rows, admitted, received = await driver.one(session, _RUN_ORDER_MONEY, {"order_id": order_id})
     return OrderMoney(
         entries=[Money(row[0], row[1], row[2] or 0, row[3], row[4]) for row in rows],
         admitted_received=int(admitted or 0),

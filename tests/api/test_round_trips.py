@@ -28,12 +28,13 @@ from tests.factories import (
     verdict,
 )
 
-# What filing sends: the key (once in API_KEY_CACHE_SECONDS); the vendor locked with the
-# transaction's time, the order, and the vendor's record (strikes, earlier fail reasons, the
-# order's complaints and disputes) in one statement; then the case, its resolution clock,
-# its decision, its events and the order's new status in one statement (app.db.one_trip).
+# What filing sends: the key (once in API_KEY_CACHE_SECONDS); the vendor and the order
+# locked, with the transaction's time, in one statement; the vendor's record (strikes,
+# earlier fail reasons, the order's complaints and disputes) in one statement; then the
+# case, its resolution clock, its decision, its events and the order's new status in one
+# statement (app.db.one_trip).
 # The answer is built from what was written: a case opened here has nothing to read back.
-FILING_STATEMENTS = 5
+FILING_STATEMENTS = 4
 
 
 @contextmanager
@@ -83,12 +84,12 @@ async def test_filing_a_fail_reason_sends_few_statements(
 @pytest.mark.parametrize(
     ("path", "body", "reads", "pickup"),
     [
-        # The vendor locked with the time, the order, the vendor's record in one statement.
-        ("/v1/orders/ORD-1/fail-reasons", fail_reason_body("customer_not_available"), 3, None),
+        # The vendor and the order locked with the time; the vendor's record in one statement.
+        ("/v1/orders/ORD-1/fail-reasons", fail_reason_body("customer_not_available"), 2, None),
         # ... the order's earlier disputes (admissibility)
-        ("/v1/payout-disputes", dispute_body(), 3, "completed"),
+        ("/v1/payout-disputes", dispute_body(), 2, "completed"),
         # ... the vendor's earlier complaints
-        ("/v1/pickup-complaints", complaint_body(), 3, None),
+        ("/v1/pickup-complaints", complaint_body(), 2, None),
     ],
 )
 async def test_a_submission_reads_its_order_vendor_and_clock_at_once(
@@ -110,9 +111,10 @@ async def test_a_submission_reads_its_order_vendor_and_clock_at_once(
     answer = ("SELECT 0, to_jsonb(d) FROM decisions",)
     selects = [s for s in sent if s.startswith("SELECT") and not s.startswith(answer)]
     assert len(selects) == reads, "\n".join(s.split("\n")[0] for s in selects)
-    # The one lock order: the vendor first, and the transaction's time read beside it.
-    assert selects[0].startswith("SELECT vendors.") and "now()" in selects[0]
-    assert "FOR UPDATE OF vendors" in selects[0]
+    # The one lock order: the vendor first, then the order, the transaction's time beside.
+    first = " ".join(selects[0].split())
+    assert "now() FROM vendors v JOIN orders o" in first
+    assert first.endswith("FOR UPDATE OF v, o")
 
 
 async def test_events_keep_the_order_they_were_emitted_in(
