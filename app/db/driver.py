@@ -23,9 +23,10 @@ from typing import Any
 from sqlalchemy import Connection, exc
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.util import await_only
 
 from app.db import json_rows
 
@@ -57,17 +58,6 @@ class Statement:
         return [parameters[n] if n in parameters else values[n] for n in self.names]
 
 
-async def _connection(session: AsyncSession) -> tuple[Connection, Any]:
-    """The session's connection and its adapted asyncpg one, in the session's transaction."""
-    connection = await session.connection()
-    adapted = (await connection.get_raw_connection()).dbapi_connection
-    # SQLAlchemy's adapter sends BEGIN with its first statement; a statement sent around
-    # it would otherwise run, and let go of its locks, outside the transaction.
-    if adapted._transaction is None:  # type: ignore[union-attr]
-        await adapted._start_transaction()  # type: ignore[union-attr]
-    return connection.sync_connection, adapted  # type: ignore[return-value]
-
-
 async def fetch(
     session: AsyncSession, statement: Statement, parameters: Mapping[str, Any]
 ) -> list[Any]:
@@ -76,8 +66,23 @@ async def fetch(
     sync = session.sync_session
     if sync.autoflush and (sync.new or sync.dirty or sync.deleted):
         await session.flush()
-    connection, adapted = await _connection(session)
-    sql, arguments = statement.sql, statement.arguments(parameters)
+    connection = (await session.connection()).sync_connection
+    assert connection is not None  # a session's connection is made with its sync side
+    return await _sent(connection, statement.sql, statement.arguments(parameters))
+
+
+def fetch_in_flush(session: Session, sql: str, arguments: list[Any]) -> list[Any]:
+    """:func:`fetch` for a flush's own statement: a flush runs in SQLAlchemy's greenlet,
+    where a coroutine is awaited through ``await_only``."""
+    return await_only(_sent(session.connection(), sql, arguments))
+
+
+async def _sent(connection: Connection, sql: str, arguments: list[Any]) -> list[Any]:
+    adapted: Any = connection.connection.dbapi_connection
+    # SQLAlchemy's adapter sends BEGIN with its first statement; a statement sent around
+    # it would otherwise run, and let go of its locks, outside the transaction.
+    if adapted._transaction is None:
+        await adapted._start_transaction()
     dispatch = connection.dispatch
     context = SimpleNamespace()  # what a listener may keep from before to after
     if dispatch.before_cursor_execute:

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, UOWTransaction, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.db import json_rows
+from app.db import driver, json_rows
 from app.models import Case, Deadline, Decision, Event, LedgerEntry, Order, Vendor
 
 TAKEN: tuple[type[Any], ...] = (Case, Deadline, Decision, Event, LedgerEntry)
@@ -206,10 +206,10 @@ def _write(session: Session, new: list[Any], dirty: list[Any]) -> None:
         for (new, cls, keys), rows in parts.items()
     ]
     statement = _statement(tuple(parts))
-    answer = session.connection().exec_driver_sql(statement, (json.dumps(document),)).all()
+    answer = driver.fetch_in_flush(session, statement, [json.dumps(document)])
     back: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for index, returned in answer:
-        back[index].append(returned if isinstance(returned, dict) else json.loads(returned))
+        back[index].append(returned)
     for index, ((is_new, cls, keys), rows) in enumerate(parts.items()):
         _settle(_TABLES[cls], is_new, keys, rows, back[index])
     for row in new:
