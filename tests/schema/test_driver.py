@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from httpx import AsyncClient
 from sqlalchemy import String, bindparam, event, inspect, select, text
 from sqlalchemy.exc import DBAPIError
@@ -194,3 +195,15 @@ async def test_rows_read_here_hold_what_the_orm_loads(
 
 def columns(row: Any) -> dict[str, Any]:
     return {c.key: getattr(row, c.key) for c in inspect(type(row)).column_attrs}
+
+
+async def test_a_read_that_begins_a_snapshot_reads_in_it(
+    app: FastAPI, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    setting = driver.Statement(
+        "SELECT current_setting('transaction_isolation'), current_setting('transaction_read_only')"
+    )
+    async with app.state.snapshot_sessionmaker() as session, session.begin():
+        assert list(await driver.one(session, setting, {})) == ["repeatable read", "on"]
+    async with sessionmaker() as session, session.begin():
+        assert list(await driver.one(session, setting, {})) == ["read committed", "off"]
