@@ -167,7 +167,8 @@ async def lock_case(
     case_type: str | None = None,
     authorize: Callable[[str | None], None] | None = None,
 ) -> Locked:
-    """The case, its vendor and its order, locked in the one order.
+    """The case, its vendor and its order, locked in the one order (the order too, though
+    its writes are all made under the vendor's lock: one statement takes all three).
 
     ``authorize``: checks the caller may act on the case's vendor (raises 403) before
     anything else is said about it. ``case_type``: the case must be of that type, else it
