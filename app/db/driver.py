@@ -10,17 +10,18 @@ changes them and the flush writes them as if the ORM had loaded them.
 What stays as with SQLAlchemy: the transaction (begun here if no statement has begun it
 yet, committed or rolled back by the session), the statement timeout (asyncpg's own), the
 engine's ``before_cursor_execute`` and ``after_cursor_execute`` events (traces and tests see
-every statement), and the errors: a database error is raised as the
-``sqlalchemy.exc.DBAPIError`` SQLAlchemy would raise, so deadlock retries and 503s treat
-both paths alike.
+every statement; after a failed one the context's ``error`` is set), and the errors: a
+database error is raised as the ``sqlalchemy.exc.DBAPIError`` SQLAlchemy would raise, by
+SQLAlchemy's own handling, so deadlock retries and 503s treat both paths alike and a lost
+connection leaves the pool.
 """
 
 import json
 from collections.abc import Mapping, Sequence
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, NoReturn
 
-from sqlalchemy import Connection, exc
+from sqlalchemy import Connection
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, make_transient_to_detached
@@ -78,43 +79,40 @@ def fetch_in_flush(session: Session, sql: str, arguments: list[Any]) -> list[Any
 
 
 async def _sent(connection: Connection, sql: str, arguments: list[Any]) -> list[Any]:
-    adapted: Any = connection.connection.dbapi_connection
-    # SQLAlchemy's adapter sends BEGIN with its first statement; a statement sent around
-    # it would otherwise run, and let go of its locks, outside the transaction.
-    if adapted._transaction is None:
-        await adapted._start_transaction()
     dispatch = connection.dispatch
-    context = SimpleNamespace()  # what a listener may keep from before to after
+    # What a listener keeps from before to after; ``error`` is set when the statement
+    # failed (app.observability.tracing marks its span so).
+    context = SimpleNamespace(error=None)
     if dispatch.before_cursor_execute:
         dispatch.before_cursor_execute(connection, None, sql, arguments, context, False)
     try:
+        adapted: Any = connection.connection.dbapi_connection
+        # SQLAlchemy's adapter sends BEGIN with its first statement; a statement sent around
+        # it would otherwise run, and let go of its locks, outside the transaction.
+        if adapted._transaction is None:
+            await adapted._start_transaction()
         rows: list[Any] = await adapted.driver_connection.fetch(sql, *arguments)
     except Exception as error:
-        raise _translated(connection, adapted, sql, arguments, error) from error
+        context.error = error
+        _raise_as_sqlalchemy(connection, sql, arguments, error)
     finally:
         if dispatch.after_cursor_execute:
             dispatch.after_cursor_execute(connection, None, sql, arguments, context, False)
     return rows
 
 
-def _translated(
-    connection: Connection, adapted: Any, sql: str, arguments: list[Any], error: Exception
-) -> Exception:
-    """The error SQLAlchemy would have raised for ``error``: its DBAPI error, wrapped."""
-    dbapi = connection.dialect.loaded_dbapi
+def _raise_as_sqlalchemy(
+    connection: Connection, sql: str, arguments: list[Any], error: Exception
+) -> NoReturn:
+    """Raises ``error`` as SQLAlchemy would have: the DBAPI error asyncpg's maps to, wrapped
+    in its ``DBAPIError``, through the connection's own handling, which on a lost connection
+    invalidates it and the pool's older ones (a restarted server leaves none usable)."""
+    adapted: Any = connection.connection.dbapi_connection
     try:
-        adapted._handle_exception(error)  # raises the DBAPI error asyncpg's error maps to
-    except dbapi.Error as dbapi_error:
-        return exc.DBAPIError.instance(
-            sql,
-            arguments,
-            dbapi_error,
-            dbapi.Error,
-            connection_invalidated=adapted.driver_connection.is_closed(),
-        )
-    except Exception as other:  # not a database error (a cancellation, a bug): as it is
-        return other
-    return error  # pragma: no cover - _handle_exception always raises
+        adapted._handle_exception(error)  # raises the DBAPI error; any other error as it is
+    except connection.dialect.loaded_dbapi.Error as dbapi_error:
+        connection._handle_dbapi_exception(dbapi_error, sql, arguments, None, None)
+    raise error  # pragma: no cover - both calls above always raise
 
 
 async def one(session: AsyncSession, statement: Statement, parameters: Mapping[str, Any]) -> Any:

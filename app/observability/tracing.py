@@ -101,8 +101,14 @@ def _trace_statements(engine: AsyncEngine, tracer: Any) -> None:
         _conn: Any, _cursor: Any, _statement: str, _params: Any, context: Any, _many: bool
     ) -> None:
         span = getattr(context, _SPAN, None)
-        if span is not None:
-            span.end()
+        if span is None:
+            return
+        # A statement sent to asyncpg directly (app.db.driver) ends here also when it failed.
+        error = getattr(context, "error", None)
+        if error is not None:
+            span.set_attribute("error.type", type(error).__name__)
+            span.set_status(StatusCode.ERROR)
+        span.end()
 
     def failed(error: Any) -> None:
         span = getattr(error.execution_context, _SPAN, None)

@@ -10,14 +10,20 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import StatusCode
 from sqlalchemy import String, bindparam, event, inspect, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.cases import locks
 from app.db import driver
+from app.db.engine import make_engine
 from app.models import Case, Order, Vendor
-from tests.conftest import Headers
+from app.observability.tracing import _trace_statements
+from tests.conftest import Headers, suite_settings
 from tests.factories import put_order
 
 ORDER = driver.Statement("SELECT to_jsonb(o) FROM orders o WHERE o.id = $1 FOR UPDATE", ["id"])
@@ -207,3 +213,35 @@ async def test_a_read_that_begins_a_snapshot_reads_in_it(
         assert list(await driver.one(session, setting, {})) == ["repeatable read", "on"]
     async with sessionmaker() as session, session.begin():
         assert list(await driver.one(session, setting, {})) == ["read committed", "off"]
+
+
+async def test_a_failing_raw_statement_is_traced_as_an_error_like_an_orm_one(
+    database_url: str,
+) -> None:
+    engine = make_engine(suite_settings(), database_url)
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    _trace_statements(engine, provider.get_tracer("test"))
+    sessions = async_sessionmaker(engine)
+    try:
+        async with sessions() as session:
+            with pytest.raises(DBAPIError):
+                async with session.begin():
+                    await session.execute(text("SELECT 1 / 0 AS orm_path"))
+        async with sessions() as session:
+            with pytest.raises(DBAPIError):
+                async with session.begin():
+                    await driver.fetch(session, driver.Statement("SELECT 1 / 0 AS raw_path"), {})
+    finally:
+        await engine.dispose()
+    status = {
+        name: [
+            s.status.status_code
+            for s in exporter.get_finished_spans()
+            if name in str((s.attributes or {}).get("db.query.text", ""))
+        ]
+        for name in ("orm_path", "raw_path")
+    }
+    assert status["orm_path"] == [StatusCode.ERROR]
+    assert status["raw_path"] == [StatusCode.ERROR], status
