@@ -8,6 +8,11 @@ decisions count its history (strikes, earlier disputes) and an order's money is 
 against everything the vendor's other decisions paid on it; an order has one vendor, so the
 vendor's lock also serialises every write of the order's money. A deadline is never waited
 for: it is taken with SKIP LOCKED, and one held by a watcher is being fired right now.
+
+An order is locked FOR NO KEY UPDATE (:data:`ORDER_LOCK`), as an UPDATE of it locks it: its
+key never changes and it is never deleted, and so its lock need not wait for a transaction
+that only refers to it (a payment record being inserted holds the order's KEY SHARE lock
+until it commits, and may then wait for the vendor this transaction holds).
 """
 
 from collections.abc import Callable, Collection
@@ -31,11 +36,15 @@ class Locked:
     order: Order | None
 
 
+# with_for_update()'s arguments for an order's row: FOR NO KEY UPDATE (see above).
+ORDER_LOCK: dict[str, Any] = {"key_share": True}
+
+
 def _locked(model: type) -> Any:
     return (
         select(model)
         .where(model.id == bindparam("key", type_=String()))  # type: ignore[attr-defined]
-        .with_for_update()
+        .with_for_update(**(ORDER_LOCK if model is Order else {}))
         .execution_options(populate_existing=True)
     )
 
@@ -67,20 +76,21 @@ _CASE_WITH_ORDER = (
 )
 
 
-# The usual case in one statement, locked in the one order: FOR UPDATE OF takes the rows
-# of each result row in the order it names them. Run on asyncpg directly (app.db.driver).
+# The usual case in one statement, locked in the one order: the locking clauses take the
+# rows of each result row in the order they name them. Run on asyncpg directly (app.db.driver).
 # A row that changed while this waited is read again, as it is now, and no row comes back
 # when the change broke the join (the order moved to another vendor): the step-by-step
 # path below then takes over, as it does for what is not found.
 _ORDER_AND_VENDOR = driver.Statement(
     """SELECT to_jsonb(v), to_jsonb(o), now() FROM vendors v
-    JOIN orders o ON o.vendor_id = v.id WHERE o.id = $1 FOR UPDATE OF v, o""",
+    JOIN orders o ON o.vendor_id = v.id WHERE o.id = $1
+    FOR UPDATE OF v FOR NO KEY UPDATE OF o""",
     ["key"],
 )
 _CASE_ORDER_AND_VENDOR = driver.Statement(
     """SELECT to_jsonb(v), to_jsonb(o), to_jsonb(c), now() FROM cases c
     JOIN vendors v ON v.id = c.vendor_id JOIN orders o ON o.id = c.order_id
-    WHERE c.id = $1 FOR UPDATE OF v, o, c""",
+    WHERE c.id = $1 FOR UPDATE OF v FOR NO KEY UPDATE OF o FOR UPDATE OF c""",
     ["key"],
 )
 

@@ -5,6 +5,7 @@ from typing import Any, Literal
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.cases import locks
 from app.db import clock
 from app.db.keyset import newest_first
 from app.models import Order, Vendor
@@ -13,7 +14,9 @@ from app.models import Order, Vendor
 async def get(session: AsyncSession, order_id: str, *, for_update: bool = False) -> Order | None:
     query = select(Order).where(Order.id == order_id)
     if for_update:
-        query = query.with_for_update().execution_options(populate_existing=True)
+        query = query.with_for_update(**locks.ORDER_LOCK).execution_options(
+            populate_existing=True
+        )
     order: Order | None = await session.scalar(query)
     return order
 
@@ -32,9 +35,8 @@ async def with_vendor(
         .where(Order.id == order_id)
     )
     if lock is not None:
-        query = query.with_for_update(of=Order if lock == "order" else Vendor).execution_options(
-            populate_existing=True
-        )
+        locking = {"of": Order, **locks.ORDER_LOCK} if lock == "order" else {"of": Vendor}
+        query = query.with_for_update(**locking).execution_options(populate_existing=True)
     row = (await session.execute(query)).one_or_none()
     if row is None:
         return None

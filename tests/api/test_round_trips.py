@@ -114,7 +114,7 @@ async def test_a_submission_reads_its_order_vendor_and_clock_at_once(
     # The one lock order: the vendor first, then the order, the transaction's time beside.
     first = " ".join(selects[0].split())
     assert "now() FROM vendors v JOIN orders o" in first
-    assert first.endswith("FOR UPDATE OF v, o")
+    assert first.endswith("FOR UPDATE OF v FOR NO KEY UPDATE OF o")
 
 
 async def test_events_keep_the_order_they_were_emitted_in(
