@@ -14,9 +14,7 @@ from app.models import Order, Vendor
 async def get(session: AsyncSession, order_id: str, *, for_update: bool = False) -> Order | None:
     query = select(Order).where(Order.id == order_id)
     if for_update:
-        query = query.with_for_update(**locks.ORDER_LOCK).execution_options(
-            populate_existing=True
-        )
+        query = query.with_for_update(**locks.ORDER_LOCK).execution_options(populate_existing=True)
     order: Order | None = await session.scalar(query)
     return order
 
