@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 from fastapi import FastAPI
-from httpx import AsyncClient
+from httpx import AsyncClient, Response
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -31,6 +31,32 @@ async def _waiting_on_a_lock(session: AsyncSession) -> bool:
     return bool(found)
 
 
+async def _verdict_behind_records(
+    reconciling: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    client: AsyncClient,
+    ops: Headers,
+    case_id: str,
+) -> "asyncio.Task[Response]":
+    """Reconciliation's first steps in ``reconciling`` (its lock, then a payment record of
+    ORD-1), then the case's verdict sent, once it waits on a lock (or has answered)."""
+    await payment_records.lock_reconciliation(reconciling)
+    await payment_records.insert_new(
+        reconciling,
+        # Less than the invoice (1,500,000): a shortfall, so reconcile locks the vendor.
+        [NewRecord("REF-1", "ORD-1", 1_000_000, "succeeded", "to_customer", datetime.now(UTC))],
+    )
+    deciding = asyncio.create_task(
+        client.post(f"/v1/fail-reviews/{case_id}/verdict", json=verdict_body("vendor"), headers=ops)
+    )
+    async with sessionmaker() as watching:
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            if deciding.done() or await _waiting_on_a_lock(watching):
+                break
+    return deciding
+
+
 async def test_a_verdict_and_a_reconciliation_of_its_order_do_not_deadlock(
     app: FastAPI,
     sessionmaker: async_sessionmaker[AsyncSession],
@@ -46,22 +72,7 @@ async def test_a_verdict_and_a_reconciliation_of_its_order_do_not_deadlock(
         # As app.payment_discrepancies.reconciliation.reconcile does, in its order; this
         # side reports a cycle first, so the test sees it instead of the request's retry.
         await reconciling.execute(text("SET LOCAL deadlock_timeout = '100ms'"))
-        await payment_records.lock_reconciliation(reconciling)
-        await payment_records.insert_new(
-            reconciling,
-            # Less than the invoice (1,500,000): a shortfall, so reconcile locks the vendor.
-            [NewRecord("REF-1", "ORD-1", 1_000_000, "succeeded", "to_customer", datetime.now(UTC))],
-        )
-        deciding = asyncio.create_task(
-            client.post(
-                f"/v1/fail-reviews/{case_id}/verdict", json=verdict_body("vendor"), headers=ops
-            )
-        )
-        async with sessionmaker() as watching:
-            for _ in range(100):
-                await asyncio.sleep(0.05)
-                if deciding.done() or await _waiting_on_a_lock(watching):
-                    break
+        deciding = await _verdict_behind_records(reconciling, sessionmaker, client, ops, case_id)
         failed: Exception | None = None
         try:
             # The vendors of the orders with a discrepancy, locked (reconcile's next step).
@@ -88,21 +99,7 @@ async def test_the_verdict_is_not_run_twice_for_a_deadlock_with_a_reconciliation
     caplog.set_level(logging.WARNING, logger="app.api.transaction")
     async with sessionmaker() as reconciling:
         await reconciling.begin()
-        await payment_records.lock_reconciliation(reconciling)
-        await payment_records.insert_new(
-            reconciling,
-            [NewRecord("REF-1", "ORD-1", 1_000_000, "succeeded", "to_customer", datetime.now(UTC))],
-        )
-        deciding = asyncio.create_task(
-            client.post(
-                f"/v1/fail-reviews/{case_id}/verdict", json=verdict_body("vendor"), headers=ops
-            )
-        )
-        async with sessionmaker() as watching:
-            for _ in range(100):
-                await asyncio.sleep(0.05)
-                if deciding.done() or await _waiting_on_a_lock(watching):
-                    break
+        deciding = await _verdict_behind_records(reconciling, sessionmaker, client, ops, case_id)
         try:
             await locks.lock_vendors(reconciling, {"V-1"})
         finally:

@@ -24,7 +24,7 @@ from app.db.engine import make_engine
 from app.models import Case, Order, Vendor
 from app.observability.tracing import _trace_statements
 from tests.conftest import Headers, suite_settings
-from tests.factories import put_order
+from tests.factories import file_fail_reason, put_order
 
 ORDER = driver.Statement("SELECT to_jsonb(o) FROM orders o WHERE o.id = $1 FOR UPDATE", ["id"])
 
@@ -146,12 +146,7 @@ async def test_a_case_is_locked_with_its_vendor_and_order_in_one_statement(
     db_engine: AsyncEngine,
     order: str,
 ) -> None:
-    answer = await client.post(
-        f"/v1/orders/{order}/fail-reasons",
-        json={"reason": "customer_not_available", "explanation": "no answer at the door"},
-        headers=ops,
-    )
-    case_id = answer.json()["id"]
+    case_id = (await file_fail_reason(client, ops, order, "customer_not_available"))["id"]
     async with sessionmaker() as session, session.begin():
         locked = await locks.lock_case(session, case_id)
         assert (locked.case.id, locked.vendor and locked.vendor.id) == (case_id, "V-1")
@@ -178,12 +173,7 @@ async def test_a_statement_sees_what_the_session_has_not_written_yet(
 async def test_rows_read_here_hold_what_the_orm_loads(
     sessionmaker: async_sessionmaker[AsyncSession], client: AsyncClient, ops: Headers, order: str
 ) -> None:
-    answer = await client.post(
-        f"/v1/orders/{order}/fail-reasons",
-        json={"reason": "customer_not_available", "explanation": "no answer at the door"},
-        headers=ops,
-    )
-    case_id = answer.json()["id"]
+    case_id = (await file_fail_reason(client, ops, order, "customer_not_available"))["id"]
     statement = driver.Statement(select(Case).where(Case.id == bindparam("id", type_=String())))
     async with sessionmaker() as session:
         loaded = await session.get(Case, case_id)
