@@ -20,7 +20,6 @@ mapping, the connection's error handling), pinned by the lock file; tests/schema
 fails if any of them changes what it does, and is the test to run on upgrading SQLAlchemy.
 """
 
-import json
 from collections.abc import Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any, NoReturn
@@ -138,25 +137,18 @@ async def instances(
     return [attach_row(session, cls, row) for row in await fetch(session, statement, parameters)]
 
 
-_KEYS: dict[type[Any], list[str]] = {}
-
-
 def attach_row(session: AsyncSession, cls: type[Any], row: Sequence[Any]) -> Any:
     """The session's instance of a row whose first values are ``cls``'s columns in table
     order, as ``select(cls, ...)`` gives them (see :func:`_attach`)."""
-    keys = _KEYS.get(cls)
-    if keys is None:
-        mapper = cls.__mapper__
-        keys = _KEYS[cls] = [mapper.get_property_by_column(c).key for c in cls.__table__.columns]
-    return _attach(session, cls, dict(zip(keys, row, strict=False)))
+    # The row may hold more after them (what settles a ledger entry): zip stops at the columns.
+    columns = json_rows.columns_of(cls)
+    values = zip(columns, row, strict=False)
+    return _attach(session, cls, {key: value for (key, _, _), value in values})
 
 
-def attach(session: AsyncSession, cls: type[Any], values: Mapping[str, Any] | str) -> Any:
-    """A row of ``cls`` that PostgreSQL sent as ``to_jsonb(row)``, as the session's instance
-    of it (see :func:`_attach`)."""
-    if isinstance(values, str):
-        values = json.loads(values)
-    assert not isinstance(values, str)
+def attach(session: AsyncSession, cls: type[Any], values: Mapping[str, Any]) -> Any:
+    """A row of ``cls`` that PostgreSQL sent as ``to_jsonb(row)`` (the driver decodes the
+    JSON), as the session's instance of it (see :func:`_attach`)."""
     return _attach(session, cls, vars(json_rows.row(cls, dict(values))))
 
 

@@ -42,9 +42,9 @@ def _applied(convert: Callable[[Any], Any] | None, value: Any) -> Any:
 _READERS: dict[type[Any], list[tuple[str, str, Callable[[Any], Any] | None]]] = {}
 
 
-def row(cls: type[Any], values: dict[str, Any]) -> SimpleNamespace:
-    """A row of ``cls``'s table as a plain object with the mapped attributes' names: what a
-    view reads, not a row the session tracks."""
+def columns_of(cls: type[Any]) -> list[tuple[str, str, Callable[[Any], Any] | None]]:
+    """Each column of ``cls``'s table in table order: its mapped attribute's name, its own
+    name, and its decoder."""
     reader = _READERS.get(cls)
     if reader is None:
         mapper = cls.__mapper__
@@ -52,6 +52,13 @@ def row(cls: type[Any], values: dict[str, Any]) -> SimpleNamespace:
             (mapper.get_property_by_column(c).key, c.name, decoder(c))
             for c in cls.__table__.columns
         ]
+    return reader
+
+
+def row(cls: type[Any], values: dict[str, Any]) -> SimpleNamespace:
+    """A row of ``cls``'s table as a plain object with the mapped attributes' names: what a
+    view reads, not a row the session tracks."""
+    reader = columns_of(cls)
     return SimpleNamespace(
         **{key: _applied(convert, values[name]) for key, name, convert in reader}
     )
