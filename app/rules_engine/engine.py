@@ -1,26 +1,30 @@
 """The durable-rules adapter: the only module of the project that imports ``durable``.
 
-Each table is compiled into one durable-rules ruleset named ``<table>_<version>``, all of
-one version in one host, so a changed table or policy value is a new host and never a
-change to a registered ruleset (which durable-rules cannot do). What the engine needs from
-us, measured on 2.0.28:
+Each table is compiled into one durable-rules ruleset named ``<table>_<version>``, so a
+changed table or policy value is a new ruleset and never a change to a registered one
+(which durable-rules cannot do). The adapter talks to durable-rules' C engine through its
+binding (``durable_rules_engine``, which durable's own ``Host`` wraps) and needs no ``Host``:
 
 - ``Host`` starts two timer threads that call into the engine every 0.2 s and can run
-  consequences on their thread; we need no engine timers (deadlines live in Postgres), so
-  our host starts none.
+  consequences on their thread; we need no engine timers (deadlines live in Postgres).
+- ``Host`` runs a rule's consequence by building a closure around the session's state and
+  writing that state back after it; measured here, that Python work cost more than the
+  matching. Our rules have no consequences to run: the engine says which rule's action is
+  due next (``start_action_for_state``, then ``complete_and_start_action``), in priority
+  order, and the adapter only takes its name. Outcome and actions are assembled afterwards
+  from the table, so a rule can never do I/O or see the clock.
 - The C engine is not safe for concurrent use and never releases the GIL: one process-wide
   lock serialises every call into it.
 - A ruleset holds at most 1,024 live sessions: every evaluation uses a fresh sid and deletes
   its state, also on error.
-- No rule matching raises ``MessageNotHandledException``: that is the decision "no rule
+- A message no rule matches is refused as unhandled: that is the decision "no rule
   applies", not an error. But measured here: ``delete_state`` of the session of an
   unhandled message can segfault (it does when that message was the ruleset's first). So
-  every ruleset ends with a catch-all rule of the lowest priority that records nothing:
-  every message is handled, and the exception path stays only as a guard.
+  every ruleset ends with a catch-all rule of the lowest priority: every message is
+  handled, and its name is never reported as fired.
 - ``$ex`` on ``sid`` never returns; the catch-all tests a declared fact instead.
 
-Consequences only append the rule name to a collector keyed by sid; outcome and actions are
-assembled afterwards from the table, so a rule can never do I/O or see the clock.
+Measured on durable-rules 2.0.28; tests/rules/ fail if the binding changes what it does.
 """
 
 from __future__ import annotations
@@ -31,12 +35,12 @@ import logging
 import math
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from durable.engine import Host, MessageNotHandledException
+import durable_rules_engine  # type: ignore[import-not-found]  # durable's C binding, untyped
 
 from app.rules_engine.errors import RulesError
 from app.rules_engine.loader import load_tables
@@ -82,10 +86,8 @@ class Evaluation:
     ticket: dict[str, str]  # ticket fields the fired rules set
 
 
-class _TimerlessHost(Host):  # type: ignore[misc]  # durable ships no type hints
-    def _run(self) -> None:
-        # Host._run starts the dispatch and timer threads; see the module docstring.
-        return None
+# What durable_rules_engine.assert_event / assert_fact answer first.
+_HANDLED, _NOT_HANDLED = 0, 1
 
 
 def ruleset_version(tables: Mapping[str, Table], policy: Policy) -> str:
@@ -115,19 +117,21 @@ class RulesEngine:
         self.policy_entries: dict[str, PolicyEntry] = dict(policy_entries or {})
         self.version: str = ruleset_version(self.tables, policy)
         self._policy_values = policy.as_dict()
-        self._fired: dict[str, list[str]] = {}
-        self._ruleset_names = {name: f"{name}_{self.version}" for name in self.tables}
         self._rules_by_name = {
             name: {rule.name: rule for rule in table.rules} for name, table in self.tables.items()
         }
         # Only the facts some condition tests are sent to the C engine; the rest are only
         # needed when assembling actions, which happens here in Python.
         self._tested_facts = {name: _tested_facts(table) for name, table in self.tables.items()}
-        definitions = {
-            self._ruleset_names[name]: self._compile(table) for name, table in self.tables.items()
-        }
         with _ENGINE_LOCK:
-            self._host = _TimerlessHost(definitions)
+            # The engine's handle of each table's ruleset; rulesets live as long as the process.
+            self._rulesets: dict[str, int] = {
+                name: durable_rules_engine.create_ruleset(
+                    f"{name}_{self.version}",
+                    json.dumps(self._compile(table), ensure_ascii=False),
+                )
+                for name, table in self.tables.items()
+            }
 
     def evaluate(self, table: str, facts: Mapping[str, Any]) -> Evaluation:
         spec = self.tables.get(table)
@@ -140,30 +144,43 @@ class RulesEngine:
     # --- durable-rules -------------------------------------------------------------------
 
     def _run(self, table: Table, message_facts: dict[str, Any]) -> list[str]:
-        ruleset = self._ruleset_names[table.name]
+        """The names of the rules that fire for these facts, in firing order."""
+        ruleset = self._rulesets[table.name]
         sid = uuid.uuid4().hex
-        message = {**message_facts, "sid": sid}
+        message = json.dumps({**message_facts, "sid": sid}, ensure_ascii=False)
+        # A fact fires every matching rule, in pri order; an event is consumed by the first
+        # matching rule (lowest pri).
+        send = (
+            durable_rules_engine.assert_event
+            if table.mode == "first_hit"
+            else durable_rules_engine.assert_fact
+        )
+        fired: list[str] = []
         with _ENGINE_LOCK:
-            self._fired[sid] = []
             try:
-                try:
-                    if table.mode == "first_hit":
-                        # An event is consumed by the first matching rule (lowest pri).
-                        self._host.post(ruleset, message)
-                    else:
-                        # A fact fires every matching rule, in pri order.
-                        self._host.assert_fact(ruleset, message)
-                except MessageNotHandledException:
-                    pass  # no rule applies; that is a decision, not an error
-                return self._fired[sid]
+                answer, state = send(ruleset, message)
+                if answer == _NOT_HANDLED:
+                    return fired  # no rule applies; that is a decision, not an error
+                if answer != _HANDLED:
+                    raise RulesError(f"rules engine: {table.name} answered {answer} to {message}")
+                due = durable_rules_engine.start_action_for_state(ruleset, state)
+                action = due[1] if due else None
+                while action:
+                    # {"<rule name>": {"m": <the message>}}: the rule whose action is due.
+                    (rule_name,) = json.loads(action)
+                    if rule_name != CATCH_ALL_RULE:
+                        fired.append(rule_name)
+                    action = durable_rules_engine.complete_and_start_action(ruleset, state)
+                return fired
             finally:
-                self._fired.pop(sid, None)
                 try:
-                    self._host.delete_state(ruleset, sid)
+                    durable_rules_engine.delete_state(ruleset, sid)
                 except Exception:
                     # Only reachable if the engine never created the session; a real leak
                     # would show up as MemoryError at 1,024 sessions, so make it visible.
-                    logger.exception("rules engine: cannot delete session %s of %s", sid, ruleset)
+                    logger.exception(
+                        "rules engine: cannot delete session %s of %s", sid, table.name
+                    )
 
     def _compile(self, table: Table) -> dict[str, Any]:
         definition: dict[str, Any] = {}
@@ -172,14 +189,12 @@ class RulesEngine:
                 "all": [{"m": self._compile_when(table, rule)}],
                 # Lower pri fires first: file order is firing order.
                 "pri": index + 1,
-                "run": self._consequence(rule.name),
             }
         # Table rule names are snake_case, so this name cannot collide. Last priority: in
         # first_hit mode it fires only when no table rule matched.
         definition[CATCH_ALL_RULE] = {
             "all": [{"m": _always(table)}],
             "pri": len(table.rules) + 1,
-            "run": _record_nothing,
         }
         return definition
 
@@ -212,14 +227,6 @@ class RulesEngine:
         if isinstance(operand, PolicyRef):
             return self._policy_values[operand.name]
         return operand
-
-    def _consequence(self, rule_name: str) -> Callable[[Any], None]:
-        # durable-rules swallows exceptions raised in a consequence, so this must not raise:
-        # setdefault instead of indexing.
-        def record(c: Any) -> None:
-            self._fired.setdefault(str(c.s.sid), []).append(rule_name)
-
-        return record
 
     # --- decision ------------------------------------------------------------------------
 
@@ -300,10 +307,6 @@ def _always(table: Table) -> dict[str, Any]:
     # durable-rules has no "true": every declared fact is in every message (checked in
     # evaluate), so "the first fact exists" always holds.
     return {"$ex": {next(iter(table.facts)): 1}}
-
-
-def _record_nothing(c: Any) -> None:
-    return None
 
 
 def _tested_facts(table: Table) -> tuple[str, ...]:

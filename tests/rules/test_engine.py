@@ -22,6 +22,7 @@ from app.rules_engine import (
     load_policy,
     load_tables,
 )
+from app.rules_engine import engine as rules_engine_module
 
 RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
 
@@ -862,7 +863,7 @@ def test_engine_calls_are_serialised(rules_dir: Path, monkeypatch: pytest.Monkey
     # The C engine is not safe for concurrent calls; observe how many threads are inside
     # it at once.
     engine = engine_with(rules_dir, UNJUSTIFIED)
-    host = engine._host
+    binding = rules_engine_module.durable_rules_engine
     inside = 0
     most_inside = 0
     counter_lock = threading.Lock()
@@ -882,8 +883,13 @@ def test_engine_calls_are_serialised(rules_dir: Path, monkeypatch: pytest.Monkey
 
         return wrapper
 
-    monkeypatch.setattr(host, "assert_fact", watched(host.assert_fact))
-    monkeypatch.setattr(host, "delete_state", watched(host.delete_state))
+    for call in (
+        "assert_fact",
+        "start_action_for_state",
+        "complete_and_start_action",
+        "delete_state",
+    ):
+        monkeypatch.setattr(binding, call, watched(getattr(binding, call)))
     threads = [
         threading.Thread(
             target=lambda: [engine.evaluate("payouts", payout_facts()) for _ in range(20)]
