@@ -29,8 +29,8 @@ from typing import Any
 from sqlalchemy import Column, event
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Session, UOWTransaction, make_transient_to_detached
-from sqlalchemy.orm.attributes import instance_state, set_committed_value
+from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.db import driver, json_rows
@@ -212,17 +212,16 @@ def _write(session: Session, new: list[Any], dirty: list[Any]) -> None:
         back[index].append(returned)
     for index, ((is_new, cls, keys), rows) in enumerate(parts.items()):
         _settle(_TABLES[cls], is_new, keys, rows, back[index])
-    for row in new:
-        # Pending, then as if loaded: every value the row holds is now what is stored.
-        session.expunge(row)
-        make_transient_to_detached(row)
-        session.add(row)
+    # What the ORM's flush does with the rows it wrote: every value each row holds is now
+    # what is stored, a new row is persistent, and the transaction remembers both, so that
+    # its rollback forgets the new rows and expires the changed ones.
+    session._register_persistent({instance_state(row) for rows in parts.values() for row in rows})
 
 
 def _settle(
     table: _Table, new: bool, keys: tuple[str, ...], rows: list[Any], back: list[Any]
 ) -> None:
-    """Gives each row what the server made for it, and marks what was written as stored."""
+    """Gives each row what the server made for it (see :func:`_write` for the rest)."""
     key_name = table.columns[table.primary_key].name
     if len(back) != len(rows):
         raise StaleDataError(
@@ -234,13 +233,13 @@ def _settle(
     else:
         # A key the server draws is drawn in insertion order (ORDER BY r.n): ascending.
         matched = sorted(back, key=lambda values: int(values[key_name]))
+    returned = [(key, table.columns[key]) for key in table.returned(keys, new=new)]
     for row, values in zip(rows, matched, strict=True):
+        stored = row.__dict__
         for key in keys:
-            set_committed_value(row, key, row.__dict__.get(key))
-        for key in table.returned(keys, new=new):
-            set_committed_value(
-                row, key, json_rows.decode(table.columns[key], values[table.columns[key].name])
-            )
+            stored.setdefault(key, None)  # a column a new row left unset was written as NULL
+        for key, column in returned:
+            stored[key] = json_rows.decode(column, values[column.name])
 
 
 class OneTripSession(Session):

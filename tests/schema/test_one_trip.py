@@ -195,6 +195,27 @@ async def test_a_changed_row_another_transaction_deleted_is_stale(
         assert kept is not None and kept.status == "open"
 
 
+async def test_a_rollback_forgets_the_new_rows_and_expires_the_changed_ones_as_the_orm_does(
+    session: AsyncSession, sent: list[str]
+) -> None:
+    case, clock, decision, events = case_rows()
+    async with session.begin():
+        session.add(case)
+        await session.flush()
+    async with session.begin():
+        case.status = "resolved"
+        session.add_all([clock, decision, *events])
+        with only(sent):
+            await session.flush()
+        assert len(sent) == 1 and sent[0].startswith("WITH"), sent
+        await session.rollback()
+    assert clock not in session and decision not in session and events[0] not in session
+    assert case in session and "status" not in inspect(case).dict  # expired: read again
+    async with session.begin():
+        await session.refresh(case)
+        assert case.status == "open"
+
+
 async def test_rows_added_in_a_savepoint_are_written_by_the_orm_and_forgotten_with_it(
     session: AsyncSession, sent: list[str]
 ) -> None:
