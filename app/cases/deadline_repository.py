@@ -22,7 +22,7 @@ def _forget_clocks(session: Session, transaction: SessionTransaction) -> None:
 
 async def add(session: AsyncSession, deadline: Deadline) -> None:
     # Written with the next flush (any query autoflushes first): nothing reads it back at once.
-    session.add(deadline)
+    driver.add(session, deadline)
     written.keep(session, deadline)
     known = session.info.get(_RUNNING_CLOCKS, {}).get(deadline.case_id)
     if known is not None:

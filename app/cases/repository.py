@@ -37,7 +37,7 @@ async def add(session: AsyncSession, case: Case) -> None:
     # Until then it reads as stored: the lists the database would default to empty.
     case.escalations = case.escalations or []
     case.notes = case.notes or []
-    session.add(case)
+    driver.add(session, case)
     written.keep(session, case)
 
 

@@ -27,8 +27,8 @@ from typing import Any, NoReturn
 from sqlalchemy import Connection
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session, make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import instance_state, set_committed_value
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.util import await_only
 
@@ -169,6 +169,22 @@ def _attach(session: AsyncSession, cls: type[Any], attributes: dict[str, Any]) -
     # them: setting them one by one through the attributes costs several times as much.
     instance = mapper.class_manager.new_instance()
     instance.__dict__.update(attributes)
-    make_transient_to_detached(instance)  # as loaded: nothing to write, identity known
-    sync.add(instance)
+    instance_state(instance).key = identity  # as loaded: nothing to write, identity known
+    _added(sync, instance)
     return instance
+
+
+def add(session: AsyncSession, row: Any) -> None:
+    """``session.add(row)``, for the rows a request makes many of (see :func:`_added`)."""
+    _added(session.sync_session, row)
+
+
+def _added(sync: Session, row: Any) -> None:
+    # Session.add walks every column of the row's class for relationships to cascade to;
+    # the models have none (a decision adds half a dozen rows, and the walk cost more than
+    # the rest of the add), so the row goes to the session's own registration directly, new
+    # or loaded alike. A class with relationships takes the full path.
+    if type(row).__mapper__.relationships:
+        sync.add(row)
+    else:
+        sync._save_or_update_impl(instance_state(row))

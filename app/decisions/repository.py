@@ -5,7 +5,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import written
+from app.db import driver, written
 from app.db.keyset import newest_first
 from app.models import Decision
 
@@ -16,7 +16,7 @@ async def get(session: AsyncSession, decision_id: str) -> Decision | None:
 
 async def add(session: AsyncSession, decision: Decision) -> None:
     # Written with the next flush, after its case: the flush orders rows by foreign key.
-    session.add(decision)
+    driver.add(session, decision)
     written.keep(session, decision)
 
 

@@ -42,7 +42,7 @@ MONEY_KINDS = ("platform_payout", "wallet_refund_eligible", "credit_refund")
 
 async def add(session: AsyncSession, entry: LedgerEntry) -> None:
     # Written with the next flush (any query autoflushes first), in the order added.
-    session.add(entry)
+    driver.add(session, entry)
 
 
 async def get(

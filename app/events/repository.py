@@ -4,6 +4,7 @@ from typing import Any
 from sqlalchemy import Select, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import driver
 from app.models import Event
 
 
@@ -11,7 +12,7 @@ async def add(session: AsyncSession, event: Event) -> None:
     # Not flushed here: nothing reads an event back in the request that wrote it, and the
     # events of a request go out together at its next flush, as one multi-row INSERT in
     # the order they were emitted, instead of one round trip each.
-    session.add(event)
+    driver.add(session, event)
 
 
 async def position(session: AsyncSession, event_id: int) -> int | None:
