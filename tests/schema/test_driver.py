@@ -14,9 +14,10 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
-from sqlalchemy import String, bindparam, event, inspect, select, text
+from sqlalchemy import ForeignKey, String, bindparam, event, inspect, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from app.cases import locks
 from app.db import driver
@@ -235,3 +236,26 @@ async def test_a_failing_raw_statement_is_traced_as_an_error_like_an_orm_one(
     }
     assert status["orm_path"] == [StatusCode.ERROR]
     assert status["raw_path"] == [StatusCode.ERROR], status
+
+
+async def test_added_rows_are_the_sessions_new_rows_and_a_relationship_still_cascades() -> None:
+    class Other(DeclarativeBase):
+        pass
+
+    class Parent(Other):
+        __tablename__ = "parent"
+        id: Mapped[str] = mapped_column(String, primary_key=True)
+        children: Mapped[list["Child"]] = relationship()
+
+    class Child(Other):
+        __tablename__ = "child"
+        id: Mapped[str] = mapped_column(String, primary_key=True)
+        parent_id: Mapped[str] = mapped_column(ForeignKey("parent.id"))
+
+    session = AsyncSession()
+    case = Case(id="case_1", case_type="fail_reason", status="open", details={})
+    driver.add(session, case)
+    child = Child(id="c")
+    driver.add(session, Parent(id="p", children=[child]))
+    assert case in session.new and child in session.new
+    assert inspect(case).pending and inspect(child).pending
