@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.limits import RateLimiter
@@ -19,9 +18,10 @@ from app.keys import repository as api_keys
 from app.keys.service import token_hash
 from app.rules_engine.engine import RulesEngine
 
-_bearer = HTTPBearer(
-    auto_error=False, description="An API key made by `dispute-service keys create`."
-)
+# The dependencies that check the caller's key (made by require): app.api.openapi describes
+# their operations as needing a key. A FastAPI security dependency would say so too, but it
+# is one more dependency to solve on every request, for a header authenticate reads anyway.
+KEY_CHECKS: set[Callable[..., Any]] = set()
 
 
 # Dependencies are async even when they await nothing: FastAPI runs a plain def dependency
@@ -203,12 +203,7 @@ def require(
     allowed = ", ".join(role for role in Role if role in roles)
     doing = " or ".join(rights)
 
-    async def principal(
-        request: Request,
-        session: Session,
-        # Declared so the API description shows the bearer scheme; read by authenticate.
-        _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    ) -> Principal:
+    async def principal(request: Request, session: Session) -> Principal:
         caller = await authenticate(request, session, needs_no_database=needs_no_database)
         if caller.role not in roles:
             raise Forbidden(f"Role '{caller.role}' may not {doing}; allowed: {allowed}.")
@@ -222,4 +217,5 @@ def require(
             )
         return caller
 
+    KEY_CHECKS.add(principal)
     return principal

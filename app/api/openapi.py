@@ -11,8 +11,10 @@ a key is checked (401, 403, 429), a body is read (400, 408, 413), a path names a
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.routing import iter_route_contexts
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
 
+from app.api.deps import KEY_CHECKS
 from app.api.schemas import Problem
 from app.api.transaction import MAX_KEY_LENGTH, TransactionRoute
 from app.reference.problems import PROBLEM_TYPES
@@ -122,6 +124,18 @@ def _statuses(method: str, path: str, operation: dict[str, Any], route: Any) -> 
     return statuses
 
 
+BEARER = {
+    "type": "http",
+    "description": "An API key made by `dispute-service keys create`.",
+    "scheme": "bearer",
+}
+
+
+def _keyed(dependant: Dependant) -> bool:
+    """Whether the route checks the caller's key (app.api.deps.require)."""
+    return any(d.call in KEY_CHECKS or _keyed(d) for d in dependant.dependencies)
+
+
 def describe(app: FastAPI, document: dict[str, Any]) -> dict[str, Any]:
     """Adds the service's headers and problems to FastAPI's ``document`` of ``app``."""
     routes = {
@@ -132,6 +146,8 @@ def describe(app: FastAPI, document: dict[str, Any]) -> dict[str, Any]:
     for path, operations in document.get("paths", {}).items():
         for method, operation in operations.items():
             route = routes[(method, path)]
+            if isinstance(route, APIRoute) and _keyed(route.dependant):
+                operation["security"] = [{"HTTPBearer": []}]
             statuses = _statuses(method, path, operation, route)
             parameters = operation.setdefault("parameters", [])
             if isinstance(route, TransactionRoute) and method == "post":
@@ -152,6 +168,7 @@ def describe(app: FastAPI, document: dict[str, Any]) -> dict[str, Any]:
     problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
     schemas.update(problem.pop("$defs", {}))
     schemas["Problem"] = problem
+    components["securitySchemes"] = {"HTTPBearer": BEARER}
     components["parameters"] = PARAMETERS
     components["headers"] = HEADERS
     components["responses"] = {
