@@ -16,8 +16,9 @@ SQLAlchemy's own handling, so deadlock retries and 503s treat both paths alike a
 connection leaves the pool.
 
 That takes a few of SQLAlchemy's private names (the asyncpg adapter's transaction, its error
-mapping, the connection's error handling), pinned by the lock file; tests/schema/test_driver.py
-fails if any of them changes what it does, and is the test to run on upgrading SQLAlchemy.
+mapping, the connection's error handling, the session's registration of a row), pinned by the
+lock file; tests/schema/test_driver.py fails if any of them changes what it does, and is the
+test to run on upgrading SQLAlchemy (with tests/schema/test_one_trip.py, for app.db.one_trip).
 """
 
 from collections.abc import Mapping, Sequence
