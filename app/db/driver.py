@@ -71,9 +71,24 @@ async def fetch(
     sync = session.sync_session
     if sync.autoflush and (sync.new or sync.dirty or sync.deleted):
         await session.flush()
-    connection = (await session.connection()).sync_connection
-    assert connection is not None  # a session's connection is made with its sync side
-    return await _sent(connection, statement.sql, statement.arguments(parameters))
+    return await _sent(await _connection(session), statement.sql, statement.arguments(parameters))
+
+
+_CONNECTION = "app.db.driver.connection"
+
+
+async def _connection(session: AsyncSession) -> Connection:
+    """The connection of the session's transaction. Asked of the session once per
+    transaction: each ask is a hop into SQLAlchemy's greenlet and back, which cost a hot
+    statement more than its own parameters. A connection the transaction has let go of
+    (committed, rolled back, lost) is closed or invalidated, and a new one is asked for."""
+    info = session.sync_session.info
+    found: Connection | None = info.get(_CONNECTION)
+    if found is None or found.closed or found.invalidated:
+        found = (await session.connection()).sync_connection
+        assert found is not None  # a session's connection is made with its sync side
+        info[_CONNECTION] = found
+    return found
 
 
 def fetch_in_flush(session: Session, sql: str, arguments: list[Any]) -> list[Any]:
