@@ -1,9 +1,10 @@
 from collections.abc import Sequence
 
-from sqlalchemy import String, bindparam, event, func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
+from app.cases import case_rows
 from app.db import driver, written
 from app.models import Case, Deadline
 
@@ -54,16 +55,6 @@ async def claim_due(session: AsyncSession, kinds: Sequence[str], limit: int) -> 
     return [deadline for deadline, _ in sorted(rows, key=lambda row: (row[1] or "", row[0].due_at))]
 
 
-# Built once (building a statement costs more CPU than running one already built).
-_ALL_RUNNING = (
-    select(Deadline)
-    .where(Deadline.case_id == bindparam("case_id", type_=String()), Deadline.settled_at.is_(None))
-    .with_for_update(skip_locked=True)
-    .execution_options(populate_existing=True)
-)
-_RUN_ALL_RUNNING = driver.Statement(_ALL_RUNNING)  # on asyncpg directly: see app.db.driver
-
-
 async def running(session: AsyncSession, case_id: str, kind: str) -> Deadline | None:
     """The case's running deadline of this kind, locked; None if none runs or it is claimed.
 
@@ -82,7 +73,6 @@ async def all_running(session: AsyncSession, case_id: str) -> list[Deadline]:
     """
     clocks: dict[str, list[Deadline]] = session.info.setdefault(_RUNNING_CLOCKS, {})
     if case_id not in clocks:
-        clocks[case_id] = await driver.instances(
-            session, Deadline, _RUN_ALL_RUNNING, {"case_id": case_id}
-        )
+        # With the rest of the case's rows, which its answer then needs not read again.
+        clocks[case_id] = (await case_rows.read(session, case_id)).running
     return [deadline for deadline in clocks[case_id] if deadline.settled_at is None]

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.cases import case_rows
 from app.cases import repository as cases
 from app.cases.lifecycle import RESOLUTION, VENDOR_RESPONSE
 from app.cases.registry import CASE_TYPES
@@ -19,7 +20,7 @@ from app.cases.tickets import ticket_of
 from app.db import written
 from app.decisions.schemas import DecisionOut
 from app.errors import NotFound
-from app.models import Case, Deadline, Decision
+from app.models import Case, CaseFeedback, Deadline, Decision
 
 # Cases a customer raised, or that concern the customer's money.
 CUSTOMER_FACING = frozenset(name for name, kind in CASE_TYPES.items() if kind.customer_facing)
@@ -45,46 +46,64 @@ async def view_many(session: AsyncSession, rows: Sequence[Case]) -> list[CaseOut
     """The cases with their deadlines, every decision and feedback, read from the database
     (what this transaction wrote included): one statement for any number of cases.
 
-    A case this transaction opened is answered from the session instead: every decision and
-    clock it has was added here (and flushed, so they carry the server's defaults), and
-    nobody can have given feedback on it yet. That saves a fresh case three reads, and a case
-    no customer raised the read of its feedback.
+    Two kinds of case are answered from the session instead, with what this transaction
+    wrote of them (flushed first, so it carries the server's defaults): a case it opened,
+    whose every decision and clock was added here and on which nobody can have given
+    feedback yet, and a case whose rows it has read already (app.cases.case_rows: a decision
+    of a case that exists reads them with its running clocks). Only a customer-facing case
+    takes feedback (app.cases.feedback), so no other's is read or shown.
     """
     await session.flush()  # what this transaction added, with the server's defaults (times)
     opened = {row.id for row in written.rows(session) if isinstance(row, Case)}
-    ids = [case.id for case in rows if case.id not in opened]
+    # Cases this transaction read the rows of (app.cases.case_rows): answered as opened ones.
+    read = {case.id: known for case in rows if (known := case_rows.known(session, case.id))}
+    ids = [case.id for case in rows if case.id not in opened and case.id not in read]
     history: dict[str, list[Any]] = defaultdict(list)
     clocks: dict[str, list[Any]] = defaultdict(list)
     given: dict[str, Any] = {}
     if ids:
-        # Only a customer-facing case takes feedback (app.cases.feedback): no other is asked.
-        asked = [c.id for c in rows if c.id not in opened and c.case_type in CUSTOMER_FACING]
+        asked = [c.id for c in rows if c.id in ids and c.case_type in CUSTOMER_FACING]
         found = await cases.answer_rows(session, ids, asked)
         given = {f.case_id: f for f in found.feedback}
         for decision in found.decisions:
             history[decision.case_id].append(decision)
         for deadline in found.deadlines:
             clocks[deadline.case_id].append(deadline)
+    for case in rows:
+        if (known := read.get(case.id)) and case.id not in opened:
+            history[case.id].extend(known.decisions)
+            clocks[case.id].extend(known.deadlines)
+            if known.feedback is not None and case.case_type in CUSTOMER_FACING:
+                given[case.id] = known.feedback
     if len(ids) < len(rows):
-        _from_session(session, {c.id for c in rows} & opened, history, clocks)
+        _from_session(session, {c.id for c in rows} - set(ids), history, clocks, given)
     return [_out(case, history[case.id], clocks[case.id], given.get(case.id)) for case in rows]
 
 
 def _from_session(
     session: AsyncSession,
-    opened: set[str],
+    cases: set[str],
     history: dict[str, list[Any]],
     clocks: dict[str, list[Any]],
+    given: dict[str, Any],
 ) -> None:
-    """The decisions and clocks of cases opened here, in the order the queries give."""
+    """Adds to what the session read of ``cases`` what this transaction wrote of them, in
+    the order the queries give."""
     for row in written.rows(session):
-        if isinstance(row, Decision) and row.case_id in opened:
+        if isinstance(row, Decision) and row.case_id in cases:
             history[row.case_id].append(row)
-        elif isinstance(row, Deadline) and row.case_id in opened:
+        elif isinstance(row, Deadline) and row.case_id in cases:
             clocks[row.case_id].append(row)
-    for case_id in opened:
-        history[case_id].sort(key=lambda d: (d.decided_at, d.id))
-        clocks[case_id].sort(key=lambda d: (d.due_at, d.id))
+        elif isinstance(row, CaseFeedback) and row.case_id in cases:
+            given[row.case_id] = row
+    for case_id in cases:
+        # A row read and then written again (never so today) is shown once.
+        history[case_id] = sorted(
+            {id(d): d for d in history[case_id]}.values(), key=lambda d: (d.decided_at, d.id)
+        )
+        clocks[case_id] = sorted(
+            {id(d): d for d in clocks[case_id]}.values(), key=lambda d: (d.due_at, d.id)
+        )
 
 
 def _out(case: Case, history: list[Any], clocks: list[Any], given: Any) -> CaseOut:

@@ -51,6 +51,12 @@ def statements(db_engine: AsyncEngine) -> Iterator[list[str]]:
         event.remove(db_engine.sync_engine, "before_cursor_execute", count)
 
 
+def _write(sent: list[str]) -> str:
+    """The one statement of a request that writes (app.db.one_trip)."""
+    (written,) = [s for s in sent if not s.startswith("SELECT")]
+    return written
+
+
 async def test_filing_a_fail_reason_sends_few_statements(
     client: AsyncClient, service: Headers, ops: Headers, db_engine: AsyncEngine
 ) -> None:
@@ -177,12 +183,15 @@ async def test_a_decided_case_reads_its_history_back_once(
     case = await file_fail_reason(client, ops, "ORD-1", "customer_not_available")
     with statements(db_engine) as sent:
         decided = await verdict(client, ops, case["id"], "customer")
-    # Its decisions, clocks and feedback in one statement; no customer gives feedback on a
-    # fail reason, so none is asked for.
-    (answer_read,) = [s for s in sent if "to_jsonb(d) FROM decisions" in s]
-    assert "FROM deadlines" in answer_read and "FROM case_feedback" in answer_read
+    # Its running clocks (locked), decisions, clocks and feedback in one statement, read
+    # after its locks; nothing is read back after the write.
+    (case_read,) = [s for s in sent if "to_jsonb(d) FROM decisions" in s]
+    assert "FROM deadlines" in case_read and "FROM case_feedback" in case_read
+    assert "SKIP LOCKED" in case_read
+    assert sent.index(case_read) < sent.index(_write(sent))
+    assert not [s for s in sent[sent.index(_write(sent)) :] if s.startswith("SELECT")]
     for read in ("SELECT decisions", "SELECT deadlines", "SELECT case_feedback"):
-        assert not [s for s in sent if s.startswith(read) and ".case_id IN (" in s], read
+        assert not [s for s in sent if s.startswith(read)], read
     assert len(decided["history"]) == 2
     # Everything the verdict read came before anything it wrote: one statement writes the
     # case, its clock, the order and the vendor's standing, the decision, its ledger entry
@@ -217,8 +226,10 @@ async def test_an_answer_that_ends_the_case_reads_its_clocks_once(
     case = response.json()
     assert case["status"] == "resolved"
     assert all(d["settled_at"] for d in case["deadlines"]), case["deadlines"]
-    clocks = [s for s in sent if s.startswith("SELECT deadlines") and "SKIP LOCKED" in s]
+    clocks = [s for s in sent if "FROM deadlines" in s and "SKIP LOCKED" in s]
     assert len(clocks) == 1, clocks
+    # The answer is made from that read and the write: nothing is read after the write.
+    assert not [s for s in sent[sent.index(_write(sent)) :] if s.startswith("SELECT")]
     # The ledger read before the decision does not flush the clock the answer settled: the
     # answer's writes go out together, in one statement.
     (written,) = [s for s in sent if not s.startswith("SELECT")]
