@@ -59,6 +59,28 @@ async def test_the_first_statement_of_a_transaction_holds_its_lock_until_commit(
     assert not await _locked_elsewhere(db_engine, order)
 
 
+XID = driver.Statement("SELECT pg_current_xact_id()::text")
+
+
+async def test_a_session_that_commits_and_goes_on_runs_in_its_new_transaction(
+    sessionmaker: async_sessionmaker[AsyncSession], db_engine: AsyncEngine, order: str
+) -> None:
+    """The connection is asked of the session once per transaction: after a commit, or a
+    rollback, a statement runs in the session's next transaction, not on the one let go."""
+    async with sessionmaker() as session:
+        first = await driver.scalar(session, XID, {})
+        assert await driver.scalar(session, XID, {}) == first  # the same transaction
+        await session.commit()
+        rows = await driver.fetch(session, ORDER, {"id": order})
+        second = await driver.scalar(session, XID, {})
+        assert second != first
+        assert rows and await _locked_elsewhere(db_engine, order)
+        await session.rollback()
+        assert not await _locked_elsewhere(db_engine, order)
+        assert await driver.scalar(session, XID, {}) not in (first, second)
+        await session.rollback()
+
+
 async def test_a_database_error_is_sqlalchemys_and_the_session_rolls_back(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:

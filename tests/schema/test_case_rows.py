@@ -1,0 +1,103 @@
+"""A case's rows read once after its locks (app.cases.case_rows): the running clocks locked
+and SKIP LOCKED, every decision and clock as stored, and forgotten when a savepoint is
+rolled back or the transaction ends."""
+
+from typing import Any
+
+from httpx import AsyncClient
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.cases import case_rows
+from app.cases import deadline_repository as deadlines
+from tests.conftest import Headers
+from tests.factories import file_fail_reason, put_order
+
+
+async def _fail_reason(
+    client: AsyncClient, service: Headers, ops: Headers, engine: AsyncEngine
+) -> tuple[dict[str, Any], str]:
+    """A fail review and the id of its one clock, which runs."""
+    await put_order(client, service, "ORD-1")
+    case = await file_fail_reason(client, ops, "ORD-1", "customer_not_available")
+    async with engine.connect() as connection:
+        (clock,) = (
+            await connection.execute(
+                text("SELECT id FROM deadlines WHERE case_id = :id"), {"id": case["id"]}
+            )
+        ).scalars()
+    return case, clock
+
+
+async def _clock_locked_elsewhere(engine: AsyncEngine, deadline_id: str) -> bool:
+    async with engine.connect() as other:
+        try:
+            await other.execute(
+                text("SELECT 1 FROM deadlines WHERE id = :id FOR UPDATE NOWAIT"),
+                {"id": deadline_id},
+            )
+        except DBAPIError:
+            return True
+        await other.rollback()
+        return False
+
+
+async def test_the_rows_are_what_is_stored_and_the_running_clocks_are_locked(
+    client: AsyncClient,
+    service: Headers,
+    ops: Headers,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    db_engine: AsyncEngine,
+) -> None:
+    case, clock = await _fail_reason(client, service, ops, db_engine)
+    async with sessionmaker() as session, session.begin():
+        running = await deadlines.all_running(session, case["id"])
+        known = case_rows.known(session, case["id"])
+        assert known is not None
+        assert [d.id for d in running] == [clock]
+        assert [d.id for d in known.deadlines] == [clock]
+        assert known.running[0] is known.deadlines[0]  # one instance, as the session holds it
+        assert [d.id for d in known.decisions] == [d["id"] for d in case["history"]]
+        assert known.feedback is None
+        assert await _clock_locked_elsewhere(db_engine, clock)
+    assert not await _clock_locked_elsewhere(db_engine, clock)
+
+
+async def test_a_clock_held_elsewhere_is_not_running_here_but_is_still_the_cases(
+    client: AsyncClient,
+    service: Headers,
+    ops: Headers,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    db_engine: AsyncEngine,
+) -> None:
+    case, clock = await _fail_reason(client, service, ops, db_engine)
+    async with db_engine.connect() as watcher:
+        await watcher.execute(
+            text("SELECT 1 FROM deadlines WHERE id = :id FOR UPDATE"), {"id": clock}
+        )
+        async with sessionmaker() as session, session.begin():
+            assert await deadlines.all_running(session, case["id"]) == []
+            known = case_rows.known(session, case["id"])
+            assert known is not None and [d.id for d in known.deadlines] == [clock]
+        await watcher.rollback()
+
+
+async def test_a_savepoint_rolled_back_or_a_new_transaction_reads_them_again(
+    client: AsyncClient,
+    service: Headers,
+    ops: Headers,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    db_engine: AsyncEngine,
+) -> None:
+    case, _ = await _fail_reason(client, service, ops, db_engine)
+    async with sessionmaker() as session:
+        async with session.begin():
+            savepoint = await session.begin_nested()
+            await deadlines.all_running(session, case["id"])
+            assert case_rows.known(session, case["id"]) is not None
+            await savepoint.rollback()
+            assert case_rows.known(session, case["id"]) is None
+            await deadlines.all_running(session, case["id"])
+            assert case_rows.known(session, case["id"]) is not None
+        assert case_rows.known(session, case["id"]) is None
