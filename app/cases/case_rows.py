@@ -17,15 +17,16 @@ changes in them is in the instances; what it adds is in app.db.written.
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session, SessionTransaction
 
-from app.db import driver
-from app.models import CaseFeedback, Deadline, Decision
+from app.db import driver, per_transaction
+from app.effects import repository as ledger_rows
+from app.models import CaseFeedback, Deadline, Decision, LedgerEntry
 
-# The last part is the running clocks, locked: SKIP LOCKED, never waiting (app.cases.locks).
-# Its rows come after the unlocked ones, so an instance holds the row as it was locked.
+# The parts run in the order written, and the last two take locks in the one lock order
+# (app.cases.locks): the entries the case's decisions made (app.effects.repository: what a
+# new decision replaces), then the running clocks, SKIP LOCKED. Their rows come after the
+# unlocked ones, so an instance holds the row as it was locked.
 _CASE_ROWS = driver.Statement(
     """SELECT 0, to_jsonb(d) FROM decisions d WHERE d.case_id = $1
     UNION ALL
@@ -33,16 +34,22 @@ _CASE_ROWS = driver.Statement(
     UNION ALL
     SELECT 2, to_jsonb(f) FROM case_feedback f WHERE f.case_id = $1
     UNION ALL
-    SELECT 3, to_jsonb(r) FROM (
+    SELECT 3, to_jsonb(m) FROM ("""
+    + ledger_rows.MADE_FOR_CASE.sql
+    + """) m
+    UNION ALL
+    SELECT 4, to_jsonb(r) FROM (
         SELECT * FROM deadlines WHERE case_id = $1 AND settled_at IS NULL
         FOR UPDATE SKIP LOCKED
     ) r""",
     ["case_id"],
 )
-_TABLES = (Decision, Deadline, CaseFeedback, Deadline)
+_TABLES = (Decision, Deadline, CaseFeedback, LedgerEntry, Deadline)
+# The column MADE_FOR_CASE names what settles an entry (SQLAlchemy's label for it).
+_SETTLED_BY = ledger_rows.MADE_FOR_CASE_SETTLEMENT
 
 # session.info: the rows read of each case (kept here: the identity map holds rows weakly).
-_KNOWN = "case_rows"
+_KNOWN = per_transaction.key("case_rows")
 
 
 @dataclass
@@ -55,18 +62,11 @@ class Known:
     running: list[Any] = field(default_factory=list)
 
 
-@event.listens_for(Session, "after_transaction_end")
-def _forget(session: Session, transaction: SessionTransaction) -> None:
-    # As app.cases.deadline_repository forgets its clocks: a savepoint rolled back expires
-    # what it touched, and a new transaction must read the case again.
-    if transaction.nested or transaction.parent is None:
-        session.info.pop(_KNOWN, None)
-
-
 async def read(session: AsyncSession, case_id: str) -> Known:
     """The case's decisions, clocks and feedback, as the session's instances, and which of
     its clocks run (locked)."""
     known = Known()
+    made: list[tuple[Any, str | None]] = []
     for table, values in await driver.fetch(session, _CASE_ROWS, {"case_id": case_id}):
         row = driver.attach(session, _TABLES[table], values)
         if table == 0:
@@ -75,8 +75,12 @@ async def read(session: AsyncSession, case_id: str) -> Known:
             known.deadlines.append(row)
         elif table == 2:
             known.feedback = row
+        elif table == 3:
+            made.append((row, values[_SETTLED_BY]))
         else:
             known.running.append(row)
+    made.sort(key=lambda m: m[0].seq)  # ledger order, as MADE_FOR_CASE gives it
+    ledger_rows.remember_in_force(session, case_id, made)
     session.info.setdefault(_KNOWN, {})[case_id] = known
     return known
 

@@ -1,24 +1,15 @@
 from collections.abc import Sequence
 
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session, SessionTransaction
 
 from app.cases import case_rows
-from app.db import driver, written
+from app.db import driver, per_transaction, written
 from app.models import Case, Deadline
 
 # session.info: each case's running clocks as this transaction locked them, so a request
 # that settles one clock and then resolves the case reads them once.
-_RUNNING_CLOCKS = "running_clocks"
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_clocks(session: Session, transaction: SessionTransaction) -> None:
-    # A savepoint rolled back expires what it touched, and a new transaction sees new rows:
-    # after either, the clocks are read again (a flush's inner transaction changes nothing).
-    if transaction.nested or transaction.parent is None:
-        session.info.pop(_RUNNING_CLOCKS, None)
+_RUNNING_CLOCKS = per_transaction.key("running_clocks")
 
 
 async def add(session: AsyncSession, deadline: Deadline) -> None:

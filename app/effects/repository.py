@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.db import driver
+from app.db import driver, per_transaction
 from app.models import Case, LedgerEntry, PaymentRecord
 
 REVERSAL = "reversal"
@@ -43,6 +43,7 @@ MONEY_KINDS = ("platform_payout", "wallet_refund_eligible", "credit_refund")
 async def add(session: AsyncSession, entry: LedgerEntry) -> None:
     # Written with the next flush (any query autoflushes first), in the order added.
     driver.add(session, entry)
+    session.info.pop(_IN_FORCE, None)  # what was read of a case's entries holds no longer
 
 
 async def get(
@@ -83,10 +84,14 @@ class Effected:
     settlement: str | None
 
 
+# The column of what settles each entry, in the statements below.
+MADE_FOR_CASE_SETTLEMENT = "settled_by"
+
+
 def _made_by(key: Any) -> Any:
     """Entries made by actions, with what settles each, locked; ``key`` picks whose."""
     return (
-        select(LedgerEntry, _SETTLEMENT.kind)
+        select(LedgerEntry, _SETTLEMENT.kind.label(MADE_FOR_CASE_SETTLEMENT))
         .outerjoin(_SETTLEMENT, _SETTLEMENT.settles_entry_id == LedgerEntry.id)
         .where(LedgerEntry.action_index.is_not(None), key == bindparam("key", type_=String()))
         .order_by(LedgerEntry.seq)
@@ -97,7 +102,12 @@ def _made_by(key: Any) -> Any:
 # Built once: every decision that replaces another reads what it made (and building this
 # statement costs more CPU than running it).
 _MADE_BY_DECISION = driver.Statement(_made_by(LedgerEntry.decision_id))
-_MADE_FOR_CASE = driver.Statement(_made_by(LedgerEntry.case_id))
+# app.cases.case_rows reads it with the case's other rows ($1: the case's id).
+MADE_FOR_CASE = driver.Statement(_made_by(LedgerEntry.case_id))
+# session.info: what in_force_of_case gives for a case, as app.cases.case_rows read it. The
+# case's entries change only by this transaction's hand (they are written under the
+# vendor's lock, which it holds): until it adds an entry, they are what was read.
+_IN_FORCE = per_transaction.key("ledger_in_force")
 
 
 async def _made(session: AsyncSession, query: driver.Statement, key: str) -> list[Effected]:
@@ -108,8 +118,19 @@ async def _made(session: AsyncSession, query: driver.Statement, key: str) -> lis
         await session.flush()
     with session.no_autoflush:
         rows = await driver.fetch(session, query, {"key": key})
-    made = [(driver.attach_row(session, LedgerEntry, row), row[-1]) for row in rows]
+    return _in_force([(driver.attach_row(session, LedgerEntry, row), row[-1]) for row in rows])
+
+
+def _in_force(made: list[tuple[LedgerEntry, str | None]]) -> list[Effected]:
     return [Effected(entry, kind) for entry, kind in made if kind != REVERSAL]
+
+
+def remember_in_force(
+    session: AsyncSession, case_id: str, made: list[tuple[LedgerEntry, str | None]]
+) -> None:
+    """``made``: the rows of :data:`MADE_FOR_CASE` for the case (each entry with what
+    settles it), read in another statement under the same locks."""
+    session.info.setdefault(_IN_FORCE, {})[case_id] = _in_force(made)
 
 
 async def made_by(session: AsyncSession, decision_id: str) -> list[Effected]:
@@ -121,7 +142,10 @@ async def made_by(session: AsyncSession, decision_id: str) -> list[Effected]:
 async def in_force_of_case(session: AsyncSession, case_id: str) -> list[Effected]:
     """Every entry the case's decisions made that nothing reversed, in ledger order, locked:
     what a new decision of the case replaces."""
-    return await _made(session, _MADE_FOR_CASE, case_id)
+    known: list[Effected] | None = session.info.get(_IN_FORCE, {}).get(case_id)
+    if known is not None:
+        return list(known)
+    return await _made(session, MADE_FOR_CASE, case_id)
 
 
 async def in_force_for_vendor(session: AsyncSession, vendor_id: str) -> Sequence[LedgerEntry]:

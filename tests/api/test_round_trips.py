@@ -190,7 +190,9 @@ async def test_a_decided_case_reads_its_history_back_once(
     assert "SKIP LOCKED" in case_read
     assert sent.index(case_read) < sent.index(_write(sent))
     assert not [s for s in sent[sent.index(_write(sent)) :] if s.startswith("SELECT")]
-    for read in ("SELECT decisions", "SELECT deadlines", "SELECT case_feedback"):
+    # With them, what the decision replaces: the entries the case's decisions made, locked.
+    assert "FOR UPDATE OF ledger_entries" in case_read
+    for read in ("SELECT decisions", "SELECT deadlines", "SELECT case_feedback", "SELECT ledger"):
         assert not [s for s in sent if s.startswith(read)], read
     assert len(decided["history"]) == 2
     # Everything the verdict read came before anything it wrote: one statement writes the

@@ -11,8 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.cases import case_rows
 from app.cases import deadline_repository as deadlines
+from app.effects import repository as ledger_rows
+from app.ids import new_id
+from app.models import LedgerEntry
+from tests.api.test_round_trips import statements
 from tests.conftest import Headers
-from tests.factories import file_fail_reason, put_order
+from tests.factories import file_fail_reason, put_order, verdict
 
 
 async def _fail_reason(
@@ -30,12 +34,11 @@ async def _fail_reason(
     return case, clock
 
 
-async def _clock_locked_elsewhere(engine: AsyncEngine, deadline_id: str) -> bool:
+async def _locked_elsewhere(engine: AsyncEngine, table: str, row_id: str) -> bool:
     async with engine.connect() as other:
         try:
             await other.execute(
-                text("SELECT 1 FROM deadlines WHERE id = :id FOR UPDATE NOWAIT"),
-                {"id": deadline_id},
+                text(f"SELECT 1 FROM {table} WHERE id = :id FOR UPDATE NOWAIT"), {"id": row_id}
             )
         except DBAPIError:
             return True
@@ -60,8 +63,8 @@ async def test_the_rows_are_what_is_stored_and_the_running_clocks_are_locked(
         assert known.running[0] is known.deadlines[0]  # one instance, as the session holds it
         assert [d.id for d in known.decisions] == [d["id"] for d in case["history"]]
         assert known.feedback is None
-        assert await _clock_locked_elsewhere(db_engine, clock)
-    assert not await _clock_locked_elsewhere(db_engine, clock)
+        assert await _locked_elsewhere(db_engine, "deadlines", clock)
+    assert not await _locked_elsewhere(db_engine, "deadlines", clock)
 
 
 async def test_a_clock_held_elsewhere_is_not_running_here_but_is_still_the_cases(
@@ -101,3 +104,46 @@ async def test_a_savepoint_rolled_back_or_a_new_transaction_reads_them_again(
             await deadlines.all_running(session, case["id"])
             assert case_rows.known(session, case["id"]) is not None
         assert case_rows.known(session, case["id"]) is None
+
+
+async def test_the_entries_in_force_are_read_with_them_until_the_transaction_adds_one(
+    client: AsyncClient,
+    service: Headers,
+    ops: Headers,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    db_engine: AsyncEngine,
+) -> None:
+    """What a new decision of the case replaces comes with the case's rows, locked, and is
+    read again once the transaction has added an entry of its own."""
+    await put_order(client, service, "ORD-1")
+    case = await file_fail_reason(client, ops, "ORD-1", "vendor_not_visiting")
+    decided = await verdict(client, ops, case["id"], "vendor")
+    async with sessionmaker() as fresh, fresh.begin():
+        stored = [
+            (e.entry.id, e.settlement)
+            for e in await ledger_rows.in_force_of_case(fresh, case["id"])
+        ]
+    assert stored  # the verdict's strike at least
+    async with sessionmaker() as session, session.begin():
+        await deadlines.all_running(session, case["id"])
+        with statements(db_engine) as sent:
+            known = await ledger_rows.in_force_of_case(session, case["id"])
+        assert sent == []
+        assert [(e.entry.id, e.settlement) for e in known] == stored
+        assert await _locked_elsewhere(db_engine, "ledger_entries", stored[0][0])
+        entry = LedgerEntry(
+            id=new_id("le"),
+            vendor_id=known[0].entry.vendor_id,
+            decision_id=decided["decision"]["id"],
+            action_index=99,
+            case_id=case["id"],
+            order_id="ORD-1",
+            kind=known[0].entry.kind,
+            amount=known[0].entry.amount,
+        )
+        await ledger_rows.add(session, entry)
+        with statements(db_engine) as sent:
+            again = await ledger_rows.in_force_of_case(session, case["id"])
+        assert sent  # read again, with the new entry written first
+        assert [e.entry.id for e in again] == [*(i for i, _ in stored), entry.id]
+        await session.rollback()
