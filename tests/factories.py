@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from httpx import AsyncClient
+from httpx import AsyncClient, Response
 from sqlalchemy import text
 
 Headers = dict[str, str]
@@ -239,3 +239,17 @@ async def override(
         json={"outcome": outcome, "reason": "checked by phone", "actions": list(actions)},
         headers=headers,
     )
+
+
+async def same_as_shown(client: AsyncClient, headers: Headers, response: Response, *ok: int) -> Any:
+    """The case a POST answered, checked equal to a GET right after it, each deadline and
+    decision shown once."""
+    assert response.status_code in (ok or (200, 201)), response.text
+    body = response.json()
+    shown = (await client.get(f"/v1/cases/{body['id']}", headers=headers)).json()
+    assert body == shown
+    ids = [repr(sorted(d.items())) for d in body["deadlines"]]
+    assert len(ids) == len(set(ids)), ids
+    hist = [d["id"] for d in body["history"]]
+    assert len(hist) == len(set(hist)), hist
+    return body

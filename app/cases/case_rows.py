@@ -8,9 +8,10 @@ the answer is then made from these rows and what the transaction itself wrote
 (app.cases.views), without reading them back.
 
 These rows cannot change under the transaction that read them but by its own hand: every
-write of a case's decisions, clocks and feedback is made under its vendor's lock, which the
-caller holds (app.cases.locks), and a clock a watcher has claimed is not among the running
-ones (SKIP LOCKED) and stays as it was until this transaction ends. What the transaction
+write of a case's decisions, clocks, feedback and ledger entries is made under its vendor's
+lock (a case with no vendor, under its own row's), which the caller holds (app.cases.locks),
+and a clock a watcher has claimed is not among the running ones (SKIP LOCKED) and stays as
+it was until this transaction ends. What the transaction
 changes in them is in the instances; what it adds is in app.db.written.
 """
 
