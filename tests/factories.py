@@ -253,3 +253,20 @@ async def same_as_shown(client: AsyncClient, headers: Headers, response: Respons
     hist = [d["id"] for d in body["history"]]
     assert len(hist) == len(set(hist)), hist
     return body
+
+
+def payout(amount: int, **extra: Any) -> dict[str, Any]:
+    """A platform payout action, as an override or a manager's decision names it."""
+    return {"type": "platform_payout", "amount": amount, **extra}
+
+
+def answered(response: Response, *codes: int) -> Any:
+    """The JSON of an answer with one of ``codes`` (200 by default)."""
+    assert response.status_code in (codes or (200,)), response.text
+    return response.json()
+
+
+async def waiting_payouts(client: AsyncClient, finance: Headers) -> list[dict[str, Any]]:
+    """The payouts waiting for finance's approval."""
+    found = (await client.get("/v1/payouts", headers=finance)).json()["items"]
+    return [p for p in found if p["status"] == "pending_approval"]

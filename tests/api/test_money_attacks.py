@@ -16,6 +16,7 @@ from tests.factories import (
     order_body,
     override,
     payment_record,
+    payout,
     post_records,
     put_completed_order,
     put_order,
@@ -24,10 +25,6 @@ from tests.factories import (
 )
 
 INVOICE = 1_000_000  # ₹10,000: above the high-value threshold
-
-
-def payout(amount: int, **extra: Any) -> dict[str, Any]:
-    return {"type": "platform_payout", "amount": amount, **extra}
 
 
 async def disputed(

@@ -5,8 +5,12 @@ from typing import Any
 
 import asyncpg
 
-from app.effects.catalogue import fold
-from app.rules_engine.policy import Policy
+from app.effects.catalogue import LEDGER_KINDS, VOCABULARY, fold
+from app.rules_engine.policy import Policy, load_policy
+from app.settings import PROJECT_ROOT
+from tests.db import asyncpg_dsn
+
+POLICY = load_policy(PROJECT_ROOT / "rules", {})
 
 # In force as money: not reversed, not rejected by finance.
 _MONEY_IN_FORCE = """
@@ -143,6 +147,20 @@ class _Entry:
         self.amount: int | None = row["amount"]
         self.case_id: str | None = row["case_id"]
         self.details: dict[str, Any] = row["details"]
+
+
+async def broken_at(database_url: str) -> dict[str, list[str]]:
+    """:func:`broken` in the database at ``database_url``, under the project's own policy."""
+    connection = await asyncpg.connect(asyncpg_dsn(database_url))
+    try:
+        return await broken(connection, POLICY, sorted(LEDGER_KINDS & set(VOCABULARY)))
+    finally:
+        await connection.close()
+
+
+async def holds(database_url: str) -> None:
+    """Every rule holds in the database at ``database_url``."""
+    assert await broken_at(database_url) == {}
 
 
 async def broken(

@@ -31,17 +31,13 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from app.effects.catalogue import LEDGER_KINDS, VOCABULARY
-from app.rules_engine.policy import load_policy
-from app.settings import PROJECT_ROOT
 from tests.db import asyncpg_dsn, new_key
 from tests.domain import CUSTOMER_CODES, DISPUTED_CODES, FRAUD_CODES, VENDOR_CODES
-from tests.reliability.money_invariants import broken
+from tests.reliability.money_invariants import POLICY, broken_at
 from tests.server import Server, env_with, serving
 
 EXAMPLES = int(os.environ.get("STATEFUL_EXAMPLES", "12"))
 STEPS = int(os.environ.get("STATEFUL_STEPS", "14"))
-POLICY = load_policy(PROJECT_ROOT / "rules", {})
 
 ORDERS = ["ORD-A", "ORD-B", "ORD-C", "ORD-D"]
 VENDORS = ["V-1", "V-2"]
@@ -417,7 +413,7 @@ class Money(RuleBasedStateMachine):
 
     @invariant()
     def money_and_state_hold(self) -> None:
-        found = asyncio.run(_broken(self.database_url))
+        found = asyncio.run(broken_at(self.database_url))
         assert not found, (found, self.answers[-6:])
 
     @invariant()
@@ -450,14 +446,6 @@ async def _fetch_ids(database_url: str, query: str, *args: Any) -> list[str]:
     connection = await _connect(database_url)
     try:
         return [str(row[0]) for row in await connection.fetch(query, *args)]
-    finally:
-        await connection.close()
-
-
-async def _broken(database_url: str) -> dict[str, list[str]]:
-    connection = await _connect(database_url)
-    try:
-        return await broken(connection, POLICY, sorted(LEDGER_KINDS & set(VOCABULARY)))
     finally:
         await connection.close()
 

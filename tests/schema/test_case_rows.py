@@ -46,6 +46,18 @@ async def _locked_elsewhere(engine: AsyncEngine, table: str, row_id: str) -> boo
         return False
 
 
+def _reversal_of(entry: LedgerEntry) -> LedgerEntry:
+    return LedgerEntry(
+        id=new_id("le"),
+        vendor_id=entry.vendor_id,
+        case_id=entry.case_id,
+        order_id=entry.order_id,
+        kind="reversal",
+        amount=entry.amount,
+        settles_entry_id=entry.id,
+    )
+
+
 async def test_the_rows_are_what_is_stored_and_the_running_clocks_are_locked(
     client: AsyncClient,
     service: Headers,
@@ -131,6 +143,13 @@ async def test_the_entries_in_force_are_read_with_them_until_the_transaction_add
         assert sent == []
         assert [(e.entry.id, e.settlement) for e in known] == stored
         assert await _locked_elsewhere(db_engine, "ledger_entries", stored[0][0])
+        # An entry added in a savepoint rolled back: what is in force is read again, as before.
+        savepoint = await session.begin_nested()
+        await ledger_rows.add(session, _reversal_of(known[0].entry))
+        assert await ledger_rows.in_force_of_case(session, case["id"]) != known
+        await savepoint.rollback()
+        after = await ledger_rows.in_force_of_case(session, case["id"])
+        assert [(e.entry.id, e.settlement) for e in after] == stored
         entry = LedgerEntry(
             id=new_id("le"),
             vendor_id=known[0].entry.vendor_id,
