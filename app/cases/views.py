@@ -62,7 +62,8 @@ async def view_many(session: AsyncSession, rows: Sequence[Case]) -> list[CaseOut
     clocks: dict[str, list[Any]] = defaultdict(list)
     given: dict[str, Any] = {}
     if ids:
-        asked = [c.id for c in rows if c.id in ids and c.case_type in CUSTOMER_FACING]
+        unread = set(ids)
+        asked = [c.id for c in rows if c.id in unread and c.case_type in CUSTOMER_FACING]
         found = await cases.answer_rows(session, ids, asked)
         given = {f.case_id: f for f in found.feedback}
         for decision in found.decisions:
@@ -97,7 +98,7 @@ def _from_session(
         elif isinstance(row, CaseFeedback) and row.case_id in cases:
             given[row.case_id] = row
     for case_id in cases:
-        # A row read and then written again (never so today) is shown once.
+        # A row this transaction added before it read the case's rows is in both: shown once.
         history[case_id] = sorted(
             {id(d): d for d in history[case_id]}.values(), key=lambda d: (d.decided_at, d.id)
         )
