@@ -1,11 +1,14 @@
-"""A case's own rows, read once after its locks: its running clocks and what its answer shows.
+"""A case's own rows, read once after its locks: its running clocks, what a new decision of
+it replaces, and what its answer shows.
 
 A request that acts on a case it did not open (a verdict, the vendor's answer, a manager's
-decision) reads the case's running clocks, locked, to settle them, and at the end answers
-the case with every decision, clock and feedback it has. Both are read here in one
-statement, when the clocks are first asked for (app.cases.deadline_repository.all_running):
-the answer is then made from these rows and what the transaction itself wrote
-(app.cases.views), without reading them back.
+decision) reads the case's running clocks, locked, to settle them; the ledger entries its
+decisions made, locked, which a new decision reverses (app.effects.repository); and at the
+end answers the case with every decision, clock and feedback it has. All of it is read here
+in one statement, when the clocks are first asked for
+(app.cases.deadline_repository.all_running): the entries are not read again until the
+transaction adds one, and the answer is made from these rows and what the transaction
+itself wrote (app.cases.views), without reading them back.
 
 These rows cannot change under the transaction that read them but by its own hand: every
 write of a case's decisions, clocks, feedback and ledger entries is made under its vendor's
