@@ -14,8 +14,8 @@ These rows cannot change under the transaction that read them but by its own han
 write of a case's decisions, clocks, feedback and ledger entries is made under its vendor's
 lock (a case with no vendor, under its own row's), which the caller holds (app.cases.locks),
 and a clock a watcher has claimed is not among the running ones (SKIP LOCKED) and stays as
-it was until this transaction ends. What the transaction
-changes in them is in the instances; what it adds is in app.db.written.
+it was until this transaction ends. What the transaction changes in them is in the
+instances; what it adds is in app.db.written.
 """
 
 from dataclasses import dataclass, field
