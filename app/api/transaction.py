@@ -48,13 +48,24 @@ def _request_hash(request: Request, body: bytes) -> str:
 
 # A deadlock or a serialization failure undoes the whole transaction and nothing else: the
 # request is run again from the start, a few times, before the client is told to retry.
-RETRIED_SQLSTATES = ("40P01", "40001")
+RETRIED_SQLSTATES = {"40P01": "deadlocked", "40001": "not serializable"}
+# So does a second running clock of a kind on a case (its unique index): the first is one a
+# watcher claimed (a request skips those) and settles as soon as this transaction lets go
+# of the vendor's row it waits for, and the request run again then finds it settled.
+RETRIED_UNIQUE = {"uq_deadlines_running": "met a clock a watcher holds"}
+UNIQUE_VIOLATION = "23505"
 ATTEMPTS = 4
 BACKOFF_SECONDS = 0.02
 
 
-def _retryable(exc: DBAPIError) -> bool:
-    return getattr(exc.orig, "sqlstate", None) in RETRIED_SQLSTATES
+def _conflict(exc: DBAPIError) -> str | None:
+    """What a retried conflict was, or None when the error is not one to run again for."""
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate == UNIQUE_VIOLATION:
+        # The adapter's error is raised from asyncpg's, which names the index.
+        raised_from = getattr(exc.orig, "__cause__", None)
+        return RETRIED_UNIQUE.get(getattr(raised_from, "constraint_name", None) or "")
+    return RETRIED_SQLSTATES.get(sqlstate or "")
 
 
 class TransactionRoute(APIRoute):
@@ -75,11 +86,12 @@ class TransactionRoute(APIRoute):
                         request.state.session = session
                         return await _run(request, session, endpoint)
                 except DBAPIError as exc:
-                    if not _retryable(exc):
+                    conflict = _conflict(exc)
+                    if conflict is None:
                         raise
                     log.warning(
                         "transaction %s (attempt %d of %d); running the request again",
-                        "deadlocked" if exc.orig.sqlstate == "40P01" else "not serializable",  # type: ignore[union-attr]
+                        conflict,
                         attempt,
                         ATTEMPTS,
                     )

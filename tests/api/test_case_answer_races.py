@@ -17,9 +17,11 @@ from app.cases import case_rows, lifecycle
 from app.cases import deadlines as firing
 from app.db import driver
 from app.keys import service as keys
-from tests.conftest import Headers, running_app, suite_settings
+from tests.conftest import Headers, KeyMaker, running_app, suite_settings
 from tests.factories import (
     file_fail_reason,
+    open_dispute,
+    put_completed_order,
     put_order,
     same_as_shown,
     verdict_body,
@@ -247,3 +249,66 @@ async def test_racing_writes_on_one_case_the_last_answer_equals_get(
         last = max(bodies, key=lambda b: (len(b["notes"]), len(b["history"])))
         shown = (await client.get(f"/v1/cases/{cid}", headers=ops)).json()
         assert last == shown
+
+
+async def test_a_reopening_that_meets_a_clock_a_watcher_still_holds_is_run_again(
+    client: AsyncClient,
+    service: Headers,
+    support: Headers,
+    ops: Headers,
+    make_key: KeyMaker,
+    db_engine: AsyncEngine,
+) -> None:
+    """A watcher claimed the customer-update clock just before the case was resolved (which
+    skipped it, SKIP LOCKED) and has not settled it yet when an override reopens the case:
+    the reopening's new clock meets the one still running. The request is run again, as for
+    a deadlock, and answers 409 (busy: retry it) only while the watcher keeps holding the
+    clock; once the watcher has settled it, the same request goes through."""
+    manager = await make_key("ops_manager")
+    notes = [{"reason": "screen_damage", "amount": 900_000}]
+    await put_completed_order(
+        client, service, "ORD-1", final_invoice_amount=HIGH, pickup_notes=notes
+    )
+    cid = (await open_dispute(client, support, "ORD-1", "paid_less", amount_received=100_000))["id"]
+    answer = {
+        "response": "paid_partial",
+        "amount_paid": 100_000,
+        "deduction_reason": "screen_damage",
+    }
+    resolved = await client.post(
+        f"/v1/payout-disputes/{cid}/vendor-response", json=answer, headers=ops
+    )
+    assert resolved.json()["status"] == "resolved", resolved.text
+    held = "SELECT id FROM deadlines WHERE case_id = :c AND kind = 'customer_update'"
+    async with db_engine.begin() as connection:
+        (clock,) = (await connection.execute(text(held + " LIMIT 1"), {"c": cid})).scalars()
+        await connection.execute(
+            text("UPDATE deadlines SET settled_at = NULL, outcome = NULL WHERE id = :id"),
+            {"id": clock},
+        )
+    override = {
+        "outcome": "resolved_paid_by_platform",
+        "reason": "damage before pickup",
+        "actions": [{"type": "platform_payout", "amount": 900_000}],
+    }
+    url = f"/v1/cases/{cid}/override"
+    async with db_engine.connect() as watcher:
+        await watcher.execute(
+            text("SELECT 1 FROM deadlines WHERE id = :id FOR UPDATE"), {"id": clock}
+        )
+        busy = await client.post(url, json=override, headers=manager)
+        assert busy.status_code == 409, busy.text  # busy: retry it
+        assert busy.headers["content-type"] == "application/problem+json"
+        await watcher.execute(
+            text("UPDATE deadlines SET settled_at = now(), outcome = 'cancelled' WHERE id = :id"),
+            {"id": clock},
+        )
+        await watcher.commit()
+    reopened = await same_as_shown(
+        client, ops, await client.post(url, json=override, headers=manager)
+    )
+    assert reopened["status"] == "awaiting_approval"
+    running = [
+        d for d in reopened["deadlines"] if d["kind"] == "customer_update" and not d["settled_at"]
+    ]
+    assert len(running) == 1, reopened["deadlines"]
