@@ -4,21 +4,17 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cases import case_rows
-from app.db import driver, per_transaction, written
+from app.db import driver, written
 from app.models import Case, Deadline
-
-# session.info: each case's running clocks as this transaction locked them, so a request
-# that settles one clock and then resolves the case reads them once.
-_RUNNING_CLOCKS = per_transaction.key("running_clocks")
 
 
 async def add(session: AsyncSession, deadline: Deadline) -> None:
     # Written with the next flush (any query autoflushes first): nothing reads it back at once.
     driver.add(session, deadline)
     written.keep(session, deadline)
-    known = session.info.get(_RUNNING_CLOCKS, {}).get(deadline.case_id)
-    if known is not None:
-        known.append(deadline)
+    known = case_rows.known(session, deadline.case_id)
+    if known is not None:  # it runs from now on, as the clocks read before it
+        known.running.append(deadline)
 
 
 async def claim_due(session: AsyncSession, kinds: Sequence[str], limit: int) -> list[Deadline]:
@@ -62,8 +58,6 @@ async def all_running(session: AsyncSession, case_id: str) -> list[Deadline]:
     ends (its watcher waits for the vendor this caller holds), and this transaction's own
     changes are in the session (a clock settled here is no longer running, one added here is).
     """
-    clocks: dict[str, list[Deadline]] = session.info.setdefault(_RUNNING_CLOCKS, {})
-    if case_id not in clocks:
-        # With the rest of the case's rows, which its answer then needs not read again.
-        clocks[case_id] = (await case_rows.read(session, case_id)).running
-    return [deadline for deadline in clocks[case_id] if deadline.settled_at is None]
+    # Read with the rest of the case's rows, which its answer then needs not read again.
+    known = case_rows.known(session, case_id) or await case_rows.read(session, case_id)
+    return [deadline for deadline in known.running if deadline.settled_at is None]
