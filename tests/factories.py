@@ -8,6 +8,12 @@ from sqlalchemy import text
 Headers = dict[str, str]
 
 
+# Amounts in paise either side of the policy's high-value threshold (rules/policy.yaml).
+HIGH = 1_000_000  # ₹10,000: a payout of it waits for finance's approval
+SMALL = 300_000  # ₹3,000: a payout of it leaves with its decision
+PROOF = {"kind": "payment_proof", "ref": "UPI-1"}
+
+
 def order_body(vendor_id: str = "V-1", **overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "vendor_id": vendor_id,
@@ -270,3 +276,14 @@ async def waiting_payouts(client: AsyncClient, finance: Headers) -> list[dict[st
     """The payouts waiting for finance's approval."""
     found = (await client.get("/v1/payouts", headers=finance)).json()["items"]
     return [p for p in found if p["status"] == "pending_approval"]
+
+
+async def approve_the_waiting_payout(client: AsyncClient, finance: Headers) -> dict[str, Any]:
+    """Finance approves the first payout waiting for it; the approval's answer."""
+    waiting = (await waiting_payouts(client, finance))[0]
+    approved = await client.post(
+        f"/v1/payouts/{waiting['id']}/approve", json={"note": "ok"}, headers=finance
+    )
+    assert approved.status_code == 200, approved.text
+    body: dict[str, Any] = approved.json()
+    return body

@@ -19,6 +19,7 @@ from app.db import driver
 from app.keys import service as keys
 from tests.conftest import Headers, KeyMaker, running_app, suite_settings
 from tests.factories import (
+    HIGH,
     file_fail_reason,
     open_dispute,
     put_completed_order,
@@ -26,9 +27,6 @@ from tests.factories import (
     same_as_shown,
     verdict_body,
 )
-
-PROOF = {"kind": "payment_proof", "ref": "UPI-1"}
-HIGH = 1_000_000
 
 
 async def test_a_breached_resolution_clock_then_a_verdict(
@@ -91,21 +89,33 @@ class _Deadlock(Exception):
     sqlstate = "40P01"
 
 
+def _deadlock_once(
+    monkeypatch: pytest.MonkeyPatch, module: Any, name: str, *, after: bool
+) -> list[int]:
+    """``module.name`` deadlocks on its first call, before or ``after`` doing its work; the
+    list counts its calls."""
+    real = getattr(module, name)
+    calls: list[int] = []
+
+    async def once(*args: Any, **kwargs: Any) -> None:
+        calls.append(1)
+        if after:
+            await real(*args, **kwargs)
+        if len(calls) == 1:
+            raise DBAPIError("x", None, _Deadlock())
+        if not after:
+            await real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, once)
+    return calls
+
+
 async def test_a_deadlock_after_the_rows_were_read_is_retried_fresh(
     client: AsyncClient, service: Headers, ops: Headers, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await put_order(client, service, "ORD-1")
     case = await file_fail_reason(client, ops, "ORD-1", "customer_not_available")
-    real = lifecycle.after_decision
-    calls = []
-
-    async def once(*args: Any, **kwargs: Any) -> None:
-        await real(*args, **kwargs)
-        calls.append(1)
-        if len(calls) == 1:
-            raise DBAPIError("x", None, _Deadlock())
-
-    monkeypatch.setattr(lifecycle, "after_decision", once)
+    calls = _deadlock_once(monkeypatch, lifecycle, "after_decision", after=True)
     body = await same_as_shown(
         client,
         ops,
@@ -161,16 +171,7 @@ async def test_a_deadlock_after_the_answer_was_made_is_retried_fresh_and_replays
 ) -> None:
     await put_order(client, service, "ORD-1")
     case = await file_fail_reason(client, ops, "ORD-1", "customer_not_available")
-    real = idempotency.add
-    calls = []
-
-    async def once(*args: Any, **kwargs: Any) -> None:
-        calls.append(1)
-        if len(calls) == 1:
-            raise DBAPIError("x", None, _Deadlock())
-        await real(*args, **kwargs)
-
-    monkeypatch.setattr(idempotency, "add", once)
+    calls = _deadlock_once(monkeypatch, idempotency, "add", after=False)
     headers = {**ops, "Idempotency-Key": "k-1"}
     url = f"/v1/fail-reviews/{case['id']}/verdict"
     first = await same_as_shown(

@@ -14,6 +14,9 @@ from app.cases import deadlines as firing
 from app.keys import service as keys
 from tests.conftest import Headers, KeyMaker
 from tests.factories import (
+    HIGH,
+    PROOF,
+    approve_the_waiting_payout,
     file_complaint,
     file_fail_reason,
     open_dispute,
@@ -25,9 +28,6 @@ from tests.factories import (
     same_as_shown,
     verdict_body,
 )
-
-PROOF = {"kind": "payment_proof", "ref": "UPI-1"}
-HIGH = 1_000_000
 
 
 async def test_fail_review_verdict_override_note_assign_all_equal_get(
@@ -111,15 +111,7 @@ async def test_dispute_high_payout_reject_manager_feedback_override(
     )
     assert replay.json() == decided
     if decided["status"] == "awaiting_approval":
-        payout = next(
-            p
-            for p in (await client.get("/v1/payouts", headers=finance)).json()["items"]
-            if p["status"] == "pending_approval"
-        )
-        approved = await client.post(
-            f"/v1/payouts/{payout['id']}/approve", json={"note": "ok"}, headers=finance
-        )
-        assert approved.status_code == 200, approved.text
+        await approve_the_waiting_payout(client, finance)
     shown = (await client.get(f"/v1/cases/{cid}", headers=ops)).json()
     assert shown["status"] == "resolved", shown["status"]
     await same_as_shown(
@@ -168,15 +160,7 @@ async def test_override_of_a_resolved_dispute_with_feedback(
         # reopened: a payout waits for finance; a new update clock runs
         assert again["status"] == "awaiting_approval", again["status"]
         finance = await make_key("finance_manager")
-        payout = next(
-            p
-            for p in (await client.get("/v1/payouts", headers=finance)).json()["items"]
-            if p["status"] == "pending_approval"
-        )
-        approved = await client.post(
-            f"/v1/payouts/{payout['id']}/approve", json={"note": "ok"}, headers=finance
-        )
-        assert approved.status_code == 200, approved.text
+        await approve_the_waiting_payout(client, finance)
         shown = (await client.get(f"/v1/cases/{cid}", headers=support)).json()
         assert shown["status"] == "resolved"
         assert all(d["outcome"] for d in shown["deadlines"])
@@ -364,15 +348,7 @@ async def test_reopened_by_override_with_feedback_then_approved(
     )
     assert reopened["status"] == "awaiting_approval"
     assert reopened["feedback"] is not None
-    payout = next(
-        p
-        for p in (await client.get("/v1/payouts", headers=finance)).json()["items"]
-        if p["status"] == "pending_approval"
-    )
-    approved = await client.post(
-        f"/v1/payouts/{payout['id']}/approve", json={"note": "ok"}, headers=finance
-    )
-    assert approved.status_code == 200, approved.text
+    await approve_the_waiting_payout(client, finance)
     shown = (await client.get(f"/v1/cases/{cid}", headers=ops)).json()
     assert shown["status"] == "resolved"
     assert all(d["outcome"] for d in shown["deadlines"]), shown["deadlines"]

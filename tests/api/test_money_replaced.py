@@ -10,6 +10,8 @@ from httpx import AsyncClient
 
 from tests.conftest import Headers
 from tests.factories import (
+    HIGH,
+    SMALL,
     answered,
     file_fail_reason,
     ledger,
@@ -27,8 +29,21 @@ from tests.factories import (
 )
 from tests.reliability.money_invariants import holds
 
-INVOICE = 1_000_000  # above the high-value threshold: payouts wait for finance
-SMALL = 300_000  # below it: payouts leave with their decision
+
+async def _refund_owed(client: AsyncClient, service: Headers, ops: Headers) -> dict[str, Any]:
+    """A fail review decided for the customer whom the vendor had paid: a wallet refund is
+    owed to the vendor."""
+    await put_order(client, service, "ORD-1", vendor_id="V-1", unlock_credits=40)
+    case = await file_fail_reason(
+        client,
+        ops,
+        "ORD-1",
+        "customer_changed_mind",
+        vendor_paid_customer=True,
+        amount_paid_to_customer=900_000,
+    )
+    await verdict(client, ops, case["id"], "customer", vendor_paid_customer=True)
+    return case
 
 
 async def test_overrides_one_after_another_on_a_fail_reason_with_a_wallet_refund(
@@ -72,16 +87,7 @@ async def test_a_released_wallet_refund_blocks_every_later_override(
     ops_manager: Headers,
     database_url: str,
 ) -> None:
-    await put_order(client, service, "ORD-1", vendor_id="V-1", unlock_credits=40)
-    case = await file_fail_reason(
-        client,
-        ops,
-        "ORD-1",
-        "customer_changed_mind",
-        vendor_paid_customer=True,
-        amount_paid_to_customer=900_000,
-    )
-    await verdict(client, ops, case["id"], "customer", vendor_paid_customer=True)
+    case = await _refund_owed(client, service, ops)
     [eligible] = [e for e in await ledger(client, service) if e["kind"] == "wallet_refund_eligible"]
     answered(
         await client.post(f"/v1/wallet-refunds/{eligible['id']}/release", json={}, headers=ops)
@@ -104,9 +110,7 @@ async def test_finance_then_overrides_then_manager_on_a_dispute(
     database_url: str,
     finance_says: str,
 ) -> None:
-    await put_completed_order(
-        client, service, "ORD-1", vendor_id="V-1", final_invoice_amount=INVOICE
-    )
+    await put_completed_order(client, service, "ORD-1", vendor_id="V-1", final_invoice_amount=HIGH)
     case = await open_dispute(client, support, "ORD-1")
     await vendor_response(client, ops, case["id"], "not_paid")
     await holds(database_url)
@@ -123,7 +127,7 @@ async def test_finance_then_overrides_then_manager_on_a_dispute(
             refused = await override(client, ops_manager, case["id"], outcome, *actions)
             assert refused.status_code in (403, 409), refused.text
             await holds(database_url)
-        assert paid_out(await ledger(client, service)) == INVOICE
+        assert paid_out(await ledger(client, service)) == HIGH
         return
     # Rejected: escalated to the ops manager, who decides; then overrides one after another.
     decided = await client.post(
@@ -139,21 +143,21 @@ async def test_finance_then_overrides_then_manager_on_a_dispute(
     assert decided.status_code == 200, decided.text
     await holds(database_url)
     for outcome, actions in (
-        ("resolved_paid_by_platform", [payout(INVOICE)]),
-        ("resolved_paid_by_platform", [payout(INVOICE - 1)]),
+        ("resolved_paid_by_platform", [payout(HIGH)]),
+        ("resolved_paid_by_platform", [payout(HIGH - 1)]),
         ("resolved_paid", []),
-        ("resolved_paid_by_platform", [payout(INVOICE)]),
+        ("resolved_paid_by_platform", [payout(HIGH)]),
     ):
         answered(await override(client, ops_manager, case["id"], outcome, *actions), 200, 409)
         await holds(database_url)
-        assert paid_out(await ledger(client, service)) <= INVOICE
+        assert paid_out(await ledger(client, service)) <= HIGH
     for waiting in await waiting_payouts(client, finance_manager):
         other = await client.post(
             f"/v1/payouts/{waiting['id']}/approve", json={}, headers=finance_manager
         )
         assert other.status_code in (200, 403, 409), other.text
         await holds(database_url)
-    assert paid_out(await ledger(client, service)) <= INVOICE
+    assert paid_out(await ledger(client, service)) <= HIGH
 
 
 async def test_a_small_payout_left_with_its_decision_cannot_be_overridden_or_paid_again(
@@ -182,16 +186,7 @@ async def test_a_wallet_refund_then_a_payment_discrepancy_on_the_same_order(
     ops_manager: Headers,
     database_url: str,
 ) -> None:
-    await put_order(client, service, "ORD-1", vendor_id="V-1", unlock_credits=40)
-    case = await file_fail_reason(
-        client,
-        ops,
-        "ORD-1",
-        "customer_changed_mind",
-        vendor_paid_customer=True,
-        amount_paid_to_customer=900_000,
-    )
-    await verdict(client, ops, case["id"], "customer", vendor_paid_customer=True)
+    case = await _refund_owed(client, service, ops)
     await post_records(
         client, service, payment_record("ORD-1", "PAY-1", 900_000, direction="to_customer")
     )

@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.cases import deadlines
 from tests.conftest import Headers, KeyMaker
 from tests.factories import (
+    HIGH,
+    SMALL,
     file_fail_reason,
     ledger,
     open_dispute,
@@ -25,9 +27,6 @@ from tests.factories import (
     verdict,
 )
 from tests.reliability.money_invariants import holds
-
-INVOICE = 1_000_000  # above the high-value threshold: payouts wait for finance
-SMALL = 300_000  # below it: payouts leave with their decision
 
 
 async def test_two_overrides_of_one_case_at_once(
@@ -71,7 +70,7 @@ async def test_approval_wallet_release_and_overrides_race_on_two_cases_of_one_ve
     for round_ in range(3):
         dispute_order, fail_order = f"ORD-D{round_}", f"ORD-F{round_}"
         await put_completed_order(
-            client, service, dispute_order, vendor_id="V-1", final_invoice_amount=INVOICE
+            client, service, dispute_order, vendor_id="V-1", final_invoice_amount=HIGH
         )
         await put_order(client, service, fail_order, vendor_id="V-1", unlock_credits=40)
         dispute = await open_dispute(client, support, dispute_order)
@@ -99,7 +98,7 @@ async def test_approval_wallet_release_and_overrides_race_on_two_cases_of_one_ve
             override(client, manager, dispute["id"], "resolved_paid"),
             client.post(f"/v1/wallet-refunds/{wallet['id']}/release", json={}, headers=ops),
             override(client, manager, fail["id"], "failed_vendor_fault"),
-            override(client, manager, dispute["id"], "resolved_paid_by_platform", payout(INVOICE)),
+            override(client, manager, dispute["id"], "resolved_paid_by_platform", payout(HIGH)),
         )
         assert all(a.status_code in (200, 403, 409) for a in answers), [a.text for a in answers]
         assert all(a.status_code != 503 for a in answers)

@@ -4,6 +4,7 @@ rolled back or the transaction ends."""
 
 from typing import Any
 
+import pytest
 from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -18,14 +19,17 @@ from tests.api.test_round_trips import statements
 from tests.conftest import Headers
 from tests.factories import file_fail_reason, put_order, verdict
 
+FailReview = tuple[dict[str, Any], str]
 
-async def _fail_reason(
-    client: AsyncClient, service: Headers, ops: Headers, engine: AsyncEngine
-) -> tuple[dict[str, Any], str]:
+
+@pytest.fixture
+async def fail_review(
+    client: AsyncClient, service: Headers, ops: Headers, db_engine: AsyncEngine
+) -> FailReview:
     """A fail review and the id of its one clock, which runs."""
     await put_order(client, service, "ORD-1")
     case = await file_fail_reason(client, ops, "ORD-1", "customer_not_available")
-    async with engine.connect() as connection:
+    async with db_engine.connect() as connection:
         (clock,) = (
             await connection.execute(
                 text("SELECT id FROM deadlines WHERE case_id = :id"), {"id": case["id"]}
@@ -59,13 +63,11 @@ def _reversal_of(entry: LedgerEntry) -> LedgerEntry:
 
 
 async def test_the_rows_are_what_is_stored_and_the_running_clocks_are_locked(
-    client: AsyncClient,
-    service: Headers,
-    ops: Headers,
+    fail_review: FailReview,
     sessionmaker: async_sessionmaker[AsyncSession],
     db_engine: AsyncEngine,
 ) -> None:
-    case, clock = await _fail_reason(client, service, ops, db_engine)
+    case, clock = fail_review
     async with sessionmaker() as session, session.begin():
         running = await deadlines.all_running(session, case["id"])
         known = case_rows.known(session, case["id"])
@@ -80,13 +82,11 @@ async def test_the_rows_are_what_is_stored_and_the_running_clocks_are_locked(
 
 
 async def test_a_clock_held_elsewhere_is_not_running_here_but_is_still_the_cases(
-    client: AsyncClient,
-    service: Headers,
-    ops: Headers,
+    fail_review: FailReview,
     sessionmaker: async_sessionmaker[AsyncSession],
     db_engine: AsyncEngine,
 ) -> None:
-    case, clock = await _fail_reason(client, service, ops, db_engine)
+    case, clock = fail_review
     async with db_engine.connect() as watcher:
         await watcher.execute(
             text("SELECT 1 FROM deadlines WHERE id = :id FOR UPDATE"), {"id": clock}
@@ -99,13 +99,10 @@ async def test_a_clock_held_elsewhere_is_not_running_here_but_is_still_the_cases
 
 
 async def test_a_savepoint_rolled_back_or_a_new_transaction_reads_them_again(
-    client: AsyncClient,
-    service: Headers,
-    ops: Headers,
+    fail_review: FailReview,
     sessionmaker: async_sessionmaker[AsyncSession],
-    db_engine: AsyncEngine,
 ) -> None:
-    case, _ = await _fail_reason(client, service, ops, db_engine)
+    case, _ = fail_review
     async with sessionmaker() as session:
         async with session.begin():
             savepoint = await session.begin_nested()
