@@ -208,7 +208,12 @@ def require(
         if caller.role not in roles:
             raise Forbidden(f"Role '{caller.role}' may not {doing}; allowed: {allowed}.")
         limiter: RateLimiter = request.app.state.rate_limiter
-        wait = limiter.take(caller.key_id)
+        # Counted once per request: a request run again after a conflict is the client's
+        # one request, and its later attempts solve this dependency again.
+        wait = 0.0
+        if not getattr(request.state, "rate_counted", False):
+            request.state.rate_counted = True
+            wait = limiter.take(caller.key_id)
         if wait:
             raise RateLimited(
                 f"This API key may make {limiter.per_minute} requests a minute here; "

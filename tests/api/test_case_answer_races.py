@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.api import idempotency
+from app.api.limits import RateLimiter
 from app.cases import case_rows, lifecycle
 from app.cases import deadlines as firing
 from app.db import driver
@@ -252,20 +253,19 @@ async def test_racing_writes_on_one_case_the_last_answer_equals_get(
         assert last == shown
 
 
-async def test_a_reopening_that_meets_a_clock_a_watcher_still_holds_is_run_again(
-    client: AsyncClient,
-    service: Headers,
-    support: Headers,
-    ops: Headers,
-    make_key: KeyMaker,
-    db_engine: AsyncEngine,
-) -> None:
-    """A watcher claimed the customer-update clock just before the case was resolved (which
-    skipped it, SKIP LOCKED) and has not settled it yet when an override reopens the case:
-    the reopening's new clock meets the one still running. The request is run again, as for
-    a deadlock, and answers 409 (busy: retry it) only while the watcher keeps holding the
-    clock; once the watcher has settled it, the same request goes through."""
-    manager = await make_key("ops_manager")
+OVERRIDE = {
+    "outcome": "resolved_paid_by_platform",
+    "reason": "damage before pickup",
+    "actions": [{"type": "platform_payout", "amount": 900_000}],
+}
+
+
+async def _resolved_with_a_claimed_clock(
+    client: AsyncClient, service: Headers, support: Headers, ops: Headers, engine: AsyncEngine
+) -> tuple[str, str]:
+    """A resolved payout dispute whose customer-update clock still runs, as one a watcher
+    claimed just before the resolve (which skipped it, SKIP LOCKED) leaves it; the case's id
+    and the clock's."""
     notes = [{"reason": "screen_damage", "amount": 900_000}]
     await put_completed_order(
         client, service, "ORD-1", final_invoice_amount=HIGH, pickup_notes=notes
@@ -281,23 +281,37 @@ async def test_a_reopening_that_meets_a_clock_a_watcher_still_holds_is_run_again
     )
     assert resolved.json()["status"] == "resolved", resolved.text
     held = "SELECT id FROM deadlines WHERE case_id = :c AND kind = 'customer_update'"
-    async with db_engine.begin() as connection:
+    async with engine.begin() as connection:
         (clock,) = (await connection.execute(text(held + " LIMIT 1"), {"c": cid})).scalars()
         await connection.execute(
             text("UPDATE deadlines SET settled_at = NULL, outcome = NULL WHERE id = :id"),
             {"id": clock},
         )
-    override = {
-        "outcome": "resolved_paid_by_platform",
-        "reason": "damage before pickup",
-        "actions": [{"type": "platform_payout", "amount": 900_000}],
-    }
+    return cid, clock
+
+
+def _hold(watcher: Any, clock: str) -> Any:
+    return watcher.execute(text("SELECT 1 FROM deadlines WHERE id = :id FOR UPDATE"), {"id": clock})
+
+
+async def test_a_reopening_that_meets_a_clock_a_watcher_still_holds_is_run_again(
+    client: AsyncClient,
+    service: Headers,
+    support: Headers,
+    ops: Headers,
+    make_key: KeyMaker,
+    db_engine: AsyncEngine,
+) -> None:
+    """An override reopens the case while the watcher still holds that clock: the
+    reopening's new clock meets the one still running. The request is run again, as for a
+    deadlock, and answers 409 (busy: retry it) only while the watcher keeps holding the
+    clock; once the watcher has settled it, the same request goes through."""
+    manager = await make_key("ops_manager")
+    cid, clock = await _resolved_with_a_claimed_clock(client, service, support, ops, db_engine)
     url = f"/v1/cases/{cid}/override"
     async with db_engine.connect() as watcher:
-        await watcher.execute(
-            text("SELECT 1 FROM deadlines WHERE id = :id FOR UPDATE"), {"id": clock}
-        )
-        busy = await client.post(url, json=override, headers=manager)
+        await _hold(watcher, clock)
+        busy = await client.post(url, json=OVERRIDE, headers=manager)
         assert busy.status_code == 409, busy.text  # busy: retry it
         assert busy.headers["content-type"] == "application/problem+json"
         await watcher.execute(
@@ -306,10 +320,40 @@ async def test_a_reopening_that_meets_a_clock_a_watcher_still_holds_is_run_again
         )
         await watcher.commit()
     reopened = await same_as_shown(
-        client, ops, await client.post(url, json=override, headers=manager)
+        client, ops, await client.post(url, json=OVERRIDE, headers=manager)
     )
     assert reopened["status"] == "awaiting_approval"
     running = [
         d for d in reopened["deadlines"] if d["kind"] == "customer_update" and not d["settled_at"]
     ]
     assert len(running) == 1, reopened["deadlines"]
+
+
+async def test_a_request_run_again_counts_once_against_the_rate_limit(
+    client: AsyncClient,
+    service: Headers,
+    support: Headers,
+    ops: Headers,
+    make_key: KeyMaker,
+    db_engine: AsyncEngine,
+    app: Any,
+) -> None:
+    """Its attempts are the client's one request: with 3 requests a minute, a request run
+    again 4 times still answers 409 busy, not 429, and leaves the key its other 2."""
+    manager = await make_key("ops_manager")
+    cid, clock = await _resolved_with_a_claimed_clock(client, service, support, ops, db_engine)
+    kept, app.state.rate_limiter = app.state.rate_limiter, RateLimiter(3)
+    try:
+        url = f"/v1/cases/{cid}/override"
+        async with db_engine.connect() as watcher:
+            await _hold(watcher, clock)
+            busy = await client.post(url, json=OVERRIDE, headers=manager)
+            await watcher.rollback()
+        assert busy.status_code == 409, busy.text
+        for _ in range(2):
+            read = await client.get(f"/v1/cases/{cid}", headers=manager)
+            assert read.status_code == 200, read.text
+        limited = await client.get(f"/v1/cases/{cid}", headers=manager)
+        assert limited.status_code == 429, limited.text
+    finally:
+        app.state.rate_limiter = kept
