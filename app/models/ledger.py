@@ -45,21 +45,15 @@ class LedgerEntry(Base):
             "created_at",
             postgresql_where=text("kind = 'sla_strike'"),
         ),
-        # A wallet refund (or any settled entry) is released or reversed at most once.
+        # An entry is settled at most once, whatever the kind: a payout is approved,
+        # rejected or reversed, a wallet refund released or reversed, never two of them (a
+        # cancelled payout that also paid). Writers are kept apart by the vendor's lock;
+        # this is the database's own refusal if one ever slipped.
         Index(
             "uq_ledger_settles_once",
             "settles_entry_id",
-            "kind",
             unique=True,
             postgresql_where=text("settles_entry_id IS NOT NULL"),
-        ),
-        # A platform payout waiting for finance is approved or rejected, never both: the
-        # index above is per kind, so it alone would let one of each through.
-        Index(
-            "uq_ledger_payout_settled_once",
-            "settles_entry_id",
-            unique=True,
-            postgresql_where=text("kind IN ('payout_approved', 'payout_rejected')"),
         ),
     )
 
