@@ -3,19 +3,16 @@ asyncpg (app.db.driver): the request answers 503 (never 500), and the pool lets 
 connection so that the next request works."""
 
 import asyncio
-from collections.abc import AsyncIterator, Coroutine
-from contextlib import asynccontextmanager
-from typing import Any
+from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
 from fastapi import FastAPI
-from httpx import ASGITransport, AsyncClient, Response
 from sqlalchemy import text
 
-from app.keys import service as keys
-from tests.conftest import Headers, running_app, suite_settings
-from tests.factories import fail_reason_body, put_order
+from tests import faults
+from tests.conftest import running_app, suite_settings
+from tests.factories import put_order
 
 
 @pytest.fixture
@@ -24,26 +21,6 @@ async def one_connection_app(database_url: str) -> AsyncIterator[FastAPI]:
     async with running_app(settings, database_url) as application:
         yield application
         await application.state.db_engine.dispose()  # no dead connection left for the stop
-
-
-@asynccontextmanager
-async def _clients(app: FastAPI) -> AsyncIterator[tuple[AsyncClient, Headers, Headers]]:
-    """A client of ``app`` (a 500 is an answer, not an exception) and a service and an ops
-    key's headers."""
-    async with app.state.sessionmaker() as session, session.begin():
-        service = {"Authorization": f"Bearer {await keys.create(session, 'service', None)}"}
-        ops = {"Authorization": f"Bearer {await keys.create(session, 'ops', None)}"}
-    transport = ASGITransport(app=app, raise_app_exceptions=False)
-    async with AsyncClient(transport=transport, base_url="http://test") as client:
-        yield client, service, ops
-
-
-def _file(client: AsyncClient, ops: Headers, order_id: str) -> Coroutine[Any, Any, Response]:
-    return client.post(
-        f"/v1/orders/{order_id}/fail-reasons",
-        json=fail_reason_body("customer_not_available"),
-        headers=ops,
-    )
 
 
 async def _kill_pool(application: FastAPI, database_url: str) -> None:
@@ -62,15 +39,15 @@ async def test_a_killed_connection_gives_503_once_and_then_the_service_works(
     one_connection_app: FastAPI, database_url: str
 ) -> None:
     app = one_connection_app
-    async with _clients(app) as (client, service, ops):
+    async with faults.clients(app) as (client, service, ops):
         for n in range(3):
             await put_order(client, service, f"ORD-K{n}", vendor_id="V-1")
-        first = await _file(client, ops, "ORD-K0")
+        first = await faults.file(client, ops, "ORD-K0")
         assert first.status_code == 201, first.text
         await _kill_pool(app, database_url)
         statuses = []
         for n in (1, 2):
-            answer = await _file(client, ops, f"ORD-K{n}")
+            answer = await faults.file(client, ops, f"ORD-K{n}")
             statuses.append((answer.status_code, answer.headers["content-type"]))
         # At most the first request after the kill may fail, with a 503 problem.
         assert statuses[0][0] in (201, 503) and statuses[0][1].startswith(
@@ -85,13 +62,13 @@ async def test_a_connection_killed_mid_statement_is_dropped_from_the_pool(
     """Killed while its lock statement waits (sent straight to asyncpg): that request is a
     503, as documented; the pool must not hand the dead connection to the next request."""
     app = one_connection_app
-    async with _clients(app) as (client, service, ops):
+    async with faults.clients(app) as (client, service, ops):
         for n in range(2):
             await put_order(client, service, f"ORD-M{n}", vendor_id="V-1")
         holder = await asyncpg.connect(database_url)
         try:
             await holder.execute("BEGIN; SELECT 1 FROM vendors WHERE id = 'V-1' FOR UPDATE")
-            waiting = asyncio.create_task(_file(client, ops, "ORD-M0"))
+            waiting = asyncio.create_task(faults.file(client, ops, "ORD-M0"))
             pid = None
             for _ in range(50):
                 await asyncio.sleep(0.1)
@@ -107,7 +84,7 @@ async def test_a_connection_killed_mid_statement_is_dropped_from_the_pool(
         finally:
             await holder.close()
         assert killed.status_code == 503, killed.text
-        after = await _file(client, ops, "ORD-M1")
+        after = await faults.file(client, ops, "ORD-M1")
         assert after.status_code == 201, (after.status_code, after.text)
 
 
@@ -123,16 +100,16 @@ async def test_a_lock_wait_past_the_timeout_is_503_and_the_next_request_works(
     timing_out_app: FastAPI, database_url: str
 ) -> None:
     app = timing_out_app
-    async with _clients(app) as (client, service, ops):
+    async with faults.clients(app) as (client, service, ops):
         for n in range(2):
             await put_order(client, service, f"ORD-T{n}", vendor_id="V-1")
         holder = await asyncpg.connect(database_url)
         try:
             await holder.execute("BEGIN; SELECT 1 FROM vendors WHERE id = 'V-1' FOR UPDATE")
-            slow = await _file(client, ops, "ORD-T0")
+            slow = await faults.file(client, ops, "ORD-T0")
             await holder.execute("ROLLBACK")
         finally:
             await holder.close()
         assert slow.status_code == 503, slow.text
-        after = await _file(client, ops, "ORD-T1")
+        after = await faults.file(client, ops, "ORD-T1")
         assert after.status_code == 201, (after.status_code, after.text)

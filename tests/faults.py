@@ -1,0 +1,34 @@
+"""What the fault tests share: an app of their own with a small pool, a client that takes a
+500 as an answer, and the one request they send again and again."""
+
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient, Response
+
+from app.keys import service as keys
+from tests.conftest import Headers
+from tests.factories import fail_reason_body
+
+
+@asynccontextmanager
+async def clients(app: FastAPI) -> AsyncIterator[tuple[AsyncClient, Headers, Headers]]:
+    """A client of ``app`` (a 500 is an answer, not an exception) and a service and an ops
+    key's headers."""
+    async with app.state.sessionmaker() as session, session.begin():
+        service = {"Authorization": f"Bearer {await keys.create(session, 'service', None)}"}
+        ops = {"Authorization": f"Bearer {await keys.create(session, 'ops', None)}"}
+    transport = ASGITransport(app=app, raise_app_exceptions=False)
+    async with AsyncClient(transport=transport, base_url="http://test") as client:
+        yield client, service, ops
+
+
+def file(client: AsyncClient, ops: Headers, order_id: str) -> Coroutine[Any, Any, Response]:
+    """A fail reason on the order (the request the fault tests break and send again)."""
+    return client.post(
+        f"/v1/orders/{order_id}/fail-reasons",
+        json=fail_reason_body("customer_not_available"),
+        headers=ops,
+    )
