@@ -1,10 +1,12 @@
 """What the fault tests share: an app of their own with a small pool, a client that takes a
 500 as an answer, and the one request they send again and again."""
 
+import asyncio
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient, Response
 
@@ -32,3 +34,14 @@ def file(client: AsyncClient, ops: Headers, order_id: str) -> Coroutine[Any, Any
         json=fail_reason_body("customer_not_available"),
         headers=ops,
     )
+
+
+async def kill_backend(database_url: str, pid: int) -> None:
+    """Ends the server process ``pid``, as a restart or an administrator would, and waits
+    for the client side to see its socket closed."""
+    admin = await asyncpg.connect(database_url)
+    try:
+        assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
+    finally:
+        await admin.close()
+    await asyncio.sleep(0.2)

@@ -27,12 +27,7 @@ async def _kill_pool(application: FastAPI, database_url: str) -> None:
     # The app's one pooled backend, as a server restart or an administrator would.
     async with application.state.db_engine.connect() as own:
         pid = (await own.execute(text("SELECT pg_backend_pid()"))).scalar_one()
-    admin = await asyncpg.connect(database_url)
-    try:
-        assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
-    finally:
-        await admin.close()
-    await asyncio.sleep(0.2)  # the client side sees the socket closed
+    await faults.kill_backend(database_url, pid)
 
 
 async def test_a_killed_connection_gives_503_once_and_then_the_service_works(

@@ -47,6 +47,13 @@ async def _works_again(app: FastAPI, client: AsyncClient, ops: Headers, order_id
     assert await _settled(app) == 0
 
 
+async def _nothing_kept(app: FastAPI, database_url: str, order_id: str) -> None:
+    """The broken request wrote nothing on the order and gave its connection back."""
+    assert await _settled(app) == 0
+    cases = await _count(database_url, f"SELECT count(*) FROM cases WHERE order_id = '{order_id}'")
+    assert cases == 0
+
+
 async def _count(database_url: str, sql: str) -> int:
     admin = await asyncpg.connect(database_url)
     try:
@@ -176,10 +183,7 @@ async def test_a_request_cancelled_at_its_commit_gives_its_connection_back(
             await waiting
         monkeypatch.setattr(asyncpg.transaction.Transaction, "commit", real_commit)
         assert _decisions_counted() == counted  # not committed, not counted
-        assert await _settled(app) == 0
-        assert (
-            await _count(database_url, "SELECT count(*) FROM cases WHERE order_id = 'TXF-X0'") == 0
-        )
+        await _nothing_kept(app, database_url, "TXF-X0")
         await _works_again(app, client, ops, "TXF-X1")
 
 
@@ -194,12 +198,7 @@ async def test_a_killed_connection_at_commit_is_503_and_the_pool_recovers(
 
         async def killed_commit(self: Any) -> None:
             pid = self._connection.get_server_pid()
-            admin = await asyncpg.connect(database_url)
-            try:
-                await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
-            finally:
-                await admin.close()
-            await asyncio.sleep(0.2)
+            await faults.kill_backend(database_url, pid)
             await real_commit(self)
 
         monkeypatch.setattr(asyncpg.transaction.Transaction, "commit", killed_commit)
@@ -208,10 +207,7 @@ async def test_a_killed_connection_at_commit_is_503_and_the_pool_recovers(
         monkeypatch.setattr(asyncpg.transaction.Transaction, "commit", real_commit)
         assert killed.status_code == 503, killed.text
         assert _decisions_counted() == counted
-        assert await _settled(app) == 0
-        assert (
-            await _count(database_url, "SELECT count(*) FROM cases WHERE order_id = 'TXF-K0'") == 0
-        )
+        await _nothing_kept(app, database_url, "TXF-K0")
         await _works_again(app, client, ops, "TXF-K1")
 
 
@@ -286,22 +282,14 @@ async def test_a_connection_killed_after_the_writes_then_an_error_leaks_nothing(
             session = args[0]
             await session.flush()
             pid = (await session.execute(text("SELECT pg_backend_pid()"))).scalar_one()
-            admin = await asyncpg.connect(database_url)
-            try:
-                await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
-            finally:
-                await admin.close()
-            await asyncio.sleep(0.2)
+            await faults.kill_backend(database_url, pid)
             raise RuntimeError("boom on a dead connection")
 
         monkeypatch.setattr(lifecycle, "after_decision", kill_then_fail)
         answer = await faults.file(client, ops, "TXF-L0")
         monkeypatch.setattr(lifecycle, "after_decision", real)
         assert answer.status_code in (500, 503), answer.text
-        assert await _settled(app) == 0
-        assert (
-            await _count(database_url, "SELECT count(*) FROM cases WHERE order_id = 'TXF-L0'") == 0
-        )
+        await _nothing_kept(app, database_url, "TXF-L0")
         await _works_again(app, client, ops, "TXF-L1")
 
 
@@ -336,8 +324,5 @@ async def test_a_request_cancelled_during_its_rollback_gives_its_connection_back
             await waiting
         monkeypatch.setattr(asyncpg.transaction.Transaction, "rollback", real_rollback)
         monkeypatch.setattr(lifecycle, "after_decision", real)
-        assert await _settled(app) == 0
-        assert (
-            await _count(database_url, "SELECT count(*) FROM cases WHERE order_id = 'TXF-R0'") == 0
-        )
+        await _nothing_kept(app, database_url, "TXF-R0")
         await _works_again(app, client, ops, "TXF-R1")
