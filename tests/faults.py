@@ -45,3 +45,28 @@ async def kill_backend(database_url: str, pid: int) -> None:
     finally:
         await admin.close()
     await asyncio.sleep(0.2)
+
+
+@asynccontextmanager
+async def vendor_locked(database_url: str, vendor_id: str) -> AsyncIterator[asyncpg.Connection]:
+    """Another connection holding the vendor's row lock, as a long request would, until the
+    block ends (closing the connection lets it go)."""
+    holder = await asyncpg.connect(database_url)
+    try:
+        await holder.execute(f"BEGIN; SELECT 1 FROM vendors WHERE id = '{vendor_id}' FOR UPDATE")
+        yield holder
+    finally:
+        await holder.close()
+
+
+async def waiting_pid(holder: asyncpg.Connection) -> int:
+    """The server process of the request that waits on the lock ``holder`` holds."""
+    for _ in range(50):
+        await asyncio.sleep(0.1)
+        pid = await holder.fetchval(
+            "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            " AND datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        if pid is not None:
+            return int(pid)
+    raise AssertionError("the request never waited on the vendor's lock")

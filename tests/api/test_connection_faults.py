@@ -5,7 +5,6 @@ connection so that the next request works."""
 import asyncio
 from collections.abc import AsyncIterator
 
-import asyncpg
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
@@ -60,24 +59,11 @@ async def test_a_connection_killed_mid_statement_is_dropped_from_the_pool(
     async with faults.clients(app) as (client, service, ops):
         for n in range(2):
             await put_order(client, service, f"ORD-M{n}", vendor_id="V-1")
-        holder = await asyncpg.connect(database_url)
-        try:
-            await holder.execute("BEGIN; SELECT 1 FROM vendors WHERE id = 'V-1' FOR UPDATE")
+        async with faults.vendor_locked(database_url, "V-1") as holder:
             waiting = asyncio.create_task(faults.file(client, ops, "ORD-M0"))
-            pid = None
-            for _ in range(50):
-                await asyncio.sleep(0.1)
-                pid = await holder.fetchval(
-                    "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                    " AND datname = current_database() AND pid <> pg_backend_pid()"
-                )
-                if pid is not None:
-                    break
-            assert pid is not None, "the request never waited on the vendor's lock"
+            pid = await faults.waiting_pid(holder)
             await holder.fetchval("SELECT pg_terminate_backend($1)", pid)
             killed = await asyncio.wait_for(waiting, 10)
-        finally:
-            await holder.close()
         assert killed.status_code == 503, killed.text
         after = await faults.file(client, ops, "ORD-M1")
         assert after.status_code == 201, (after.status_code, after.text)
@@ -98,13 +84,8 @@ async def test_a_lock_wait_past_the_timeout_is_503_and_the_next_request_works(
     async with faults.clients(app) as (client, service, ops):
         for n in range(2):
             await put_order(client, service, f"ORD-T{n}", vendor_id="V-1")
-        holder = await asyncpg.connect(database_url)
-        try:
-            await holder.execute("BEGIN; SELECT 1 FROM vendors WHERE id = 'V-1' FOR UPDATE")
+        async with faults.vendor_locked(database_url, "V-1"):
             slow = await faults.file(client, ops, "ORD-T0")
-            await holder.execute("ROLLBACK")
-        finally:
-            await holder.close()
         assert slow.status_code == 503, slow.text
         after = await faults.file(client, ops, "ORD-T1")
         assert after.status_code == 201, (after.status_code, after.text)

@@ -111,18 +111,6 @@ async def test_an_error_after_the_writes_rolls_all_back_counts_nothing_and_leaks
         assert await _settled(app) == 0
 
 
-async def _waiting_pid(holder: asyncpg.Connection) -> int:
-    for _ in range(50):
-        await asyncio.sleep(0.1)
-        pid = await holder.fetchval(
-            "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-            " AND datname = current_database() AND pid <> pg_backend_pid()"
-        )
-        if pid is not None:
-            return int(pid)
-    raise AssertionError("the request never waited on the vendor's lock")
-
-
 async def test_a_request_cancelled_while_it_waits_on_a_lock_gives_its_connection_back(
     one_connection_app: FastAPI, database_url: str
 ) -> None:
@@ -131,17 +119,12 @@ async def test_a_request_cancelled_while_it_waits_on_a_lock_gives_its_connection
         for n in range(3):
             await put_order(client, service, f"TXF-C{n}", vendor_id="V-C")
         for round_ in range(3):
-            holder = await asyncpg.connect(database_url)
-            try:
-                await holder.execute("BEGIN; SELECT 1 FROM vendors WHERE id = 'V-C' FOR UPDATE")
+            async with faults.vendor_locked(database_url, "V-C") as holder:
                 waiting = asyncio.create_task(faults.file(client, ops, "TXF-C0"))
-                await _waiting_pid(holder)
+                await faults.waiting_pid(holder)
                 waiting.cancel()
                 with pytest.raises(asyncio.CancelledError):
                     await waiting
-                await holder.execute("ROLLBACK")
-            finally:
-                await holder.close()
             assert await _settled(app) == 0, f"round {round_}"
             # Nothing the cancelled request did was committed, and no backend of the app
             # was left inside a transaction.
@@ -225,16 +208,11 @@ async def test_a_statement_timeout_many_times_over_leaks_no_connection(
             async with faults.clients(app) as (client, service, ops):
                 for n in range(6):
                     await put_order(client, service, f"TXF-T{n}", vendor_id="V-T")
-                holder = await asyncpg.connect(database_url)
-                try:
-                    await holder.execute("BEGIN; SELECT 1 FROM vendors WHERE id = 'V-T' FOR UPDATE")
+                async with faults.vendor_locked(database_url, "V-T"):
                     for n in range(5):
                         slow = await faults.file(client, ops, f"TXF-T{n}")
                         assert slow.status_code == 503, slow.text
                         assert await _settled(app) == 0
-                    await holder.execute("ROLLBACK")
-                finally:
-                    await holder.close()
                 await _works_again(app, client, ops, "TXF-T5")
         finally:
             await app.state.db_engine.dispose()
