@@ -186,7 +186,7 @@ def run_round(
     measured: Measured = {}
     memory: dict[str, list[float]] = {}
     ids: dict[tuple[str, str], Path] = {}
-    for submission in SUBMISSIONS:
+    for submission in args.submissions:
         for side in ("service", "reference"):
             prefix = f"{submission.name[:4].upper()}{side[0]}{workers}-"
             ids[submission.name, side] = orders(args, submission, prefix, folder)
@@ -195,7 +195,7 @@ def run_round(
     with serving(
         reference_env, "--workers", str(workers), "--no-access-log", command=reference_command
     ) as reference:
-        for submission in SUBMISSIONS:
+        for submission in args.submissions:
             if submission.before is not None:  # open the cases it answers, on both sides
                 for side in ("service", "reference"):
                     prefix = f"{submission.name[:4].upper()}{side[0]}{workers}-"
@@ -209,7 +209,7 @@ def run_round(
                     )
                     print(f"  {submission.name}: {len(opened)} cases opened ({before.rps:,.0f}/s)")
                     ids[submission.name, side] = _ids(folder, "C" + prefix, opened)
-        for submission in SUBMISSIONS:
+        for submission in args.submissions:
             settled(args.database_url)
             measured[submission.name, "reference"] = submit(
                 reference, submission, {}, load, folder, f"R{workers}{submission.name[:4]}-",
@@ -218,7 +218,7 @@ def run_round(
         memory["reference"] = rss_mb(reference, workers)
     service_env = env_with(DATABASE_URL=args.database_url, RATE_LIMIT_PER_MINUTE=UNLIMITED)
     with serving(service_env, "--workers", str(workers)) as service:
-        for submission in SUBMISSIONS:
+        for submission in args.submissions:
             settled(args.database_url)
             measured[submission.name, "service"] = submit(
                 service, submission, keys[submission.role], load, folder,
@@ -230,7 +230,7 @@ def run_round(
     with serving(
         baseline_env, "--workers", str(workers), "--no-access-log", command=baseline_command
     ) as baseline:
-        for submission in SUBMISSIONS:
+        for submission in args.submissions:
             settled(args.database_url)
             measured[submission.name, "baseline"] = submit(
                 baseline, submission, {}, load, folder, f"B{workers}{submission.name[:4]}-", None
@@ -239,9 +239,11 @@ def run_round(
     return measured, memory
 
 
-def report(workers: int, measured: Measured, memory: dict[str, list[float]]) -> list[str]:
+def report(
+    workers: int, measured: Measured, memory: dict[str, list[float]], kinds: list[Submission]
+) -> list[str]:
     lines = []
-    for submission in SUBMISSIONS:
+    for submission in kinds:
         kind = submission.name
         for side in ("service", "reference", "baseline"):
             lines.append(_row(kind, workers, side, measured[kind, side]))
@@ -276,7 +278,11 @@ def main() -> None:
         default=12000,
         help="orders made for each kind and side: more than a timed run uses",
     )
+    parser.add_argument("--kind", action="append", help="only this kind (repeatable)")
     args = parser.parse_args()
+    args.submissions = [s for s in SUBMISSIONS if not args.kind or s.name in args.kind]
+    if not args.submissions:
+        sys.exit(f"load_bench: no kind {args.kind}; kinds: {[s.name for s in SUBMISSIONS]}")
     if shutil.which("wrk") is None:
         sys.exit(
             "load_bench: wrk is not installed; install it (apt-get install -y wrk) and run again."
@@ -292,7 +298,9 @@ def main() -> None:
         tempfile.TemporaryDirectory(prefix="dispute-bench-") as folder,
     ):
         args.database_url = database_url
-        roles = {"service", *(s.role for s in SUBMISSIONS)}
+        # Every role that submits, the cases' openers included: the reference acts as each.
+        roles = {"service", *(s.role for s in args.submissions)}
+        roles |= {s.before.role for s in args.submissions if s.before is not None}
         keys = {role: new_key(database_url, role) for role in sorted(roles)}
         with serving(env_with(DATABASE_URL=database_url)) as service:
             asyncio.run(_templates(service.base, keys["service"], args.vendors))
@@ -301,11 +309,11 @@ def main() -> None:
         }
     print(f"{'kind':<18} {'workers':>7} {'side':<9} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
     for workers, (measured, memory) in rounds.items():
-        print("\n".join(report(workers, measured, memory)))
+        print("\n".join(report(workers, measured, memory, args.submissions)))
     if len(rounds) == 2:
         (one, _), (many, _) = rounds.values()
         print(f"scaling to {args.workers} workers (req/s with {args.workers} / with 1):")
-        for s in SUBMISSIONS:
+        for s in args.submissions:
             full, ref = (many[s.name, x].rps / one[s.name, x].rps for x in SIDES)
             print(f"  {s.name:<18} service x{full:.2f}, reference x{ref:.2f}")
 
