@@ -7,8 +7,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
+import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient, Response
+from sqlalchemy.exc import DBAPIError
 
 from app.keys import service as keys
 from tests.conftest import Headers
@@ -25,6 +27,31 @@ async def clients(app: FastAPI) -> AsyncIterator[tuple[AsyncClient, Headers, Hea
     transport = ASGITransport(app=app, raise_app_exceptions=False)
     async with AsyncClient(transport=transport, base_url="http://test") as client:
         yield client, service, ops
+
+
+class _Deadlock(Exception):
+    sqlstate = "40P01"
+
+
+def deadlock(
+    monkeypatch: pytest.MonkeyPatch, module: Any, name: str, *, after: bool, times: int = 1
+) -> list[int]:
+    """``module.name`` deadlocks on its first ``times`` calls, before or ``after`` doing its
+    work, as PostgreSQL's deadlock error reaches the request; the list counts its calls."""
+    real = getattr(module, name)
+    calls: list[int] = []
+
+    async def deadlocking(*args: Any, **kwargs: Any) -> None:
+        calls.append(1)
+        if after:
+            await real(*args, **kwargs)
+        if len(calls) <= times:
+            raise DBAPIError("x", None, _Deadlock())
+        if not after:
+            await real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, deadlocking)
+    return calls
 
 
 def file(client: AsyncClient, ops: Headers, order_id: str) -> Coroutine[Any, Any, Response]:

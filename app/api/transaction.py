@@ -30,6 +30,7 @@ from app.errors import (
     InvalidRequest,
 )
 from app.models import IdempotencyRecord
+from app.observability.metrics import TRANSACTION_CONFLICTS
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +49,17 @@ def _request_hash(request: Request, body: bytes) -> str:
 
 # A deadlock or a serialization failure undoes the whole transaction and nothing else: the
 # request is run again from the start, a few times, before the client is told to retry.
-RETRIED_SQLSTATES = {"40P01": "deadlocked", "40001": "not serializable"}
+# Each conflict is named as /metrics counts it (transaction_conflicts_total) and the log says.
+RETRIED_SQLSTATES = {"40P01": "deadlock", "40001": "serialization_failure"}
 # So does a second running clock of a kind on a case (its unique index): the first is one a
 # watcher claimed (a request skips those) and settles as soon as this transaction lets go
 # of the vendor's row it waits for, and the request run again then finds it settled.
-RETRIED_UNIQUE = {"uq_deadlines_running": "met a clock a watcher holds"}
+RETRIED_UNIQUE = {"uq_deadlines_running": "running_clock"}
+SAID = {
+    "deadlock": "deadlocked",
+    "serialization_failure": "not serializable",
+    "running_clock": "met a clock a watcher holds",
+}
 UNIQUE_VIOLATION = "23505"
 ATTEMPTS = 4
 BACKOFF_SECONDS = 0.02
@@ -89,13 +96,17 @@ class TransactionRoute(APIRoute):
                     conflict = _conflict(exc)
                     if conflict is None:
                         raise
+                    last = attempt == ATTEMPTS
+                    TRANSACTION_CONFLICTS.labels(conflict, "gave_up" if last else "retried").inc()
                     log.warning(
-                        "transaction %s (attempt %d of %d); running the request again",
-                        conflict,
+                        "transaction %s (attempt %d of %d); %s",
+                        SAID[conflict],
                         attempt,
                         ATTEMPTS,
+                        "answering 409 busy" if last else "running the request again",
                     )
-                    await asyncio.sleep(BACKOFF_SECONDS * attempt * (1 + random.random()))
+                    if not last:
+                        await asyncio.sleep(BACKOFF_SECONDS * attempt * (1 + random.random()))
             raise Busy(
                 "The request kept conflicting with concurrent requests on the same case and "
                 "was not applied; retry it (with its Idempotency-Key)."

@@ -47,6 +47,12 @@ ESCALATIONS = Counter("escalations_total", "Committed escalations by target.", [
 DEADLINES_MISSED = Counter(
     "deadlines_missed_total", "Deadlines that passed unmet (breaches), by kind.", ["kind"]
 )
+TRANSACTION_CONFLICTS = Counter(
+    "transaction_conflicts_total",
+    "Requests whose transaction met a conflict (deadlock, serialization_failure, "
+    "running_clock), by what followed: retried (run again) or gave_up (answered 409 busy).",
+    ["conflict", "outcome"],
+)
 WEBHOOK_ATTEMPTS = Counter(
     "webhook_attempts_total",
     "Webhook delivery attempts by outcome (delivered, retrying, gave_up).",

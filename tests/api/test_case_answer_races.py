@@ -9,7 +9,6 @@ import asyncpg
 import pytest
 from httpx import ASGITransport, AsyncClient, Response
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.api import idempotency
@@ -28,6 +27,7 @@ from tests.factories import (
     same_as_shown,
     verdict_body,
 )
+from tests.faults import deadlock
 
 
 async def test_a_breached_resolution_clock_then_a_verdict(
@@ -86,37 +86,12 @@ async def test_a_clock_held_by_a_watcher_while_a_verdict_runs_is_settled_once(
     assert len([e for e in feed if e["type"] == "case.breached" and e["case_id"] == cid]) == 1
 
 
-class _Deadlock(Exception):
-    sqlstate = "40P01"
-
-
-def _deadlock_once(
-    monkeypatch: pytest.MonkeyPatch, module: Any, name: str, *, after: bool
-) -> list[int]:
-    """``module.name`` deadlocks on its first call, before or ``after`` doing its work; the
-    list counts its calls."""
-    real = getattr(module, name)
-    calls: list[int] = []
-
-    async def once(*args: Any, **kwargs: Any) -> None:
-        calls.append(1)
-        if after:
-            await real(*args, **kwargs)
-        if len(calls) == 1:
-            raise DBAPIError("x", None, _Deadlock())
-        if not after:
-            await real(*args, **kwargs)
-
-    monkeypatch.setattr(module, name, once)
-    return calls
-
-
 async def test_a_deadlock_after_the_rows_were_read_is_retried_fresh(
     client: AsyncClient, service: Headers, ops: Headers, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await put_order(client, service, "ORD-1")
     case = await file_fail_reason(client, ops, "ORD-1", "customer_not_available")
-    calls = _deadlock_once(monkeypatch, lifecycle, "after_decision", after=True)
+    calls = deadlock(monkeypatch, lifecycle, "after_decision", after=True)
     body = await same_as_shown(
         client,
         ops,
@@ -172,7 +147,7 @@ async def test_a_deadlock_after_the_answer_was_made_is_retried_fresh_and_replays
 ) -> None:
     await put_order(client, service, "ORD-1")
     case = await file_fail_reason(client, ops, "ORD-1", "customer_not_available")
-    calls = _deadlock_once(monkeypatch, idempotency, "add", after=False)
+    calls = deadlock(monkeypatch, idempotency, "add", after=False)
     headers = {**ops, "Idempotency-Key": "k-1"}
     url = f"/v1/fail-reviews/{case['id']}/verdict"
     first = await same_as_shown(

@@ -7,10 +7,12 @@ from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.cases import lifecycle
 from app.db.transaction import transaction
 from app.observability.context import on_commit
 from tests.conftest import Headers, KeyMaker
-from tests.factories import file_fail_reason, put_order, verdict
+from tests.factories import file_fail_reason, put_order, verdict, verdict_body
+from tests.faults import deadlock
 
 
 def sample(body: str, name: str, **labels: str) -> float:
@@ -93,3 +95,30 @@ async def test_only_committed_work_is_counted(
             on_commit(lambda: counted.append("rolled back"))
             raise RuntimeError("the request failed after deciding")
     assert counted == ["committed"]
+
+
+async def test_conflicts_are_counted_as_run_again_or_given_up(
+    client: AsyncClient, service: Headers, ops: Headers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cases = []
+    for order_id in ("ORD-1", "ORD-2"):
+        await put_order(client, service, order_id)
+        cases.append(await file_fail_reason(client, ops, order_id, "customer_not_available"))
+    before = await scrape(client, service)
+
+    def delta(after: str, outcome: str) -> float:
+        labels = {"conflict": "deadlock", "outcome": outcome}
+        name = "transaction_conflicts_total"
+        return sample(after, name, **labels) - sample(before, name, **labels)
+
+    deadlock(monkeypatch, lifecycle, "after_decision", after=True)
+    await verdict(client, ops, cases[0]["id"], "customer")
+    after = await scrape(client, service)
+    assert (delta(after, "retried"), delta(after, "gave_up")) == (1, 0)
+
+    deadlock(monkeypatch, lifecycle, "after_decision", after=True, times=4)
+    url = f"/v1/fail-reviews/{cases[1]['id']}/verdict"
+    busy = await client.post(url, json=verdict_body("customer"), headers=ops)
+    assert busy.status_code == 409 and busy.json()["type"].endswith("/busy")
+    after = await scrape(client, service)
+    assert (delta(after, "retried"), delta(after, "gave_up")) == (1 + 3, 1)
