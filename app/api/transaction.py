@@ -54,11 +54,15 @@ RETRIED_SQLSTATES = {"40P01": "deadlock", "40001": "serialization_failure"}
 # So does a second running clock of a kind on a case (its unique index): the first is one a
 # watcher claimed (a request skips those) and settles as soon as this transaction lets go
 # of the vendor's row it waits for, and the request run again then finds it settled.
-RETRIED_UNIQUE = {"uq_deadlines_running": "running_clock"}
+# And so does a first snapshot of a new order that meets the same order inserted at once
+# for another vendor: each locked only the vendor it names, the order not yet saying which
+# else; the one run again finds the order and locks both vendors.
+RETRIED_UNIQUE = {"uq_deadlines_running": "running_clock", "pk_orders": "order_created"}
 SAID = {
     "deadlock": "deadlocked",
     "serialization_failure": "not serializable",
     "running_clock": "met a clock a watcher holds",
+    "order_created": "met the same new order created at once",
 }
 UNIQUE_VIOLATION = "23505"
 ATTEMPTS = 4

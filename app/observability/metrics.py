@@ -50,7 +50,8 @@ DEADLINES_MISSED = Counter(
 TRANSACTION_CONFLICTS = Counter(
     "transaction_conflicts_total",
     "Requests whose transaction met a conflict (deadlock, serialization_failure, "
-    "running_clock), by what followed: retried (run again) or gave_up (answered 409 busy).",
+    "running_clock, order_created), by what followed: retried (run again) or gave_up "
+    "(answered 409 busy).",
     ["conflict", "outcome"],
 )
 WEBHOOK_ATTEMPTS = Counter(

@@ -1,6 +1,9 @@
+import asyncio
+
+from fastapi import FastAPI
 from httpx import AsyncClient
 
-from tests.conftest import Headers, KeyMaker
+from tests.conftest import Headers, KeyMaker, http_client
 from tests.factories import order_body, put_order
 
 
@@ -160,3 +163,21 @@ async def test_deeply_nested_json_is_refused_before_parsing(
     note = {"reason": "screen_damage", "amount": 1, "note": "[" * 100 + '\\"{' * 50}
     ok = await client.put("/v1/orders/ORD-1", json=order_body(pickup_notes=[note]), headers=service)
     assert ok.status_code == 201
+
+
+async def test_first_snapshots_of_a_new_order_for_two_vendors_at_once_are_both_applied(
+    app: FastAPI, client: AsyncClient, service: Headers
+) -> None:
+    # Each PUT locks only the vendor it names (the order does not exist yet to say which
+    # else), so both insert the order: the one that loses is run again and updates it.
+    async with http_client(app) as one, http_client(app) as two:
+        for attempt in range(6):
+            order_id = f"ORD-RACE-{attempt}"
+            answers = await asyncio.gather(
+                one.put(f"/v1/orders/{order_id}", json=order_body("V-1"), headers=service),
+                two.put(f"/v1/orders/{order_id}", json=order_body("V-2"), headers=service),
+            )
+            assert sorted(a.status_code for a in answers) == [200, 201], [a.text for a in answers]
+            last = next(a for a in answers if a.status_code == 200).json()
+            shown = (await client.get(f"/v1/orders/{order_id}", headers=service)).json()
+            assert shown["vendor_id"] == last["vendor_id"]
