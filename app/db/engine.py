@@ -23,6 +23,9 @@ def make_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
         # server dropped (a restart) fails its request with a 503 instead, and that error
         # makes the pool discard every connection older than it.
         pool_pre_ping=False,
+        # A failed statement's error (logged with an internal error's traceback) names the
+        # statement but not its values: they hold customers' names, phones and notes.
+        hide_parameters=True,
         connect_args={
             "timeout": settings.db_connect_timeout_seconds,
             # asyncpg's own limit, so it also cancels the statement on the server.

@@ -8,10 +8,14 @@ import pytest
 from httpx import AsyncClient
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.cases import lifecycle
+from app.db import driver
 from app.observability.logs import _SECRETS, JsonFormatter, redact
 from tests.conftest import Headers
-from tests.factories import put_order
+from tests.factories import file_fail_reason, put_order, verdict_body
 
 
 async def test_every_response_carries_a_request_id(client: AsyncClient) -> None:
@@ -95,3 +99,35 @@ def test_redaction_skips_only_patterns_that_cannot_match(text: str) -> None:
         every = pattern.sub(replacement, every)
     assert redact(text) == every
     assert _SECRETS[-1][0].sub("#", text) == PHONE.sub("#", text)
+
+
+@pytest.mark.parametrize("through", ["session", "driver"])
+async def test_an_internal_errors_log_names_the_statement_not_its_values(
+    client: AsyncClient,
+    service: Headers,
+    ops: Headers,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    through: str,
+) -> None:
+    """A statement's values hold customers' names and notes; its error, in the traceback
+    an internal error logs, names the statement and the value at fault, not the others."""
+    await put_order(client, service, "ORD-1")
+    case = await file_fail_reason(client, ops, "ORD-1", "customer_not_available")
+    values = {"bad": "not-a-number", "name": "Asha Verma, gate 4"}
+
+    async def failing(session: AsyncSession, *_: object) -> None:
+        if through == "session":
+            sql = "SELECT CAST(CAST(:bad AS text) AS integer), CAST(:name AS text)"
+            await session.execute(text(sql), values)
+        else:
+            sql = "SELECT CAST(CAST($1 AS text) AS integer), CAST($2 AS text)"
+            await driver.fetch(session, driver.Statement(sql, ["bad", "name"]), values)
+
+    monkeypatch.setattr(lifecycle, "after_decision", failing)
+    caplog.set_level(logging.ERROR)
+    url = f"/v1/fail-reviews/{case['id']}/verdict"
+    answer = await client.post(url, json=verdict_body("customer"), headers=ops)
+    assert answer.status_code == 500
+    [line] = [JsonFormatter().format(r) for r in caplog.records if r.exc_info]
+    assert "not-a-number" in line and "Asha" not in line, line
