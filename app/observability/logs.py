@@ -10,21 +10,28 @@ from typing import Any
 from app.observability.context import request_id
 
 # API keys, bearer tokens and anything shaped like a phone number never reach a log line.
+# A line is searched once it is JSON, where a newline or a tab is an escape (the two
+# characters \n): each pattern takes an escape for the whitespace or edge it stands for.
 # Each pattern comes with a string that any text it matches holds, in lower case, so a line
 # is searched only for what it may hold: every request writes one line, and the five
 # searches of each line cost more than the rest of logging it. (The ignore-case patterns'
 # letters have no other case than their ASCII pair, except ``s``, left out of the string.)
+_ESCAPE = r"\\(?:[bfnrt]|u00[0-9a-fA-F]{2})"
+# After a number's first character: the one before it is no letter, digit, '_' or '.',
+# unless it ends an escape. Matching the first character before looking back lets the
+# search skip the characters no number starts with.
+_STARTS_NUMBER = r"(?:(?<![\w.].)|(?<=\\[bfnrt].)|(?<=\\u00[0-9a-fA-F]{2}.))"
 _SECRETS = [
     (re.compile(r"dsk_[A-Za-z0-9_-]+"), "dsk_[redacted]", "dsk_"),
-    (re.compile(r"(?i)(bearer\s+)\S+"), r"\1[redacted]", "bearer"),
+    # The token ends where its JSON string does, or at an escape, so the line stays JSON.
+    (re.compile(rf"(?i)(bearer(?:\s|{_ESCAPE})+)[^\s\"\\]+"), r"\1[redacted]", "bearer"),
     # In a URL: the phone lookup's parameter however it is written, and an encoded '+'.
-    (re.compile(r"(?i)(customer_phone=)[^&\s\"']*"), r"\1[redacted]", "tomer_phone="),
+    (re.compile(r"(?i)(customer_phone=)[^&\s\"'\\]*"), r"\1[redacted]", "tomer_phone="),
     (re.compile(r"(?i)%2B\d[\d%]{8,}"), "[phone redacted]", "%2b"),
     # A number of 10 to 19 digits, spaces and dashes, with an optional '+', not inside a
-    # word or a decimal. Its first character is matched before the one ahead of it is
-    # looked at, which lets the search skip the characters no number starts with.
+    # word or a decimal.
     (
-        re.compile(r"(?:\+(?<![\w.].)\d|\d(?<![\w.].))[\d -]{8,17}\d(?![\w.])"),
+        re.compile(rf"(?:\+{_STARTS_NUMBER}\d|\d{_STARTS_NUMBER})[\d -]{{8,17}}\d(?![\w.])"),
         "[phone redacted]",
         "",
     ),

@@ -80,13 +80,17 @@ def test_redaction_keeps_ordinary_numbers() -> None:
 
 
 # A phone number as it reads: 10 to 19 digits, spaces and dashes with an optional '+', not
-# inside a word or a decimal. The service's pattern is written to be searched faster.
-PHONE = re.compile(r"(?<![\w.])\+?\d[\d -]{8,17}\d(?![\w.])")
+# inside a word or a decimal, where a JSON escape (\n, \t, \u001b) before it is an edge.
+# The service's pattern is written to be searched faster.
+PHONE = re.compile(
+    r"(?:(?<![\w.])|(?<=\\[bfnrt])|(?<=\\u00[0-9a-fA-F]{2}))\+?\d[\d -]{8,17}\d(?![\w.])"
+)
 # What the patterns turn on, in both cases, and what looks like it (a long s, a digit of
-# another script, a decimal point).
-ALPHABET = "0123456789 -+._=%&'\"aAbBcCdDeEkKmMoOpPrRsStTuUhHnN\u017f\u0663\u00e9\n"
+# another script, a decimal point, JSON's escapes).
+ALPHABET = "0123456789 -+._=%&'\"\\aAbBcCdDeEfFkKmMoOpPrRsStTuUhHnN\u017f\u0663\u00e9\n\t\x1b"
 PIECES = ["dsk_", "Bearer ", "bEaReR\t", "customer_phone=", "cuſtomer_PHONE=", "%2B", "%2b9"]
 PIECES += ["+91", "9812345678", "98123", " 45678", "-", ".", "x", "1", "="]
+PIECES += ["\\n", "\\t", "\\u001b", "\\\\", '\\"', '"', "\n", "\t"]
 TEXTS = st.text(ALPHABET, max_size=60) | st.lists(st.sampled_from(PIECES), max_size=12).map("".join)
 
 
@@ -99,6 +103,38 @@ def test_redaction_skips_only_patterns_that_cannot_match(text: str) -> None:
         every = pattern.sub(replacement, every)
     assert redact(text) == every
     assert _SECRETS[-1][0].sub("#", text) == PHONE.sub("#", text)
+
+
+def _line(message: str, error: BaseException | None = None) -> str:
+    record = logging.makeLogRecord({"msg": message, "levelno": 40, "levelname": "ERROR"})
+    if error is not None:
+        record.exc_info = (type(error), error, None)
+    return JsonFormatter().format(record)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "note:\n9812345678",
+        "note:\t98123 45678",
+        "x\r\n+919812345678",
+        "bell\x079812345678",
+        "header was Bearer\ns3cr3t-token",
+        "Authorization: Bearer s3cr3t-token",
+    ],
+)
+def test_a_secret_after_a_newline_a_tab_or_a_control_character_is_masked(text: str) -> None:
+    # The line is searched as JSON, where a newline is the two characters \n.
+    for line in (_line(text), _line("unhandled error", ValueError(text))):
+        for secret in ("9812345678", "98123 45678", "s3cr3t-token"):
+            assert secret not in line, line
+
+
+@settings(max_examples=300, deadline=None)
+@given(TEXTS)
+def test_a_redacted_line_is_still_one_json_object(text: str) -> None:
+    entry = json.loads(_line(text))
+    assert entry["level"] == "ERROR" and "\n" not in _line(text)
 
 
 @pytest.mark.parametrize("through", ["session", "driver"])
