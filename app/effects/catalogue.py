@@ -50,7 +50,8 @@ class Effect:
 
 
 def _decided_by(ctx: Applying) -> dict[str, Any]:
-    # Money a person decided records who, so that person cannot also approve it (four eyes).
+    # Money a person decided records who: a payout's approver must be someone else (four
+    # eyes); a wallet refund keeps it as the record of who made it eligible.
     return {"decided_by_name": ctx.name} if ctx.name else {}
 
 
