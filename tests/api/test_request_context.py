@@ -2,6 +2,7 @@
 
 import json
 import logging
+import os
 import re
 
 import pytest
@@ -54,6 +55,10 @@ async def test_one_json_log_line_per_request_without_secrets(
     mine = [json.loads(line) for line in lines if '"r-9"' in line]
     assert len(mine) == 1
     assert mine[0]["route"] == "/v1/orders/{order_id}" and mine[0]["status"] == 200
+    assert mine[0]["pid"] == os.getpid() and mine[0]["duration_ms"] >= 0
+    assert (mine[0]["level"], mine[0]["logger"]) == ("INFO", "app.request")
+    # What records no longer work out shows up nowhere, not even as a placeholder.
+    assert not {"pathname", "filename", "lineno", "funcName", "threadName"} & set(mine[0])
     token = service["Authorization"].removeprefix("Bearer ")
     assert all(token not in line and "9812345678" not in line for line in lines)
 
