@@ -9,11 +9,12 @@ from typing import Any
 
 from app.observability.context import request_id
 
-# API keys, bearer tokens and anything shaped like a phone number never reach a log line.
+# API keys, webhook secrets, bearer tokens and anything shaped like a phone number never
+# reach a log line.
 # A line is searched once it is JSON, where a newline or a tab is an escape (the two
 # characters \n): each pattern takes an escape for the whitespace or edge it stands for.
 # Each pattern comes with a string that any text it matches holds, in lower case, so a line
-# is searched only for what it may hold: every request writes one line, and the five
+# is searched only for what it may hold: every request writes one line, and the six
 # searches of each line cost more than the rest of logging it. (The ignore-case patterns'
 # letters have no other case than their ASCII pair, except ``s``, left out of the string.)
 _ESCAPE = r"\\(?:[bfnrt]|u00[0-9a-fA-F]{2})"
@@ -23,6 +24,8 @@ _ESCAPE = r"\\(?:[bfnrt]|u00[0-9a-fA-F]{2})"
 _STARTS_NUMBER = r"(?:(?<![\w.].)|(?<=\\[bfnrt].)|(?<=\\u00[0-9a-fA-F]{2}.))"
 _SECRETS = [
     (re.compile(r"dsk_[A-Za-z0-9_-]+"), "dsk_[redacted]", "dsk_"),
+    # A webhook endpoint's signing secret (base64).
+    (re.compile(r"whsec_[A-Za-z0-9+/=]+"), "whsec_[redacted]", "whsec_"),
     # The token ends where its JSON string does, or at an escape, so the line stays JSON.
     (re.compile(rf"(?i)(bearer(?:\s|{_ESCAPE})+)[^\s\"\\]+"), r"\1[redacted]", "bearer"),
     # In a URL: the phone lookup's parameter however it is written, and an encoded '+'.

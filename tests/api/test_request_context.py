@@ -67,6 +67,7 @@ async def test_one_json_log_line_per_request_without_secrets(
     "text",
     [
         "key dsk_AbC123-xyz_99 leaked",
+        "signing with whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2La/+Sw= now",
         "Authorization: Bearer s3cr3t-token",
         "customer +919812345678 called",
         "customer 98123 45678 called",
@@ -74,7 +75,7 @@ async def test_one_json_log_line_per_request_without_secrets(
 )
 def test_redaction_masks_keys_tokens_and_phones(text: str) -> None:
     masked = redact(text)
-    for secret in ("dsk_AbC123", "s3cr3t-token", "9812345678", "98123 45678"):
+    for secret in ("dsk_AbC123", "MfKQ9r8G", "s3cr3t-token", "9812345678", "98123 45678"):
         assert secret not in masked
 
 
@@ -93,7 +94,8 @@ PHONE = re.compile(
 # What the patterns turn on, in both cases, and what looks like it (a long s, a digit of
 # another script, a decimal point, JSON's escapes).
 ALPHABET = "0123456789 -+._=%&'\"\\aAbBcCdDeEfFkKmMoOpPrRsStTuUhHnN\u017f\u0663\u00e9\n\t\x1b"
-PIECES = ["dsk_", "Bearer ", "bEaReR\t", "customer_phone=", "cuſtomer_PHONE=", "%2B", "%2b9"]
+PIECES = ["dsk_", "whsec_", "Bearer ", "bEaReR\t", "customer_phone=", "cuſtomer_PHONE="]
+PIECES += ["%2B", "%2b9"]
 PIECES += ["+91", "9812345678", "98123", " 45678", "-", ".", "x", "1", "="]
 PIECES += ["\\n", "\\t", "\\u001b", "\\\\", '\\"', '"', "\n", "\t"]
 TEXTS = st.text(ALPHABET, max_size=60) | st.lists(st.sampled_from(PIECES), max_size=12).map("".join)
