@@ -113,7 +113,9 @@ def test_redaction_skips_only_patterns_that_cannot_match(text: str) -> None:
 
 
 def _line(message: str, error: BaseException | None = None) -> str:
-    record = logging.makeLogRecord({"msg": message, "levelno": 40, "levelname": "ERROR"})
+    record = logging.makeLogRecord(
+        {"msg": message, "levelno": 40, "levelname": "ERROR", "request_id": "req-1"}
+    )
     if error is not None:
         record.exc_info = (type(error), error, None)
     return JsonFormatter().format(record)
@@ -141,7 +143,8 @@ def test_a_secret_after_a_newline_a_tab_or_a_control_character_is_masked(text: s
 @given(TEXTS)
 def test_a_redacted_line_is_still_one_json_object(text: str) -> None:
     entry = json.loads(_line(text))
-    assert entry["level"] == "ERROR" and "\n" not in _line(text)
+    assert (entry["level"], entry["request_id"]) == ("ERROR", "req-1")
+    assert "\n" not in _line(text)
 
 
 @pytest.mark.parametrize("through", ["session", "driver"])
@@ -174,3 +177,41 @@ async def test_an_internal_errors_log_names_the_statement_not_its_values(
     assert answer.status_code == 500
     [line] = [JsonFormatter().format(r) for r in caplog.records if r.exc_info]
     assert "not-a-number" in line and "Asha" not in line, line
+
+
+async def test_an_internal_errors_log_hides_the_row_postgresql_says_is_at_fault(
+    client: AsyncClient,
+    service: Headers,
+    ops: Headers,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PostgreSQL's DETAIL ("Failing row contains (...)") lists every column of the row."""
+    await put_order(client, service, "ORD-1")
+    case = await file_fail_reason(client, ops, "ORD-1", "customer_not_available")
+    name = (await client.get("/v1/orders/ORD-1", headers=service)).json()["customer"]["name"]
+
+    async def failing(session: AsyncSession, *_: object) -> None:
+        sql = "UPDATE orders SET final_invoice_amount = NULL WHERE id = :id"
+        await session.execute(text(sql), {"id": "ORD-1"})
+
+    monkeypatch.setattr(lifecycle, "after_decision", failing)
+    caplog.set_level(logging.ERROR)
+    url = f"/v1/fail-reviews/{case['id']}/verdict"
+    assert (await client.post(url, json=verdict_body("customer"), headers=ops)).status_code == 500
+    [line] = [JsonFormatter().format(r) for r in caplog.records if r.exc_info]
+    assert "final_invoice_amount" in line and "DETAIL: [hidden]" in line
+    assert name not in line, line
+
+
+@pytest.mark.parametrize("given", ["1733241689000", "1541815603606036480", "20261203-1600123456"])
+async def test_a_request_id_of_digits_is_kept_whole_in_its_line(
+    client: AsyncClient, caplog: pytest.LogCaptureFixture, given: str
+) -> None:
+    # A Unix time in ms, a snowflake id, a date and a sequence: ids clients choose, which
+    # look like phone numbers; the caller finds the request's line by the id it sent.
+    caplog.set_level(logging.INFO, logger="app.request")
+    answer = await client.get("/health", headers={"X-Request-ID": given})
+    assert answer.headers["x-request-id"] == given
+    lines = [JsonFormatter().format(r) for r in caplog.records if r.name == "app.request"]
+    assert [json.loads(line)["request_id"] for line in lines] == [given]
