@@ -17,11 +17,12 @@ from app.observability.context import request_id
 # is searched only for what it may hold: every request writes one line, and the six
 # searches of each line cost more than the rest of logging it. (The ignore-case patterns'
 # letters have no other case than their ASCII pair, except ``s``, left out of the string.)
-_ESCAPE = r"\\(?:[bfnrt]|u00[0-9a-fA-F]{2})"
+_ESCAPES = (r"\\[bfnrt]", r"\\u00[0-9a-fA-F]{2}")  # as json.dumps writes them
+_ESCAPE = f"(?:{'|'.join(_ESCAPES)})"
 # After a number's first character: the one before it is no letter, digit, '_' or '.',
 # unless it ends an escape. Matching the first character before looking back lets the
 # search skip the characters no number starts with.
-_STARTS_NUMBER = r"(?:(?<![\w.].)|(?<=\\[bfnrt].)|(?<=\\u00[0-9a-fA-F]{2}.))"
+_STARTS_NUMBER = r"(?:(?<![\w.].)" + "".join(f"|(?<={escape}.)" for escape in _ESCAPES) + ")"
 _SECRETS = [
     (re.compile(r"dsk_[A-Za-z0-9_-]+"), "dsk_[redacted]", "dsk_"),
     # A webhook endpoint's signing secret (base64).
