@@ -287,3 +287,17 @@ async def approve_the_waiting_payout(client: AsyncClient, finance: Headers) -> d
     assert approved.status_code == 200, approved.text
     body: dict[str, Any] = approved.json()
     return body
+
+
+async def events_of(
+    client: AsyncClient, headers: Headers, *, type: str | None = None, case_id: str | None = None
+) -> list[dict[str, Any]]:
+    """The events feed from its start (its first 1,000), only those of ``type`` or of
+    ``case_id`` when given."""
+    page = (await client.get("/v1/events", params={"limit": 1000}, headers=headers)).json()
+    return [
+        event
+        for event in page["items"]
+        if (type is None or event["type"] == type)
+        and (case_id is None or event["case_id"] == case_id)
+    ]

@@ -13,15 +13,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import Headers, KeyMaker
-from tests.factories import payment_record, post_records, put_completed_order
+from tests.factories import events_of, payment_record, post_records, put_completed_order
 
 INVOICE = 1_500_000
 Record = dict[str, Any]
-
-
-async def feed(client: AsyncClient, headers: Headers, case_id: str) -> list[dict[str, Any]]:
-    items = (await client.get("/v1/events?limit=1000", headers=headers)).json()["items"]
-    return [e for e in items if e["case_id"] == case_id]
 
 
 async def case_of(client: AsyncClient, headers: Headers, case_id: str) -> dict[str, Any]:
@@ -183,7 +178,7 @@ async def test_each_discrepancy_opens_a_case_with_its_resolution_and_clocks(
     due = {kind: datetime.fromisoformat(c["due_at"]) - opened_at for kind, c in clocks.items()}
     assert due == {"resolution": timedelta(hours=48), "customer_update": timedelta(hours=24)}
 
-    events = await feed(client, service, case["id"])
+    events = await events_of(client, service, case_id=case["id"])
     told = [
         (e["data"]["audience"], e["data"]["template"])
         for e in events
@@ -256,7 +251,7 @@ async def test_a_payout_below_the_invoice_opens_a_payout_dispute_before_the_cust
     assert kinds == ["vendor_response", "customer_update", "resolution"]
     told = [
         (e["data"]["audience"], e["data"]["template"])
-        for e in await feed(client, service, case["id"])
+        for e in await events_of(client, service, case_id=case["id"])
         if e["type"] == "notification.requested"
     ]
     assert told == [
@@ -437,7 +432,7 @@ async def test_ops_confirms_the_resolution_once_and_the_customer_is_told(
     assert clocks["resolution"]["outcome"] == "met"
     assert clocks["resolution"]["settled_at"] == case["resolved_at"]
     assert clocks["customer_update"]["outcome"] == "cancelled"  # the outcome is the last word
-    events = await feed(client, service, case["id"])
+    events = await events_of(client, service, case_id=case["id"])
     assert events[-1]["type"] == "notification.requested"
     # What was done, in the table's words; ops's note stays on the ticket.
     assert events[-1]["data"] == {

@@ -11,14 +11,15 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import Headers, KeyMaker
-from tests.factories import dispute_body, open_dispute, put_completed_order, vendor_response
+from tests.factories import (
+    dispute_body,
+    events_of,
+    open_dispute,
+    put_completed_order,
+    vendor_response,
+)
 
 PROOF = {"kind": "payment_proof", "ref": "UPI-1"}
-
-
-async def feed(client: AsyncClient, headers: Headers) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = (await client.get("/v1/events", headers=headers)).json()["items"]
-    return items
 
 
 async def standing(client: AsyncClient, headers: Headers, vendor_id: str = "V-1") -> Any:
@@ -62,7 +63,7 @@ async def test_opening_starts_the_vendor_clock_and_tells_the_vendor(
     assert decision["rules_fired"] == ["dispute_opened_awaits_vendor"]
     assert case["escalations"] == []
 
-    events = [e for e in await feed(client, service) if e["case_id"] == case["id"]]
+    events = await events_of(client, service, case_id=case["id"])
     assert [e["type"] for e in events] == [
         "case.opened",
         "notification.requested",
@@ -121,7 +122,7 @@ async def test_high_value_dispute_goes_to_finance_at_once(
     assert case["escalations"] == ([{"to": "finance_manager"}] if escalated else [])
     assert case["ticket"]["priority"] == ("high" if escalated else "normal")
     assert case["status"] == "awaiting_vendor"
-    escalations = [e for e in await feed(client, service) if e["type"] == "case.escalated"]
+    escalations = await events_of(client, service, type="case.escalated")
     assert [e["data"]["to"] for e in escalations] == (["finance_manager"] if escalated else [])
 
 
@@ -146,7 +147,7 @@ async def test_bad_claims_are_refused_naming_the_field_and_write_nothing(
     client: AsyncClient, service: Headers, support: Headers, overrides: dict[str, Any], field: str
 ) -> None:
     await put_completed_order(client, service, "ORD-1", final_invoice_amount=150_000)
-    before = await feed(client, service)
+    before = await events_of(client, service)
     response = await client.post(
         "/v1/payout-disputes",
         json=dispute_body(**{"order_id": "ORD-1", **overrides}),
@@ -157,7 +158,7 @@ async def test_bad_claims_are_refused_naming_the_field_and_write_nothing(
     assert response.headers["content-type"] == "application/problem+json"
     assert problem["errors"][0]["field"] == field
     assert problem["detail"]
-    assert await feed(client, service) == before
+    assert await events_of(client, service) == before
     order = (await client.get("/v1/orders/ORD-1", headers=service)).json()
     assert order["cases"] == []
 

@@ -8,7 +8,14 @@ import pytest
 from httpx import AsyncClient
 
 from tests.conftest import Headers, KeyMaker, http_client, running_app, suite_settings
-from tests.factories import ledger, open_dispute, put_completed_order, put_order, vendor_response
+from tests.factories import (
+    events_of,
+    ledger,
+    open_dispute,
+    put_completed_order,
+    put_order,
+    vendor_response,
+)
 
 PROOF = {"kind": "payment_proof", "ref": "UPI-4821-XY"}
 INVOICE = 150_000
@@ -40,11 +47,6 @@ async def kinds(client: AsyncClient, headers: Headers) -> list[tuple[str, int | 
     return [(e["kind"], e["amount"]) for e in await ledger(client, headers)]
 
 
-async def feed(client: AsyncClient, headers: Headers, type: str) -> list[dict[str, Any]]:
-    items = (await client.get("/v1/events", headers=headers)).json()["items"]
-    return [e for e in items if e["type"] == type]
-
-
 async def test_paid_in_full_with_proof_resolves_paid_and_attaches_the_proof(
     client: AsyncClient, service: Headers, support: Headers, vendor: Headers
 ) -> None:
@@ -65,7 +67,10 @@ async def test_paid_in_full_with_proof_resolves_paid_and_attaches_the_proof(
         ("resolution", "met"),
     ]
     assert await kinds(client, service) == []
-    notices = [n["data"]["template"] for n in await feed(client, service, "notification.requested")]
+    notices = [
+        n["data"]["template"]
+        for n in await events_of(client, service, type="notification.requested")
+    ]
     assert notices == [
         "payout_dispute_acknowledged",
         "payout_dispute_opened",
@@ -86,7 +91,7 @@ async def test_paid_in_full_without_proof_asks_for_proof_then_resolves_with_it(
     # The clock keeps running: not settled, not moved.
     assert waiting["deadlines"][0]["outcome"] is None
     assert waiting["vendor_response_due_at"] == waiting["deadlines"][0]["due_at"]
-    notices = await feed(client, service, "notification.requested")
+    notices = await events_of(client, service, type="notification.requested")
     assert notices[-1]["data"]["audience"] == "vendor"
     assert notices[-1]["data"]["template"] == "payout_dispute_proof_requested"
     assert notices[-1]["vendor_id"] == "V-1"
@@ -148,7 +153,7 @@ async def test_pickup_notes_covering_the_whole_shortfall_are_a_valid_deduction(
     )
     assert case["decision"]["facts"]["justified_amount"] == 50_000
     assert await kinds(client, service) == []  # no payout, no fine, no flag
-    assert await feed(client, service, "payout.released") == []
+    assert await events_of(client, service, type="payout.released") == []
 
 
 async def test_notes_short_by_one_paisa_make_the_platform_pay_one_paisa(
@@ -175,7 +180,7 @@ async def test_notes_short_by_one_paisa_make_the_platform_pay_one_paisa(
         "status": "released",
         "decided_by_name": "test vendor",  # who answered: never its approver
     }
-    [released] = await feed(client, service, "payout.released")
+    [released] = await events_of(client, service, type="payout.released")
     assert released["data"] == {"payout_id": entries[2]["id"], "amount": 1}
     standing = (await client.get("/v1/vendors/V-1", headers=service)).json()
     assert standing["credits_deducted"] == 50
@@ -278,7 +283,7 @@ async def test_repeat_vendor_that_did_not_pay_is_also_blocked_from_new_leads(
     standing = (await client.get("/v1/vendors/V-1", headers=service)).json()
     assert standing["new_leads_blocked"] is True
     assert standing["max_leads"] == 9  # a repeat decided against: reduced once
-    blocked = await feed(client, service, "vendor.new_leads_blocked")
+    blocked = await events_of(client, service, type="vendor.new_leads_blocked")
     assert [e["case_id"] for e in blocked] == [case_id]
     block = [e for e in await ledger(client, service) if e["kind"] == "block_new_leads"]
     assert [e["decision_id"] for e in block] == [case["decision"]["id"]]
@@ -304,11 +309,13 @@ async def test_invoice_payout_waits_for_finance_from_the_threshold(
         "status": "pending_approval" if needs_approval else "released",
         "decided_by_name": "test vendor",
     }
-    released = await feed(client, service, "payout.released")
+    released = await events_of(client, service, type="payout.released")
     assert len(released) == (0 if needs_approval else 1)
     # The dispute went to finance when it opened; the payout does not tell finance twice.
     assert case["escalations"] == ([{"to": "finance_manager"}] if needs_approval else [])
-    assert len(await feed(client, service, "case.escalated")) == (1 if needs_approval else 0)
+    assert len(await events_of(client, service, type="case.escalated")) == (
+        1 if needs_approval else 0
+    )
 
 
 @pytest.mark.parametrize(("unjustified", "needs_approval"), [(499_999, False), (500_000, True)])
@@ -335,7 +342,9 @@ async def test_balance_payout_waits_for_finance_from_the_threshold(
     [payout] = [e for e in await ledger(client, service) if e["kind"] == "platform_payout"]
     assert payout["amount"] == unjustified
     assert payout["details"]["requires_approval"] is needs_approval
-    assert len(await feed(client, service, "payout.released")) == (0 if needs_approval else 1)
+    assert len(await events_of(client, service, type="payout.released")) == (
+        0 if needs_approval else 1
+    )
     assert case["escalations"] == [{"to": "finance_manager"}]  # disputed ₹10,000 at opening
 
 

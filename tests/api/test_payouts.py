@@ -7,7 +7,7 @@ from typing import Any
 from httpx import AsyncClient
 
 from tests.conftest import Headers, KeyMaker
-from tests.factories import open_dispute, put_completed_order, vendor_response
+from tests.factories import events_of, open_dispute, put_completed_order, vendor_response
 
 
 async def platform_payout(
@@ -32,11 +32,6 @@ async def platform_payout(
 BODIES = {"approve": {"note": "checked"}, "reject": {"reason": "customer paid in cash"}}
 
 
-async def events_of(client: AsyncClient, headers: Headers, type: str) -> list[dict[str, Any]]:
-    items = (await client.get("/v1/events", headers=headers)).json()["items"]
-    return [e for e in items if e["type"] == type]
-
-
 async def test_approval_releases_a_waiting_payout_once(
     client: AsyncClient,
     service: Headers,
@@ -48,7 +43,7 @@ async def test_approval_releases_a_waiting_payout_once(
     waiting = (await client.get(f"/v1/payouts/{entry['id']}", headers=vendor)).json()
     assert waiting["status"] == "pending_approval" and waiting["requires_approval"] is True
     assert waiting["amount"] == 750_000 and waiting["decision_id"] == entry["decision_id"]
-    assert await events_of(client, service, "payout.released") == []
+    assert await events_of(client, service, type="payout.released") == []
 
     approved = await client.post(
         f"/v1/payouts/{entry['id']}/approve", json={"note": "checked"}, headers=finance_manager
@@ -58,7 +53,7 @@ async def test_approval_releases_a_waiting_payout_once(
     assert approved.json()["settled_by"].startswith("finance_manager:")
     case = (await client.get(f"/v1/cases/{entry['case_id']}", headers=service)).json()
     assert case["status"] == "resolved" and case["ticket"]["status"] == "resolved_paid_by_platform"
-    [released] = await events_of(client, service, "payout.released")
+    [released] = await events_of(client, service, type="payout.released")
     assert released["data"]["payout_id"] == entry["id"]
     assert released["data"]["amount"] == 750_000
     assert released["case_id"] == entry["case_id"]
@@ -74,7 +69,7 @@ async def test_approval_releases_a_waiting_payout_once(
     assert [(e["kind"], e["details"]) for e in settlements] == [
         ("payout_approved", {"note": "checked"})
     ]
-    assert len(await events_of(client, service, "payout.released")) == 1
+    assert len(await events_of(client, service, type="payout.released")) == 1
 
 
 async def test_rejection_settles_a_waiting_payout_once(
@@ -91,13 +86,13 @@ async def test_rejection_settles_a_waiting_payout_once(
         headers=finance_manager,
     )
     assert rejected.status_code == 200 and rejected.json()["status"] == "rejected"
-    [event] = await events_of(client, service, "payout.rejected")
+    [event] = await events_of(client, service, type="payout.rejected")
     assert event["data"]["payout_id"] == entry["id"]
     approve = await client.post(
         f"/v1/payouts/{entry['id']}/approve", json={}, headers=finance_manager
     )
     assert approve.status_code == 409 and "already rejected" in approve.json()["detail"]
-    assert await events_of(client, service, "payout.released") == []
+    assert await events_of(client, service, type="payout.released") == []
 
 
 async def test_simultaneous_approve_and_reject_settle_once(

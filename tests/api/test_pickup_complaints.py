@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import Headers, KeyMaker
 from tests.db import row_counts
-from tests.factories import complaint_body, file_complaint, file_fail_reason, put_order
+from tests.factories import complaint_body, events_of, file_complaint, file_fail_reason, put_order
 
 FRAUD_INDICATORS = ["pickup_marked_not_attempted", "vendor_asked_extra_money_or_documents"]
 OTHER_ISSUES = [
@@ -21,11 +21,6 @@ OTHER_ISSUES = [
     "no_show_or_unreachable",
 ]
 PROMISES = re.compile(r"refund|compensat|reimburs|money back|cashback|pay you", re.IGNORECASE)
-
-
-async def feed(client: AsyncClient, headers: Headers, kind: str) -> list[dict[str, Any]]:
-    items = (await client.get("/v1/events?limit=1000", headers=headers)).json()["items"]
-    return [e for e in items if e["type"] == kind]
 
 
 async def vendor_standing(client: AsyncClient, headers: Headers) -> dict[str, Any]:
@@ -61,7 +56,7 @@ async def test_complaint_about_a_known_order_is_a_cx_ticket(
     # A first complaint changes nothing about the vendor.
     assert (await vendor_standing(client, service))["flags"] == []
     assert (await client.get("/v1/vendors/V-1/ledger", headers=service)).json()["items"] == []
-    opened = await feed(client, service, "case.opened")
+    opened = await events_of(client, service, type="case.opened")
     assert [(e["case_id"], e["data"]["issues"]) for e in opened] == [
         (case["id"], ["vendor_rude_late_unprofessional"])
     ]
@@ -99,7 +94,7 @@ async def test_customer_is_acknowledged_without_any_promise(
 ) -> None:
     await put_order(client, service, "ORD-1", vendor_id="V-1")
     case = await file_complaint(client, support, issues=FRAUD_INDICATORS + OTHER_ISSUES)
-    sent = await feed(client, service, "notification.requested")
+    sent = await events_of(client, service, type="notification.requested")
     assert [(n["data"]["audience"], n["case_id"]) for n in sent] == [("customer", case["id"])]
     words = sent[0]["data"]["text"]
     assert "customer experience team" in words
@@ -225,7 +220,9 @@ async def test_repeat_complaints_flag_the_vendor_and_tell_the_vendor_manager(
         await put_order(client, service, f"ORD-{n}", vendor_id="V-1")
     first = await file_complaint(client, support, order_id="ORD-0")
     assert "repeat_complaints_flag_vendor" not in first["decision"]["rules_fired"]
-    assert [e["data"]["to"] for e in await feed(client, service, "case.escalated")] == ["cx_team"]
+    assert [e["data"]["to"] for e in await events_of(client, service, type="case.escalated")] == [
+        "cx_team"
+    ]
 
     second = await file_complaint(client, support, order_id="ORD-1")
     assert second["decision"]["facts"]["earlier_complaints"] == 1
@@ -240,7 +237,7 @@ async def test_repeat_complaints_flag_the_vendor_and_tell_the_vendor_manager(
     ]
     told = [
         n
-        for n in await feed(client, service, "notification.requested")
+        for n in await events_of(client, service, type="notification.requested")
         if n["data"]["audience"] == "vendor_manager"
     ]
     assert [(n["case_id"], n["vendor_id"]) for n in told] == [(second["id"], "V-1")]

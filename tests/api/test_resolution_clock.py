@@ -18,9 +18,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.cases.deadlines import fire_due
 from tests.api.test_metrics import sample, scrape
-from tests.api.test_vendor_response_clock import NEVER, TICK, WAIT_SECONDS, events, instance
+from tests.api.test_vendor_response_clock import NEVER, TICK, WAIT_SECONDS, instance
 from tests.conftest import Headers, http_client
-from tests.factories import file_fail_reason, open_dispute, put_completed_order, put_order, verdict
+from tests.factories import (
+    events_of,
+    file_fail_reason,
+    open_dispute,
+    put_completed_order,
+    put_order,
+    verdict,
+)
 
 HOURS = 0.0002
 DUE_AFTER = timedelta(hours=HOURS)
@@ -72,7 +79,11 @@ async def test_a_fail_reason_gets_a_resolution_clock_but_no_customer_acknowledge
         due = datetime.fromisoformat(clock(case)["due_at"])
         assert due - datetime.fromisoformat(case["created_at"]) == DUE_AFTER
         assert datetime.fromisoformat(case["resolution_due_at"]) == due
-        notices = [e for e in await events(client, service, case["id"]) if "audience" in e["data"]]
+        notices = [
+            e
+            for e in await events_of(client, service, case_id=case["id"])
+            if "audience" in e["data"]
+        ]
         assert notices == []
 
 
@@ -97,7 +108,7 @@ async def test_an_unresolved_case_breaches_and_goes_to_the_ops_manager_once(
         )
         assert case["escalations"] == [BREACH]
         assert case["status"] == "pending_review" and case["resolved_at"] is None
-        feed = await events(client, service, case["id"])
+        feed = await events_of(client, service, case_id=case["id"])
         [breach] = [e for e in feed if e["type"] == "case.breached"]
         assert breach["data"] == {
             "kind": "resolution",
@@ -114,7 +125,7 @@ async def test_an_unresolved_case_breaches_and_goes_to_the_ops_manager_once(
 
         # More ticks change nothing: the clock fired once.
         await asyncio.sleep(5 * TICK)
-        assert len(await events(client, service, case["id"])) == len(feed)
+        assert len(await events_of(client, service, case_id=case["id"])) == len(feed)
 
 
 async def test_resolving_in_time_settles_the_clock_as_met_and_it_never_fires(
@@ -127,7 +138,7 @@ async def test_resolving_in_time_settles_the_clock_as_met_and_it_never_fires(
         deadline = clock(resolved)
         assert deadline["outcome"] == "met" and deadline["settled_at"] == resolved["resolved_at"]
         await asyncio.sleep(4 * TICK)
-        types = [e["type"] for e in await events(client, service, opened["id"])]
+        types = [e["type"] for e in await events_of(client, service, case_id=opened["id"])]
         assert "case.breached" not in types and "case.escalated" not in types
 
 
@@ -146,7 +157,7 @@ async def test_a_dispute_already_with_the_ops_manager_breaches_without_a_second_
         assert clock(case)["outcome"] == "missed"
         assert case["status"] == "escalated"
         assert case["escalations"] == [{"to": "ops_manager"}]
-        feed = await events(client, service, case["id"])
+        feed = await events_of(client, service, case_id=case["id"])
         assert [e["type"] for e in feed].count("case.escalated") == 1
         [breach] = [e for e in feed if e["type"] == "case.breached"]
         assert breach["data"]["escalated_to"] is None
@@ -173,7 +184,9 @@ async def test_a_case_resolved_after_its_due_time_is_a_breach_without_escalation
         assert clock(case)["outcome"] == "missed"
         assert case["escalations"] == [] and case["status"] == "resolved"
         [breach] = [
-            e for e in await events(client, service, case["id"]) if e["type"] == "case.breached"
+            e
+            for e in await events_of(client, service, case_id=case["id"])
+            if e["type"] == "case.breached"
         ]
         assert breach["data"]["escalated_to"] is None
         assert datetime.fromisoformat(breach["data"]["resolved_at"]) == datetime.fromisoformat(

@@ -21,7 +21,13 @@ from app.cases import deadline_repository as deadlines
 from app.cases.deadlines import fire_due
 from tests.api.test_metrics import sample, scrape
 from tests.conftest import Headers, http_client, running_app, suite_settings
-from tests.factories import dispute_body, open_dispute, put_completed_order, vendor_response
+from tests.factories import (
+    dispute_body,
+    events_of,
+    open_dispute,
+    put_completed_order,
+    vendor_response,
+)
 
 HOURS = 0.0002
 DUE_AFTER = timedelta(hours=HOURS)
@@ -56,11 +62,6 @@ async def wait_for_status(
         if time.monotonic() > give_up:
             pytest.fail(f"case {case_id} is still {case['status']}, not {status}")
         await asyncio.sleep(TICK)
-
-
-async def events(client: AsyncClient, headers: Headers, case_id: str) -> list[dict[str, Any]]:
-    feed = (await client.get("/v1/events", headers=headers)).json()["items"]
-    return [e for e in feed if e["case_id"] == case_id]
 
 
 async def test_a_missed_answer_escalates_to_the_ops_manager_and_blocks_new_leads(
@@ -102,7 +103,7 @@ async def test_a_missed_answer_escalates_to_the_ops_manager_and_blocks_new_leads
         assert [(e["kind"], e["decision_id"]) for e in ledger] == [
             ("block_new_leads", decision["id"])
         ]
-        kinds = [e["type"] for e in await events(client, service, case["id"])]
+        kinds = [e["type"] for e in await events_of(client, service, case_id=case["id"])]
         # After the opening: case.opened, the customer's acknowledgement, the interim
         # decision and the vendor's notice.
         assert kinds[4:] == [
@@ -124,7 +125,7 @@ async def test_a_missed_answer_escalates_to_the_ops_manager_and_blocks_new_leads
         assert late.json()["details"]["vendor_responses"][-1]["after_escalation"] is True
         # More ticks change nothing: the deadline fired once.
         await asyncio.sleep(5 * TICK)
-        assert len(await events(client, service, case["id"])) == len(kinds)
+        assert len(await events_of(client, service, case_id=case["id"])) == len(kinds)
 
 
 async def test_paid_without_proof_keeps_the_clock_running_until_it_fires(
@@ -156,7 +157,7 @@ async def test_an_answer_in_time_settles_the_clock_and_it_never_fires(
         case = (await client.get(f"/v1/cases/{opened['id']}", headers=service)).json()
         assert case["status"] == "resolved"
         assert case["decision"]["id"] == decided["decision"]["id"]
-        types = [e["type"] for e in await events(client, service, opened["id"])]
+        types = [e["type"] for e in await events_of(client, service, case_id=opened["id"])]
         assert "deadline.missed" not in types
 
 

@@ -26,7 +26,7 @@ from app.settings import Settings
 from app.webhooks.delivery import RetryPolicy, new_secret
 from tests.conftest import Headers, http_client, running_app, suite_settings
 from tests.db import new_key
-from tests.factories import order_body, put_order
+from tests.factories import events_of, order_body, put_order
 from tests.receiver import Received, accept, fail_first, receiving
 from tests.server import env_with, serving, serving_many
 
@@ -68,12 +68,6 @@ async def add_endpoint(client: AsyncClient, ops: Headers, url: str, **body: Any)
     assert response.status_code == 201, response.text
     endpoint: dict[str, Any] = response.json()
     return endpoint
-
-
-async def feed(client: AsyncClient, headers: Headers) -> list[dict[str, Any]]:
-    page = (await client.get("/v1/events?limit=1000", headers=headers)).json()
-    items: list[dict[str, Any]] = page["items"]
-    return items
 
 
 async def recorded(
@@ -134,7 +128,7 @@ async def test_a_failed_attempt_is_retried_with_the_same_id_and_a_valid_signatur
             endpoint = await add_endpoint(client, ops, url)
             await put_order(client, service, "ORD-1")
             items = await recorded(client, ops, endpoint["id"], "delivered")
-            [event] = await feed(client, service)
+            [event] = await events_of(client, service)
             first_page = await deliveries(client, ops, endpoint["id"], "limit=2")
             rest = await deliveries(
                 client, ops, endpoint["id"], f"cursor={first_page['next_cursor']}"
@@ -221,7 +215,7 @@ async def test_each_endpoint_gets_the_feed_in_order_and_only_its_types(
 
 
 async def _all_seven(client: AsyncClient, service: Headers) -> list[dict[str, Any]]:
-    items = await feed(client, service)
+    items = await events_of(client, service)
     return items if len(items) == 7 else []
 
 
