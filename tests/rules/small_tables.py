@@ -42,6 +42,14 @@ UNJUSTIFIED = """\
       - {type: flag_vendor, reason: payout_shortfall}
 """
 
+# With UNJUSTIFIED, a second rule that fires on the same facts with another outcome.
+ALSO_VALID = """\
+  - name: also_valid
+    description: x
+    when: {claim: paid_less}
+    outcome: valid_deduction
+"""
+
 
 def write_table(rules_dir: Path, *rules: str, mode: str = "", name: str = "payouts") -> Path:
     """HEADER plus the given rule blocks (each may be indented any amount) as <name>.yaml."""

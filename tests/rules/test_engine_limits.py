@@ -13,7 +13,7 @@ import pytest
 
 from app.effects.catalogue import VOCABULARY
 from app.rules_engine import RulesError, build_engine
-from tests.rules.small_tables import UNJUSTIFIED, engine_with, payout_facts, write_table
+from tests.rules.small_tables import ALSO_VALID, UNJUSTIFIED, engine_with, payout_facts, write_table
 
 
 def test_more_sequential_evaluations_than_the_session_limit(rules_dir: Path) -> None:
@@ -31,12 +31,7 @@ def test_failed_evaluations_do_not_leak_sessions(rules_dir: Path) -> None:
     engine = engine_with(
         rules_dir,
         UNJUSTIFIED,
-        """\
-        - name: also_valid
-          description: x
-          when: {claim: paid_less}
-          outcome: valid_deduction
-        """,
+        ALSO_VALID,
     )
     for _ in range(1_030):
         with pytest.raises(RulesError):

@@ -10,6 +10,7 @@ import pytest
 from app.effects.catalogue import VOCABULARY
 from app.rules_engine import RulesError, build_engine, format_rupees, load_tables
 from tests.rules.small_tables import (
+    ALSO_VALID,
     UNJUSTIFIED,
     engine_with,
     payout_facts,
@@ -156,12 +157,7 @@ def test_two_fired_outcomes_are_a_table_error(rules_dir: Path) -> None:
     engine = engine_with(
         rules_dir,
         UNJUSTIFIED,
-        """\
-        - name: also_valid
-          description: x
-          when: {claim: paid_less}
-          outcome: valid_deduction
-        """,
+        ALSO_VALID,
     )
     with pytest.raises(RulesError, match="at most one fired rule"):
         engine.evaluate("payouts", payout_facts())
