@@ -301,3 +301,9 @@ async def events_of(
         if (type is None or event["type"] == type)
         and (case_id is None or event["case_id"] == case_id)
     ]
+
+
+async def standing(client: AsyncClient, headers: Headers, vendor_id: str = "V-1") -> dict[str, Any]:
+    """The vendor's record as GET /v1/vendors/{id} shows it."""
+    body: dict[str, Any] = (await client.get(f"/v1/vendors/{vendor_id}", headers=headers)).json()
+    return body

@@ -7,12 +7,7 @@ from httpx import AsyncClient
 
 from tests.conftest import Headers
 from tests.domain import CUSTOMER_CODES, DISPUTED_CODES, FRAUD_CODES, VENDOR_CODES
-from tests.factories import file_fail_reason, put_order, verdict
-
-
-async def standing(client: AsyncClient, headers: Headers) -> dict[str, Any]:
-    body: dict[str, Any] = (await client.get("/v1/vendors/V-1", headers=headers)).json()
-    return body
+from tests.factories import file_fail_reason, put_order, standing, verdict
 
 
 async def ledger_kinds(client: AsyncClient, headers: Headers) -> list[tuple[str, int | None]]:

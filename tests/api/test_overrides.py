@@ -16,6 +16,7 @@ from tests.factories import (
     open_dispute,
     put_completed_order,
     put_order,
+    standing,
     vendor_response,
     verdict,
 )
@@ -34,11 +35,6 @@ async def override(
     )
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
-    return body
-
-
-async def standing(client: AsyncClient, headers: Headers) -> dict[str, Any]:
-    body: dict[str, Any] = (await client.get("/v1/vendors/V-1", headers=headers)).json()
     return body
 
 

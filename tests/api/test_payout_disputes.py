@@ -16,14 +16,11 @@ from tests.factories import (
     events_of,
     open_dispute,
     put_completed_order,
+    standing,
     vendor_response,
 )
 
 PROOF = {"kind": "payment_proof", "ref": "UPI-1"}
-
-
-async def standing(client: AsyncClient, headers: Headers, vendor_id: str = "V-1") -> Any:
-    return (await client.get(f"/v1/vendors/{vendor_id}", headers=headers)).json()
 
 
 async def test_opening_starts_the_vendor_clock_and_tells_the_vendor(

@@ -11,7 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import Headers, KeyMaker
 from tests.db import row_counts
-from tests.factories import complaint_body, events_of, file_complaint, file_fail_reason, put_order
+from tests.factories import (
+    complaint_body,
+    events_of,
+    file_complaint,
+    file_fail_reason,
+    put_order,
+    standing,
+)
 
 FRAUD_INDICATORS = ["pickup_marked_not_attempted", "vendor_asked_extra_money_or_documents"]
 OTHER_ISSUES = [
@@ -21,11 +28,6 @@ OTHER_ISSUES = [
     "no_show_or_unreachable",
 ]
 PROMISES = re.compile(r"refund|compensat|reimburs|money back|cashback|pay you", re.IGNORECASE)
-
-
-async def vendor_standing(client: AsyncClient, headers: Headers) -> dict[str, Any]:
-    body: dict[str, Any] = (await client.get("/v1/vendors/V-1", headers=headers)).json()
-    return body
 
 
 async def test_complaint_about_a_known_order_is_a_cx_ticket(
@@ -54,7 +56,7 @@ async def test_complaint_about_a_known_order_is_a_cx_ticket(
     assert case["details"]["attachments"] == [{"kind": "screenshot", "ref": "f1"}]
     assert case["details"]["filed_by"].startswith("support:")
     # A first complaint changes nothing about the vendor.
-    assert (await vendor_standing(client, service))["flags"] == []
+    assert (await standing(client, service))["flags"] == []
     assert (await client.get("/v1/vendors/V-1/ledger", headers=service)).json()["items"] == []
     opened = await events_of(client, service, type="case.opened")
     assert [(e["case_id"], e["data"]["issues"]) for e in opened] == [
@@ -228,9 +230,9 @@ async def test_repeat_complaints_flag_the_vendor_and_tell_the_vendor_manager(
     assert second["decision"]["facts"]["earlier_complaints"] == 1
     assert "repeat_complaints_flag_vendor" in second["decision"]["rules_fired"]
     assert second["escalations"] == [{"to": "cx_team"}, {"to": "vendor_manager"}]
-    standing = await vendor_standing(client, service)
-    assert standing["flags"] == [{"reason": "repeat_pickup_complaints", "case_id": second["id"]}]
-    assert standing["status"] == "active"  # flagged for review, not held by the rules
+    record = await standing(client, service)
+    assert record["flags"] == [{"reason": "repeat_pickup_complaints", "case_id": second["id"]}]
+    assert record["status"] == "active"  # flagged for review, not held by the rules
     ledger = (await client.get("/v1/vendors/V-1/ledger", headers=service)).json()["items"]
     assert [(e["kind"], e["decision_id"]) for e in ledger] == [
         ("flag_vendor", second["decision"]["id"])
@@ -245,7 +247,7 @@ async def test_repeat_complaints_flag_the_vendor_and_tell_the_vendor_manager(
 
     third = await file_complaint(client, support, order_id="ORD-2")
     assert third["decision"]["facts"]["earlier_complaints"] == 2
-    assert len((await vendor_standing(client, service))["flags"]) == 2
+    assert len((await standing(client, service))["flags"]) == 2
 
 
 @pytest.mark.parametrize(("days_ago", "counts"), [(29, True), (31, False)])
@@ -295,7 +297,7 @@ async def test_simultaneous_complaints_each_count_the_others_once(
     assert [r.status_code for r in responses] == [201] * 6
     seen = sorted(r.json()["decision"]["facts"]["earlier_complaints"] for r in responses)
     assert seen == list(range(6))
-    assert len((await vendor_standing(client, service))["flags"]) == 5
+    assert len((await standing(client, service))["flags"]) == 5
 
 
 @pytest.mark.parametrize("role", ["vendor", "service"])

@@ -11,14 +11,10 @@ from tests.factories import (
     open_dispute,
     put_completed_order,
     put_order,
+    standing,
     vendor_response,
     verdict,
 )
-
-
-async def standing(client: AsyncClient, headers: Headers) -> dict[str, Any]:
-    body: dict[str, Any] = (await client.get("/v1/vendors/V-1", headers=headers)).json()
-    return body
 
 
 async def change(
