@@ -28,6 +28,9 @@ class Effect:
     in_ledger: ClassVar[bool] = True
     # In the vocabulary of rules and overrides (False: an ops manager's standing action).
     decided: ClassVar[bool] = True
+    # Only an ops manager's decision may take it by hand (docs/people.md): an ops override
+    # cannot undo what the manager's own standing actions are for.
+    managers_only: ClassVar[bool] = False
 
     def fold(self, standing: Standing, entry: Entry) -> Standing:
         """What the entry, in force, does to the vendor's standing."""
@@ -161,6 +164,7 @@ class BlockNewLeads(Effect):
 class UnblockNewLeads(Effect):
     type = "unblock_new_leads"
     summary = "An ops manager lifts the vendor's block on new leads."
+    managers_only = True
 
     def fold(self, standing: Standing, entry: Entry) -> Standing:
         return standing.moved(new_leads_blocked=False)

@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.api.roles import Role
 from app.cases.locks import Locked
 from app.effects import repository as ledger
 from app.effects.catalogue import EFFECTS
@@ -164,6 +165,8 @@ async def check(
     checked: list[Action] = []
     for index, action in enumerate(actions):
         kind = action["type"]
+        if EFFECTS[kind].managers_only and decider.by_hand and decider.role != Role.OPS_MANAGER:
+            raise Forbidden(f"Only an ops manager may decide {kind} (actions[{index}].type).")
         if EFFECTS[kind].in_ledger and locked.vendor is None:
             raise _refuse(
                 decider, f"Case {locked.case.id} names no vendor; {kind} needs one.", index, "type"
