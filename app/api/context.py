@@ -1,19 +1,17 @@
 """Outermost middleware: gives each request an id, logs it once, and counts it."""
 
 import logging
-import re
 import time
 import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.observability.context import request_id
+from app.observability.context import PLAIN_REQUEST_ID, request_id
 from app.observability.metrics import REQUEST_SECONDS, REQUESTS
 
 log = logging.getLogger("app.request")
 
 HEADER = "x-request-id"
-_VALID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 class RequestContext:
@@ -25,7 +23,7 @@ class RequestContext:
             await self.app(scope, receive, send)
             return
         given = dict(scope["headers"]).get(HEADER.encode(), b"").decode("latin-1")
-        rid = given if _VALID.match(given) else uuid.uuid4().hex
+        rid = given if PLAIN_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         token = request_id.set(rid)
         status = 500
         started = time.perf_counter()

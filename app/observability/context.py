@@ -1,9 +1,13 @@
 """Per-request context that logs, events and metrics read without being handed it."""
 
+import re
 from collections.abc import Callable
 from contextvars import ContextVar
 
 request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+# A client's X-Request-ID is kept only when it is made of these (else one is made): nothing
+# a log line would have to escape or mask.
+PLAIN_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _after_commit: ContextVar[list[Callable[[], None]] | None] = ContextVar(
     "after_commit", default=None
 )

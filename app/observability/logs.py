@@ -7,7 +7,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from app.observability.context import request_id
+from app.observability.context import PLAIN_REQUEST_ID, request_id
 
 # API keys, webhook secrets, bearer tokens and anything shaped like a phone number never
 # reach a log line.
@@ -41,10 +41,6 @@ _SECRETS = [
     ),
 ]
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
-# The request's id goes into a line after it was masked, when it is made only of what
-# RequestContext lets in: an id of digits a client chose is no phone number, and its line
-# must still be found by it.
-_PLAIN_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 # PostgreSQL's DETAIL of an error lists the row or the key at fault: customers' data.
 _DETAIL = re.compile(r"^(\s*DETAIL:).*$", re.MULTILINE)
 
@@ -72,8 +68,11 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exception"] = _DETAIL.sub(r"\1 [hidden]", self.formatException(record.exc_info))
+        # The request's id goes in after masking when it is a plain one (RequestContext keeps
+        # no other): an id of digits a client chose is no phone number, and its line must
+        # still be found by it.
         rid = entry.get("request_id")
-        if not (isinstance(rid, str) and _PLAIN_ID.fullmatch(rid)):
+        if not (isinstance(rid, str) and PLAIN_REQUEST_ID.fullmatch(rid)):
             return redact(json.dumps(entry, default=str, ensure_ascii=False))
         del entry["request_id"]
         masked = redact(json.dumps(entry, default=str, ensure_ascii=False))
