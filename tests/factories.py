@@ -307,3 +307,23 @@ async def standing(client: AsyncClient, headers: Headers, vendor_id: str = "V-1"
     """The vendor's record as GET /v1/vendors/{id} shows it."""
     body: dict[str, Any] = (await client.get(f"/v1/vendors/{vendor_id}", headers=headers)).json()
     return body
+
+
+async def platform_payout(
+    client: AsyncClient,
+    service: Headers,
+    support: Headers,
+    vendor: Headers,
+    invoice: int = 750_000,
+) -> dict[str, Any]:
+    """A dispute of ORD-1 (vendor V-1) the vendor admits it did not pay: the platform pays
+    the invoice (waiting for finance at the threshold, released at once below it)."""
+    await put_completed_order(
+        client, service, "ORD-1", vendor_id="V-1", final_invoice_amount=invoice
+    )
+    case = await open_dispute(client, support, "ORD-1")
+    await vendor_response(client, vendor, case["id"], "not_paid")
+    ledger = (await client.get("/v1/vendors/V-1/ledger", headers=service)).json()["items"]
+    [payout] = [e for e in ledger if e["kind"] == "platform_payout"]
+    found: dict[str, Any] = payout
+    return found

@@ -11,14 +11,19 @@ the order's final invoice (the operations team's definitions, made measurable):
 
 - chargeback: a new charged_back record (the customer reversed a payment via the bank);
 - transaction_failure: a new failed record, unless succeeded records already cover the
-  invoice (a retry that went through is not a failure to reprocess);
+  invoice (a retry that went through is not a failure to reprocess), with, to the
+  customer, the platform's payouts that have left (asking the vendor to pay again then
+  would pay the customer twice);
 - refund_issue: a new refunded record, and more refunded than ever succeeded;
 - double_charge: a new succeeded record, two succeeded records each for the full invoice,
   and more kept (succeeded less refunded) than the invoice;
-- overpayment: a new succeeded record and more kept than the invoice otherwise;
+- overpayment: a new succeeded record and more kept than the invoice otherwise; to the
+  customer, the platform's payouts that have left count as kept too (a vendor's payment
+  recorded after the platform paid the customer pays the customer twice);
 - partial_payment: a new succeeded record from the customer, and less succeeded than the
   invoice;
-- a succeeded payment to the customer below the invoice is the vendor paying less: unless
+- a succeeded payment to the customer below the invoice (the platform's payouts that have
+  left counted with it) is the vendor paying less: unless
   pickup notes recorded before it justify the whole shortfall, it opens a payout dispute
   (claim paid_less, channel reconciliation) before the customer has to complain.
 
@@ -74,18 +79,18 @@ def find(balance: Balance, new: Sequence[NewRecord]) -> list[Discrepancy]:
     found: list[tuple[str, int, list[NewRecord]]] = []
     if by_status["charged_back"]:
         found.append(("chargeback", _sum(by_status["charged_back"]), by_status["charged_back"]))
-    if by_status["failed"] and balance.succeeded < balance.invoice:
+    if by_status["failed"] and balance.reached < balance.invoice:
         found.append(("transaction_failure", _sum(by_status["failed"]), by_status["failed"]))
     if by_status["refunded"] and balance.refunded > balance.succeeded:
         found.append(("refund_issue", balance.refunded - balance.succeeded, by_status["refunded"]))
     if paid := by_status["succeeded"]:
-        excess = balance.succeeded - balance.refunded - balance.invoice
+        excess = balance.reached - balance.refunded - balance.invoice
         if excess > 0:
             kind = "double_charge" if balance.full_payments >= 2 else "overpayment"
             found.append((kind, excess, paid))
-        elif balance.succeeded < balance.invoice:
+        elif balance.reached < balance.invoice:
             kind = SHORTFALL if balance.direction == "to_customer" else "partial_payment"
-            found.append((kind, balance.invoice - balance.succeeded, paid))
+            found.append((kind, balance.invoice - balance.reached, paid))
     return [
         Discrepancy(
             discrepancy_type=kind,
@@ -95,6 +100,7 @@ def find(balance: Balance, new: Sequence[NewRecord]) -> list[Discrepancy]:
             amount=amount,
             succeeded=balance.succeeded,
             refunded=balance.refunded,
+            platform_paid=balance.platform_paid,
             references=[record.reference for record in records],
         )
         for kind, amount, records in found

@@ -5,11 +5,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, any_, bindparam, func, select, text
+from sqlalchemy import String, and_, any_, bindparam, func, literal, or_, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
-from app.models import Case, Order, PaymentRecord
+from app.models import Case, LedgerEntry, Order, PaymentRecord
 
 # Any constant would do; it only has to be the same in every instance.
 _RECONCILIATION_LOCK = 0x7265636F6E63  # "reconc"
@@ -36,6 +37,14 @@ class Balance:
     refunded: int
     # Succeeded records each for exactly the final invoice.
     full_payments: int
+    # The platform's payouts to the customer that have left (to_customer only): money that
+    # reached the customer without a payment record of its own.
+    platform_paid: int = 0
+
+    @property
+    def reached(self) -> int:
+        """What the records and the platform's payouts show reached the other side."""
+        return self.succeeded + self.platform_paid
 
 
 def _ids(values: Collection[str]) -> Any:
@@ -91,6 +100,26 @@ async def insert_new(session: AsyncSession, records: Sequence[NewRecord]) -> set
     return set(rows.scalars())
 
 
+_settlement = aliased(LedgerEntry)
+# An order's platform payouts that have left: released at once, or approved by finance. A
+# released payout is never reversed (docs/money.md), so its settlement can only be approval.
+_PAID_BY_PLATFORM = (
+    select(func.coalesce(func.sum(LedgerEntry.amount), literal(0)))
+    .select_from(LedgerEntry)
+    .outerjoin(_settlement, _settlement.settles_entry_id == LedgerEntry.id)
+    .where(
+        LedgerEntry.order_id == PaymentRecord.order_id,
+        LedgerEntry.kind == "platform_payout",
+        or_(
+            _settlement.kind == "payout_approved",
+            and_(_settlement.id.is_(None), LedgerEntry.details["status"].astext == "released"),
+        ),
+    )
+    .correlate(PaymentRecord)
+    .scalar_subquery()
+)
+
+
 async def balances(
     session: AsyncSession, order_ids: Collection[str]
 ) -> dict[tuple[str, str], Balance]:
@@ -106,6 +135,7 @@ async def balances(
             func.coalesce(func.sum(amount).filter(status == "succeeded"), 0),
             func.coalesce(func.sum(amount).filter(status == "refunded"), 0),
             func.count().filter(status == "succeeded", amount == invoice),
+            _PAID_BY_PLATFORM,
         )
         .join(Order, Order.id == PaymentRecord.order_id)
         .where(PaymentRecord.order_id == _ids(order_ids))
@@ -113,9 +143,15 @@ async def balances(
     )
     return {
         (order_id, direction): Balance(
-            order_id, direction, int(invoice), int(succeeded), int(refunded), int(full)
+            order_id,
+            direction,
+            int(invoice),
+            int(succeeded),
+            int(refunded),
+            int(full),
+            int(platform) if direction == "to_customer" else 0,
         )
-        for order_id, direction, invoice, succeeded, refunded, full in rows
+        for order_id, direction, invoice, succeeded, refunded, full, platform in rows
     }
 
 

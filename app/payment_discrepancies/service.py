@@ -52,6 +52,8 @@ class Discrepancy:
     succeeded: int
     refunded: int
     references: Sequence[str]
+    # The platform's payouts that had reached the customer (to_customer; 0 otherwise).
+    platform_paid: int = 0
 
 
 async def open_discrepancy(
@@ -81,6 +83,7 @@ async def open_discrepancy(
             "invoice_amount": found.invoice,
             "succeeded_amount": found.succeeded,
             "refunded_amount": found.refunded,
+            "platform_paid_amount": found.platform_paid,
             "references": list(found.references),
             "opened_by": actor.key,
         },
@@ -102,6 +105,7 @@ async def open_discrepancy(
         "amount": found.amount,
         "succeeded_amount": found.succeeded,
         "refunded_amount": found.refunded,
+        "platform_paid_amount": found.platform_paid,
         "references": ", ".join(found.references),
     }
     await decide_by_rules(

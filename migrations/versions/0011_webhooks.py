@@ -11,6 +11,7 @@ Create Date: 2026-11-23 09:00:00.000000
 """
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -22,7 +23,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _times(*names: str) -> list[sa.Column[sa.DateTime]]:
+def _times(*names: str) -> list[sa.Column[datetime]]:
     return [sa.Column(name, sa.DateTime(timezone=True), nullable=True) for name in names]
 
 

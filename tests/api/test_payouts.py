@@ -2,32 +2,11 @@
 exactly once; smaller payouts were released with their decision."""
 
 import asyncio
-from typing import Any
 
 from httpx import AsyncClient
 
 from tests.conftest import Headers, KeyMaker
-from tests.factories import events_of, open_dispute, put_completed_order, vendor_response
-
-
-async def platform_payout(
-    client: AsyncClient,
-    service: Headers,
-    support: Headers,
-    vendor: Headers,
-    invoice: int = 750_000,
-) -> dict[str, Any]:
-    """A dispute the vendor admits it did not pay: the platform pays the invoice."""
-    await put_completed_order(
-        client, service, "ORD-1", vendor_id="V-1", final_invoice_amount=invoice
-    )
-    case = await open_dispute(client, support, "ORD-1")
-    await vendor_response(client, vendor, case["id"], "not_paid")
-    ledger = (await client.get("/v1/vendors/V-1/ledger", headers=service)).json()["items"]
-    [payout] = [e for e in ledger if e["kind"] == "platform_payout"]
-    found: dict[str, Any] = payout
-    return found
-
+from tests.factories import events_of, platform_payout
 
 BODIES = {"approve": {"note": "checked"}, "reject": {"reason": "customer paid in cash"}}
 

@@ -2,6 +2,7 @@
 the reconciliation's measurements, without a database."""
 
 import itertools
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,7 @@ def facts(discrepancy_type: str, direction: str) -> dict[str, Any]:
         "amount": 10_000,
         "succeeded_amount": 140_000,
         "refunded_amount": 0,
+        "platform_paid_amount": 0,
         "references": "P-1",
     }
 
@@ -94,6 +96,7 @@ def balance(
         succeeded=sum(succeeded) + known.get("succeeded", 0),
         refunded=sum(r.amount for r in new if r.status == "refunded") + known.get("refunded", 0),
         full_payments=succeeded.count(INVOICE) + known.get("full_payments", 0),
+        platform_paid=known.get("platform_paid", 0),
     )
 
 
@@ -145,3 +148,37 @@ def test_a_payout_below_the_invoice_is_a_shortfall_not_a_partial_payment() -> No
     new = records(("succeeded", 100_000))
     [found] = find(balance(new, "to_customer"), new)
     assert (found.discrepancy_type, found.amount) == (SHORTFALL, 50_000)
+
+
+@pytest.mark.parametrize(
+    ("specs", "platform_paid", "expected"),
+    [
+        # The vendor paid in full after the platform paid the customer: paid twice.
+        ([("succeeded", INVOICE)], INVOICE, [("overpayment", INVOICE)]),
+        # The platform paid the shortfall the vendor left, and the vendor then paid it too.
+        ([("succeeded", INVOICE)], 50_000, [("overpayment", 50_000)]),
+        # The platform made the customer whole: nothing short, nothing to send again.
+        ([("succeeded", 100_000)], 50_000, []),
+        ([("failed", INVOICE)], INVOICE, []),
+        ([("failed", INVOICE)], 50_000, [("transaction_failure", INVOICE)]),
+    ],
+)
+def test_the_platforms_payouts_count_in_what_reached_the_customer(
+    specs: list[tuple[str, int]], platform_paid: int, expected: list[tuple[str, int]]
+) -> None:
+    new = [replace(record, direction="to_customer") for record in records(*specs)]
+    known = {"platform_paid": platform_paid}
+    found = find(balance(new, "to_customer", known=known), new)
+    assert [(d.discrepancy_type, d.amount) for d in found] == expected
+    assert all(d.platform_paid == platform_paid for d in found)
+
+
+def test_an_overpayment_the_platform_paid_into_says_so(engine: RulesEngine) -> None:
+    evaluation = engine.evaluate(
+        TABLE, {**facts("overpayment", "to_customer"), "platform_paid_amount": 10_000}
+    )
+    assert evaluation.outcome == "invoice_adjustment"
+    assert evaluation.rules_fired == [
+        "overpayment_to_the_customer_adjusts_the_invoice",
+        "platform_payout_counted_in_the_overpayment",
+    ]
