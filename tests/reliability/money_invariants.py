@@ -28,6 +28,21 @@ BROKEN: dict[str, str] = {
                SELECT max(CASE WHEN c.details->>'claim' = 'paid_less'
                                THEN (c.details->>'amount_received')::bigint ELSE 0 END)
                FROM cases c WHERE c.order_id = o.id AND c.case_type = 'payout_dispute'), 0)""",
+    "a customer paid more than the invoice, and no discrepancy case says so": """
+        SELECT o.id FROM orders o
+        WHERE (SELECT coalesce(sum(r.amount) FILTER (WHERE r.status = 'succeeded'), 0)
+                      - coalesce(sum(r.amount) FILTER (WHERE r.status = 'refunded'), 0)
+               FROM payment_records r
+               WHERE r.order_id = o.id AND r.direction = 'to_customer')
+            + (SELECT coalesce(sum(p.amount), 0) FROM ledger_entries p
+               LEFT JOIN ledger_entries s ON s.settles_entry_id = p.id
+               WHERE p.order_id = o.id AND p.kind = 'platform_payout'
+                 AND (s.kind = 'payout_approved'
+                      OR (s.id IS NULL AND p.details->>'status' = 'released')))
+            > o.final_invoice_amount
+          AND NOT EXISTS (SELECT 1 FROM cases c WHERE c.order_id = o.id
+                          AND c.case_type = 'payment_discrepancy'
+                          AND c.reason IN ('overpayment', 'double_charge'))""",
     "an order's wallet refunds exceed its invoice": f"""
         SELECT o.id FROM orders o
         WHERE (SELECT coalesce(sum(l.amount), 0) FROM ledger_entries l
