@@ -70,6 +70,29 @@ def _field(loc: tuple[int | str, ...]) -> tuple[str, str]:
 _TAG_ERRORS = ("union_tag_invalid", "union_tag_not_found")
 
 
+def _without_tags(loc: tuple[int | str, ...], body: Any) -> tuple[int | str, ...]:
+    """The loc as the client wrote the body: a tagged union adds its member's tag after the
+    union's own place (``actions[0].platform_payout.amount``), which is no field of the body
+    but the value of the object's tag (``actions[0].amount``)."""
+    if not loc or loc[0] != "body":
+        return loc
+    kept: list[int | str] = [loc[0]]
+    node = body
+    for part in loc[1:]:
+        if isinstance(node, dict) and isinstance(part, str) and part not in node:
+            if part in node.values():
+                continue  # the member's tag
+            node = None
+        elif isinstance(node, dict) and isinstance(part, str):
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            node = None
+        kept.append(part)
+    return tuple(kept)
+
+
 def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     errors = []
     for error in exc.errors():
@@ -83,6 +106,7 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
                 {"field": "body", "in": "body", "message": message, "type": "json_invalid"}
             )
             continue
+        loc = _without_tags(loc, exc.body)
         if error["type"] in _TAG_ERRORS and "discriminator" in error.get("ctx", {}):
             loc = (*loc, str(error["ctx"]["discriminator"]).strip("'"))
         where, field = _field(loc)

@@ -122,14 +122,14 @@ async def test_a_fail_reason_shows_its_proposal_for_any_standing(
         ),
         ({"case_type": "pickup_complaint", "facts": {"vendor_known": 1}}, "facts.vendor_known"),
         ({"case_type": "pickup_complaint", "issues": ["nope"]}, "issues[0]"),
-        ({"case_type": "pickup_complaint", "pickup_slot": ""}, "pickup_complaint.pickup_slot"),
+        ({"case_type": "pickup_complaint", "pickup_slot": ""}, "pickup_slot"),
         (
             {"case_type": "fail_reason", "order_id": "ORD-404", "reason": "intentional_delay"},
             "order_id",
         ),
         (
             {"case_type": "fail_reason", "order_id": "ORD-1", "reason": "dog_ate_it"},
-            "fail_reason.reason",
+            "reason",
         ),
     ],
 )
