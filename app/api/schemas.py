@@ -15,14 +15,14 @@ from pydantic import (
 from app import names
 
 
-def _whole(value: Any) -> Any:
+def whole(value: Any) -> Any:
     """JSON has one number type: 1500.0 is the integer 1500, 1500.5 is refused below."""
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
 
 
-# strict=True after _whole: strings, booleans and fractions are refused, never coerced.
+# strict=True after whole: strings, booleans and fractions are refused, never coerced.
 # (Written as one Field so the bounds appear in the JSON schema as minimum/maximum.)
 Paise = Annotated[
     int,
@@ -33,16 +33,16 @@ Paise = Annotated[
         description="Money in integer paise (₹1 = 100).",
         examples=[500000],
     ),
-    BeforeValidator(_whole),
+    BeforeValidator(whole),
 ]
 Credits = Annotated[
-    int, Field(strict=True, ge=0, le=10**9, description="Lead credits."), BeforeValidator(_whole)
+    int, Field(strict=True, ge=0, le=10**9, description="Lead credits."), BeforeValidator(whole)
 ]
 # Strictly positive paise: a payment of nothing is not a payment.
 PositivePaise = Annotated[
     int,
     Field(strict=True, ge=1, le=10**12, description="Money in integer paise (₹1 = 100)."),
-    BeforeValidator(_whole),
+    BeforeValidator(whole),
 ]
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 # Ids this service makes (case_…, dec_…, le_…); in paths, so a malformed one is a clean 422.

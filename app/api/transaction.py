@@ -127,8 +127,14 @@ async def _run(
     key = request.headers.get("idempotency-key")
     if request.method != "POST" or key is None:
         return await endpoint(request)
-    if not 0 < len(key) <= MAX_KEY_LENGTH:
-        raise InvalidRequest(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.")
+    # Blank or with control characters, a key is a client's bug (an unset variable, a
+    # stray newline), not a key it could send again: refused before anything is stored.
+    if not 0 < len(key) <= MAX_KEY_LENGTH or not key.strip() or not key.isprintable():
+        raise InvalidRequest(
+            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters, not only spaces.",
+            "Idempotency-Key",
+            "header",
+        )
     # A stored answer is only ever given to the key that made it, after that key is checked:
     # a revoked key gets 401, not a replay. The scope is the key's id, not its header text.
     principal = (await authenticate(request, session)).key_id

@@ -7,18 +7,17 @@ record, with its amount in the unit the action declares.
 
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, Field, Strict, create_model
+from pydantic import BaseModel, BeforeValidator, Field, Strict, create_model
 
-from app.api.schemas import InputModel
+from app.api.schemas import Credits, InputModel, Paise, whole
 from app.effects.catalogue import VOCABULARY
 from app.rules_engine.model import ESCALATION_TARGETS, ParamKind
 
 _PARAM_TYPES: dict[ParamKind, Any] = {
-    "paise": Annotated[
-        int, Strict(), Field(ge=0, le=10**12, description="Money in integer paise (₹1 = 100).")
-    ],
-    "credits": Annotated[int, Strict(), Field(ge=0, le=10**9, description="Lead credits.")],
-    "count": Annotated[int, Strict(), Field(ge=0, le=10**6)],
+    # The numbers every body takes (app.api.schemas): 40.0 is 40, 40.5 and "40" are refused.
+    "paise": Paise,
+    "credits": Credits,
+    "count": Annotated[int, Field(strict=True, ge=0, le=10**6), BeforeValidator(whole)],
     "bool": Annotated[bool, Strict()],
     "code": Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")],
     "target": Literal.__getitem__(ESCALATION_TARGETS),

@@ -11,8 +11,12 @@ from sqlalchemy import text
 from tests.conftest import Headers
 from tests.factories import (
     dispute_body,
+    file_fail_reason,
+    ledger,
+    override,
     put_completed_order,
     put_order,
+    verdict,
 )
 
 
@@ -124,3 +128,43 @@ async def test_a_stored_answer_is_replayed_only_to_a_key_still_valid(
         "/v1/payout-disputes", json=dispute_body("ORD-1"), headers={"Idempotency-Key": "dispute-1"}
     )
     assert nobody.status_code == 401
+
+
+@pytest.mark.parametrize(("value", "taken"), [(40.0, 40), (4e1, 40), (40.5, None), ("40", None)])
+async def test_a_number_reads_the_same_in_an_override_as_in_any_body(
+    client: AsyncClient, service: Headers, ops: Headers, value: Any, taken: int | None
+) -> None:
+    """JSON has one kind of number: 40.0 is 40 wherever an integer is asked for, an
+    override's amounts as much as a dispute's or an order's; a fraction or a string never."""
+    await put_order(client, service, "ORD-1", vendor_id="V-1", unlock_credits=40)
+    case = await file_fail_reason(client, ops, "ORD-1", "customer_changed_mind")
+    ruled = await verdict(client, ops, case["id"], "customer")
+    fine = {"type": "credit_fine", "amount": value}
+    answer = await override(client, ops, ruled["id"], "failed_vendor_fault", fine)
+    if taken is None:
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["errors"][0]["field"] == "actions[0].amount"
+        return
+    assert answer.status_code == 200, answer.text
+    fines = [e for e in await ledger(client, service) if e["kind"] == "credit_fine"]
+    assert [e["amount"] for e in fines] == [taken]
+    # The same number in an order's body is read the same way.
+    stored = await put_order(client, service, "ORD-2", final_invoice_amount=value * 10_000)
+    assert stored["final_invoice_amount"] == taken * 10_000
+
+
+@pytest.mark.parametrize("key", [" ", "   ", "\t", "a\x7fb", "x" * 256])
+async def test_a_blank_or_unprintable_idempotency_key_is_refused_by_name(
+    client: AsyncClient, service: Headers, support: Headers, key: str
+) -> None:
+    await put_completed_order(client, service, "ORD-1")
+    refused = await client.post(
+        "/v1/payout-disputes",
+        json=dispute_body("ORD-1"),
+        headers={**support, "Idempotency-Key": key},
+    )
+    assert refused.status_code == 422, refused.text
+    [error] = refused.json()["errors"]
+    assert (error["field"], error["in"]) == ("Idempotency-Key", "header")
+    order = (await client.get("/v1/orders/ORD-1", headers=service)).json()
+    assert order["cases"] == []
