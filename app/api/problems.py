@@ -70,21 +70,33 @@ def _field(loc: tuple[int | str, ...]) -> tuple[str, str]:
 _TAG_ERRORS = ("union_tag_invalid", "union_tag_not_found")
 
 
+# The keys the tagged unions of request bodies are told apart by: an action's "type"
+# (app.effects.schemas), a simulation's "case_type" (app.decisions.simulation_schemas). No
+# other input model has a field of these names (tests/api/test_problem_fields.py).
+UNION_TAG_KEYS = ("type", "case_type")
+
+
 def _without_tags(loc: tuple[int | str, ...], body: Any) -> tuple[int | str, ...]:
     """The loc as the client wrote the body: a tagged union adds its member's tag after the
     union's own place (``actions[0].platform_payout.amount``), which is no field of the body
-    but the value of the object's tag (``actions[0].amount``)."""
+    but the value of the object's tag key (``actions[0].amount``)."""
     if not loc or loc[0] != "body":
         return loc
     kept: list[int | str] = [loc[0]]
     node = body
+    tag_skipped = False
     for part in loc[1:]:
-        if isinstance(node, dict) and isinstance(part, str) and part not in node:
-            if part in node.values():
-                continue  # the member's tag
-            node = None
-        elif isinstance(node, dict) and isinstance(part, str):
-            node = node[part]
+        if (
+            not tag_skipped
+            and isinstance(node, dict)
+            and isinstance(part, str)
+            and any(node.get(key) == part for key in UNION_TAG_KEYS)
+        ):
+            tag_skipped = True  # once per object: a key spelled like the tag is a field
+            continue
+        tag_skipped = False
+        if isinstance(node, dict) and isinstance(part, str):
+            node = node.get(part)
         elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
             node = node[part]
         else:
