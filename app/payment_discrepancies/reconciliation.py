@@ -3,8 +3,8 @@ is matched with the order it names, and a mismatch opens a payment discrepancy
 (docs/payment-discrepancies.md).
 
 A batch is reconciled with a fixed number of statements, whatever its size: one to load the
-orders, one to store the new records, one to sum every order's records. Only the cases it
-opens cost work each.
+orders, one to store the new records, one to lock their vendors, one to sum every order's
+records. Only the cases it opens cost work each.
 
 What counts as a discrepancy, per order and direction, the new records included, against
 the order's final invoice (the operations team's definitions, made measurable):
@@ -180,15 +180,21 @@ async def reconcile(
     groups: dict[tuple[str, str], list[NewRecord]] = defaultdict(list)
     for record in new:
         groups[record.order_id, record.direction].append(record)
-    balances = await payment_records.balances(session, {order_id for order_id, _ in groups})
+    touched = {order_id for order_id, _ in groups}
+    # The vendors of every order with new records, in one statement in the fixed order, and
+    # before the balances are read: a platform payout is decided, and approved, under its
+    # vendor's lock after checking the records, so under the same lock the balances see
+    # every payout that has left, and a payout still being decided sees these records. Read
+    # before the lock, a payout committed in between was seen by neither side and the
+    # customer was paid twice with no case to say so. An order's open dispute is checked
+    # under its vendor's lock too, as opening a dispute by hand checks it.
+    vendors = await _lock_their_vendors(session, touched, orders) if touched else {}
+    balances = await payment_records.balances(session, touched)
     found = [d for key in sorted(groups) for d in find(balances[key], groups[key])]
 
     opened: list[tuple[Case, Discrepancy]] = []
     if found:
         order_ids = {d.order_id for d in found}
-        # Vendors first (one statement, in a fixed order): an order's open dispute is checked
-        # under its vendor's lock, as opening a dispute by hand checks it.
-        vendors = await _lock_their_vendors(session, order_ids, orders)
         open_now = await payment_records.open_cases(
             session, order_ids, (payment_discrepancies.CASE_TYPE, payout_disputes.CASE_TYPE)
         )

@@ -2,12 +2,27 @@
 counts in what reached the customer, so a vendor's payment recorded after it is found as an
 overpayment to recover, and not missed (docs/payment-discrepancies.md)."""
 
+import asyncio
 from typing import Any
 
+from fastapi import FastAPI
 from httpx import AsyncClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.cases.deciding import Actor
+from app.payout_disputes import service as payout_disputes
+from app.payout_disputes.schemas import VendorResponseIn
 from tests.conftest import Headers
-from tests.factories import HIGH, SMALL, payment_record, platform_payout, post_records
+from tests.factories import (
+    HIGH,
+    SMALL,
+    open_dispute,
+    payment_record,
+    platform_payout,
+    post_records,
+    put_completed_order,
+)
 
 
 def paid_by_vendor(reference: str, amount: int) -> dict[str, Any]:
@@ -106,3 +121,60 @@ async def test_the_platform_paying_the_shortfall_leaves_nothing_to_dispute(
     failed = payment_record("ORD-1", "P-1", SMALL, status="failed", direction="to_customer")
     answer = await post_records(client, service, failed)
     assert answer["cases"] == [] and answer["new"] == 1
+
+
+async def _waits_on_a_lock(session: AsyncSession, request: "asyncio.Task[Any]") -> bool:
+    """True once ``request`` waits on a row lock; False if it answered without waiting."""
+    for _ in range(100):
+        await asyncio.sleep(0.05)
+        if request.done():
+            return False
+        waiting = await session.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                " AND datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+        if waiting:
+            return True
+    raise AssertionError("the request neither answered nor waited")
+
+
+async def test_a_batch_reads_what_reached_the_customer_under_the_vendors_lock(
+    app: FastAPI,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    client: AsyncClient,
+    service: Headers,
+    support: Headers,
+) -> None:
+    """A payout decided (under the vendor's lock, after checking the records) while a batch
+    holding the vendor's payment is under way: either the payout sees the batch's records,
+    or the batch sees the payout. Had the batch read the balances before the vendor's lock,
+    it would have seen no payout, and the payout no record: the customer paid twice."""
+    await put_completed_order(client, service, "ORD-1", vendor_id="V-1", final_invoice_amount=SMALL)
+    case = await open_dispute(client, support, "ORD-1")
+    async with sessionmaker() as deciding, sessionmaker() as watching:
+        await deciding.begin()
+        # The vendor's answer as its request makes it: the platform pays; not committed yet.
+        await payout_disputes.respond(
+            deciding,
+            app.state.rules_engine,
+            Actor(key="vendor:test", name="Vendor V-1", role="vendor"),
+            case["id"],
+            VendorResponseIn(response="not_paid"),
+        )
+        await deciding.flush()
+        batch = asyncio.create_task(
+            client.post(
+                "/v1/payment-records",
+                json={"records": [paid_by_vendor("P-1", SMALL)]},
+                headers=service,
+            )
+        )
+        waited = await _waits_on_a_lock(watching, batch)
+        await deciding.commit()
+    answer = await asyncio.wait_for(batch, 10)
+    assert answer.status_code == 200, answer.text
+    assert waited, "the batch read the balances without waiting for the vendor's lock"
+    opened = await overpayment_case(client, service, answer.json())
+    assert opened["details"]["platform_paid_amount"] == SMALL
