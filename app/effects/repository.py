@@ -192,6 +192,20 @@ class OrderMoney:
     received_by_customer: int
 
 
+def received_admitted(order_id: Any) -> Any:
+    """The most any payout dispute of the order (``order_id``: a parameter, or a column to
+    correlate with) says the customer received: the customer's own word counts as known."""
+    claimed = case(
+        (Case.details["claim"].astext == "paid_less", Case.details["amount_received"].astext),
+        else_="0",
+    ).cast(BigInteger)
+    return (
+        select(func.coalesce(func.max(claimed), 0))
+        .where(Case.order_id == order_id, Case.case_type == "payout_dispute")
+        .scalar_subquery()
+    )
+
+
 def _order_money() -> Select[Any]:
     order_id = bindparam("order_id", type_=String())
     settlement = _SETTLEMENT
@@ -213,15 +227,7 @@ def _order_money() -> Select[Any]:
         )
         .scalar_subquery()
     )
-    claimed = case(
-        (Case.details["claim"].astext == "paid_less", Case.details["amount_received"].astext),
-        else_="0",
-    ).cast(BigInteger)
-    admitted = (
-        select(func.coalesce(func.max(claimed), 0))
-        .where(Case.order_id == order_id, Case.case_type == "payout_dispute")
-        .scalar_subquery()
-    )
+    admitted = received_admitted(order_id)
     amount, status = PaymentRecord.amount, PaymentRecord.status
     received = (
         select(

@@ -7,27 +7,34 @@ orders, one to store the new records, one to lock their vendors, one to sum ever
 records. Only the cases it opens cost work each.
 
 What counts as a discrepancy, per order and direction, the new records included, against
-the order's final invoice (the operations team's definitions, made measurable):
+the order's final invoice (the operations team's definitions, made measurable). What the
+other side holds (``Balance.held``) is, from the customer, what it paid less refunds; to
+the customer, the vendor's payments less refunds and chargebacks (or what the customer's
+own dispute admits receiving, if more: cash has no record), plus the platform's payouts that
+have left, which have no record either (docs/payment-discrepancies.md):
 
-- chargeback: a new charged_back record (the customer reversed a payment via the bank);
-- transaction_failure: a new failed record, unless succeeded records already cover the
-  invoice (a retry that went through is not a failure to reprocess), with, to the
-  customer, the platform's payouts that have left (asking the vendor to pay again then
-  would pay the customer twice);
-- refund_issue: a new refunded record, and more refunded than ever succeeded;
+- chargeback: a new charged_back record (a payment reversed through the bank); to the
+  customer, only as far as the customer is now short of the invoice, as that is what the
+  vendor is asked to pay again;
+- transaction_failure: a new failed record, unless what is paid already covers the invoice
+  (a retry that went through, or, to the customer, a payout of the platform: asking the
+  vendor to pay again then would pay the customer twice);
+- refund_issue: a new refunded record, and more refunded than was ever received;
 - double_charge: a new succeeded record, two succeeded records each for the full invoice,
-  and more kept (succeeded less refunded) than the invoice;
-- overpayment: a new succeeded record and more kept than the invoice otherwise; to the
-  customer, the platform's payouts that have left count as kept too (a vendor's payment
-  recorded after the platform paid the customer pays the customer twice);
+  and more held than the invoice;
+- overpayment: a new succeeded record and more held than the invoice otherwise (a vendor's
+  payment recorded after the platform paid the customer pays the customer twice);
+  an excess is logged once: a new case takes only what grew beyond the excess that
+  unresolved overpayment and double-charge cases of the order already hold;
 - partial_payment: a new succeeded record from the customer, and less succeeded than the
   invoice;
-- a succeeded payment to the customer below the invoice (the platform's payouts that have
-  left counted with it) is the vendor paying less: unless
-  pickup notes recorded before it justify the whole shortfall, it opens a payout dispute
-  (claim paid_less, channel reconciliation) before the customer has to complain.
+- a succeeded payment to the customer that leaves it holding less than the invoice is the
+  vendor paying less: unless pickup notes recorded before it justify the whole shortfall, it
+  opens a payout dispute (claim paid_less, channel reconciliation) before the customer has
+  to complain.
 
-An order with an unresolved case of the same kind gets no second one.
+An order with an unresolved case of the same kind gets no second one (an excess that grew
+aside).
 """
 
 from collections import defaultdict
@@ -45,7 +52,7 @@ from app.orders import service as order_service
 from app.orders.schemas import Customer
 from app.payment_discrepancies import repository as payment_records
 from app.payment_discrepancies import service as payment_discrepancies
-from app.payment_discrepancies.repository import Balance, NewRecord
+from app.payment_discrepancies.repository import EXCESS, Balance, NewRecord
 from app.payment_discrepancies.schemas import (
     DiscrepancyType,
     OpenedCase,
@@ -77,20 +84,26 @@ def find(balance: Balance, new: Sequence[NewRecord]) -> list[Discrepancy]:
     for record in new:
         by_status[record.status].append(record)
     found: list[tuple[str, int, list[NewRecord]]] = []
-    if by_status["charged_back"]:
-        found.append(("chargeback", _sum(by_status["charged_back"]), by_status["charged_back"]))
-    if by_status["failed"] and balance.reached < balance.invoice:
+    invoice, covered = balance.invoice, balance.covered
+    if charged_back := by_status["charged_back"]:
+        if not balance.to_customer:
+            found.append(("chargeback", _sum(charged_back), charged_back))
+        elif covered < invoice:
+            # Paid again only as far as the customer is now short.
+            found.append(("chargeback", min(_sum(charged_back), invoice - covered), charged_back))
+    if by_status["failed"] and covered < invoice:
         found.append(("transaction_failure", _sum(by_status["failed"]), by_status["failed"]))
-    if by_status["refunded"] and balance.refunded > balance.succeeded:
-        found.append(("refund_issue", balance.refunded - balance.succeeded, by_status["refunded"]))
+    if by_status["refunded"] and balance.refunded > balance.received:
+        found.append(("refund_issue", balance.refunded - balance.received, by_status["refunded"]))
     if paid := by_status["succeeded"]:
-        excess = balance.reached - balance.refunded - balance.invoice
+        excess = balance.held - invoice
         if excess > 0:
-            kind = "double_charge" if balance.full_payments >= 2 else "overpayment"
-            found.append((kind, excess, paid))
-        elif balance.reached < balance.invoice:
-            kind = SHORTFALL if balance.direction == "to_customer" else "partial_payment"
-            found.append((kind, balance.invoice - balance.reached, paid))
+            if excess > balance.open_excess:
+                kind = "double_charge" if balance.full_payments >= 2 else "overpayment"
+                found.append((kind, excess - balance.open_excess, paid))
+        elif covered < invoice:
+            kind = SHORTFALL if balance.to_customer else "partial_payment"
+            found.append((kind, invoice - covered, paid))
     return [
         Discrepancy(
             discrepancy_type=kind,
@@ -215,7 +228,8 @@ async def reconcile(
                 disputed.add(order_id)
             else:
                 key = (order_id, payment_discrepancies.CASE_TYPE, discrepancy.discrepancy_type)
-                if key in open_now:
+                # An excess is only what open cases do not hold already (find()).
+                if key in open_now and discrepancy.discrepancy_type not in EXCESS:
                     continue
                 case = await payment_discrepancies.open_discrepancy(
                     session, engine, actor, discrepancy, vendors[orders[order_id]], order

@@ -5,12 +5,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, and_, any_, bindparam, func, literal, or_, select, text
+from sqlalchemy import BigInteger, String, and_, any_, bindparam, func, literal, or_, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from app.effects.repository import received_admitted
 from app.models import Case, LedgerEntry, Order, PaymentRecord
+
+# The discrepancies that are money the other side holds above the invoice.
+EXCESS = ("overpayment", "double_charge")
 
 # Any constant would do; it only has to be the same in every instance.
 _RECONCILIATION_LOCK = 0x7265636F6E63  # "reconc"
@@ -28,7 +32,8 @@ class NewRecord:
 
 @dataclass(frozen=True)
 class Balance:
-    """Every record known for one order in one direction, summed."""
+    """Every record known for one order in one direction, summed, with what else the
+    service knows reached the customer (to_customer only; 0 the other way)."""
 
     order_id: str
     direction: str
@@ -37,14 +42,44 @@ class Balance:
     refunded: int
     # Succeeded records each for exactly the final invoice.
     full_payments: int
-    # The platform's payouts to the customer that have left (to_customer only): money that
-    # reached the customer without a payment record of its own.
+    charged_back: int = 0
+    # The platform's payouts to the customer that have left: money that reached the
+    # customer without a payment record of its own.
     platform_paid: int = 0
+    # The most any payout dispute of the order says the customer received (its own word,
+    # as the money gate counts it: cash has no record).
+    admitted: int = 0
+    # The excess that unresolved overpayment and double-charge cases of the order already
+    # hold: a new case takes only what grew since.
+    open_excess: int = 0
 
     @property
-    def reached(self) -> int:
-        """What the records and the platform's payouts show reached the other side."""
-        return self.succeeded + self.platform_paid
+    def to_customer(self) -> bool:
+        return self.direction == "to_customer"
+
+    @property
+    def held(self) -> int:
+        """What the other side holds now. From the customer: what it paid, less refunds.
+        To the customer: the vendor's payments less refunds and chargebacks, or what the
+        customer's dispute admits if that is more, and the platform's payouts."""
+        if not self.to_customer:
+            return self.succeeded - self.refunded
+        vendor = max(self.succeeded - self.refunded - self.charged_back, self.admitted)
+        return vendor + self.platform_paid
+
+    @property
+    def covered(self) -> int:
+        """What counts as paid when asking whether a payment is missing: from the customer,
+        every succeeded payment (a refund is not a payment missing); to the customer, what
+        it holds."""
+        return self.held if self.to_customer else self.succeeded
+
+    @property
+    def received(self) -> int:
+        """The most the other side ever received, for a refund of more than that."""
+        if not self.to_customer:
+            return self.succeeded
+        return max(self.succeeded, self.admitted) + self.platform_paid
 
 
 def _ids(values: Collection[str]) -> Any:
@@ -120,6 +155,21 @@ _PAID_BY_PLATFORM = (
 )
 
 
+_ADMITTED = received_admitted(PaymentRecord.order_id)
+_OPEN_EXCESS = (
+    select(func.coalesce(func.sum(Case.details["amount"].astext.cast(BigInteger)), 0))
+    .where(
+        Case.order_id == PaymentRecord.order_id,
+        Case.case_type == "payment_discrepancy",
+        Case.reason.in_(EXCESS),
+        Case.resolved_at.is_(None),
+        Case.details["direction"].astext == PaymentRecord.direction,
+    )
+    .correlate(PaymentRecord)
+    .scalar_subquery()
+)
+
+
 async def balances(
     session: AsyncSession, order_ids: Collection[str]
 ) -> dict[tuple[str, str], Balance]:
@@ -135,24 +185,33 @@ async def balances(
             func.coalesce(func.sum(amount).filter(status == "succeeded"), 0),
             func.coalesce(func.sum(amount).filter(status == "refunded"), 0),
             func.count().filter(status == "succeeded", amount == invoice),
+            func.coalesce(func.sum(amount).filter(status == "charged_back"), 0),
             _PAID_BY_PLATFORM,
+            _ADMITTED,
+            _OPEN_EXCESS,
         )
         .join(Order, Order.id == PaymentRecord.order_id)
         .where(PaymentRecord.order_id == _ids(order_ids))
         .group_by(PaymentRecord.order_id, PaymentRecord.direction, invoice)
     )
-    return {
-        (order_id, direction): Balance(
+    balances = {}
+    for order_id, direction, invoice, *sums in rows:
+        succeeded, refunded, full, charged_back, platform, admitted, open_excess = map(int, sums)
+        if direction != "to_customer":
+            platform = admitted = 0
+        balances[order_id, direction] = Balance(
             order_id,
             direction,
             int(invoice),
-            int(succeeded),
-            int(refunded),
-            int(full),
-            int(platform) if direction == "to_customer" else 0,
+            succeeded,
+            refunded,
+            full,
+            charged_back,
+            platform,
+            admitted,
+            open_excess,
         )
-        for order_id, direction, invoice, succeeded, refunded, full, platform in rows
-    }
+    return balances
 
 
 async def open_cases(

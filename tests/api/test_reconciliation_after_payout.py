@@ -5,6 +5,7 @@ overpayment to recover, and not missed (docs/payment-discrepancies.md)."""
 import asyncio
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
 from sqlalchemy import text
@@ -178,3 +179,57 @@ async def test_a_batch_reads_what_reached_the_customer_under_the_vendors_lock(
     assert waited, "the batch read the balances without waiting for the vendor's lock"
     opened = await overpayment_case(client, service, answer.json())
     assert opened["details"]["platform_paid_amount"] == SMALL
+
+
+async def test_a_second_payment_of_the_vendor_logs_only_the_excess_that_grew(
+    client: AsyncClient, service: Headers, support: Headers, vendor: Headers
+) -> None:
+    await platform_payout(client, service, support, vendor, invoice=SMALL)
+    first = await overpayment_case(
+        client, service, await post_records(client, service, paid_by_vendor("P-1", SMALL))
+    )
+    assert first["details"]["amount"] == SMALL
+    # Paid a third time: the open overpayment holds one excess, the new case the other.
+    [opened] = (await post_records(client, service, paid_by_vendor("P-2", SMALL)))["cases"]
+    assert opened["discrepancy_type"] == "double_charge"
+    second = (await client.get(opened["url"], headers=service)).json()
+    assert second["details"]["amount"] == SMALL
+    assert second["details"]["platform_paid_amount"] == SMALL
+    assert "platform_payout_counted_in_the_overpayment" in second["decision"]["rules_fired"]
+    # Sent again, nothing is new: nothing more is logged.
+    again = await post_records(client, service, paid_by_vendor("P-2", SMALL))
+    assert again["cases"] == [] and again["already_known"] == 1
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        # The bank reversed a payment the platform had already made good.
+        payment_record("ORD-1", "P-1", SMALL, status="charged_back", direction="to_customer"),
+        # The customer returned part of what it had, all of it the platform's.
+        payment_record("ORD-1", "P-1", 1_000, status="refunded", direction="to_customer"),
+    ],
+)
+async def test_what_the_platform_paid_is_what_the_customer_had(
+    client: AsyncClient, service: Headers, support: Headers, vendor: Headers, record: Any
+) -> None:
+    await platform_payout(client, service, support, vendor, invoice=SMALL)
+    answer = await post_records(client, service, record)
+    assert answer["cases"] == [] and answer["new"] == 1
+
+
+async def test_cash_the_customer_admitted_counts_as_received(
+    client: AsyncClient, service: Headers, support: Headers, vendor: Headers
+) -> None:
+    """The customer said it had 100,000 of the invoice in cash and the platform paid the
+    rest: a failed transfer of the vendor asks nobody to pay again."""
+    await put_completed_order(client, service, "ORD-1", vendor_id="V-1", final_invoice_amount=SMALL)
+    case = await open_dispute(client, support, "ORD-1", "paid_less", amount_received=100_000)
+    answer = await client.post(
+        f"/v1/payout-disputes/{case['id']}/vendor-response",
+        json={"response": "not_paid"},
+        headers=vendor,
+    )
+    assert answer.status_code == 200, answer.text
+    failed = payment_record("ORD-1", "P-1", SMALL, status="failed", direction="to_customer")
+    assert (await post_records(client, service, failed))["cases"] == []

@@ -30,10 +30,15 @@ BROKEN: dict[str, str] = {
                FROM cases c WHERE c.order_id = o.id AND c.case_type = 'payout_dispute'), 0)""",
     "a customer paid more than the invoice, and no discrepancy case says so": """
         SELECT o.id FROM orders o
-        WHERE (SELECT coalesce(sum(r.amount) FILTER (WHERE r.status = 'succeeded'), 0)
-                      - coalesce(sum(r.amount) FILTER (WHERE r.status = 'refunded'), 0)
-               FROM payment_records r
-               WHERE r.order_id = o.id AND r.direction = 'to_customer')
+        WHERE greatest(
+                (SELECT coalesce(sum(r.amount) FILTER (WHERE r.status = 'succeeded'), 0)
+                        - coalesce(sum(r.amount) FILTER (WHERE r.status = 'refunded'), 0)
+                        - coalesce(sum(r.amount) FILTER (WHERE r.status = 'charged_back'), 0)
+                 FROM payment_records r
+                 WHERE r.order_id = o.id AND r.direction = 'to_customer'),
+                (SELECT coalesce(max((c.details->>'amount_received')::bigint), 0) FROM cases c
+                 WHERE c.order_id = o.id AND c.case_type = 'payout_dispute'
+                   AND c.details->>'claim' = 'paid_less'))
             + (SELECT coalesce(sum(p.amount), 0) FROM ledger_entries p
                LEFT JOIN ledger_entries s ON s.settles_entry_id = p.id
                WHERE p.order_id = o.id AND p.kind = 'platform_payout'

@@ -89,14 +89,21 @@ def balance(
     """The order's sums once ``new`` is stored, plus what ``known`` says was there before."""
     known = known or {}
     succeeded = [r.amount for r in new if r.status == "succeeded"]
+
+    def total(status: str) -> int:
+        return sum(r.amount for r in new if r.status == status) + known.get(status, 0)
+
     return Balance(
         order_id="ORD-1",
         direction=direction,
         invoice=INVOICE,
         succeeded=sum(succeeded) + known.get("succeeded", 0),
-        refunded=sum(r.amount for r in new if r.status == "refunded") + known.get("refunded", 0),
+        refunded=total("refunded"),
         full_payments=succeeded.count(INVOICE) + known.get("full_payments", 0),
+        charged_back=total("charged_back"),
         platform_paid=known.get("platform_paid", 0),
+        admitted=known.get("admitted", 0),
+        open_excess=known.get("open_excess", 0),
     )
 
 
@@ -151,34 +158,64 @@ def test_a_payout_below_the_invoice_is_a_shortfall_not_a_partial_payment() -> No
 
 
 @pytest.mark.parametrize(
-    ("specs", "platform_paid", "expected"),
+    ("specs", "known", "expected"),
     [
         # The vendor paid in full after the platform paid the customer: paid twice.
-        ([("succeeded", INVOICE)], INVOICE, [("overpayment", INVOICE)]),
+        ([("succeeded", INVOICE)], {"platform_paid": INVOICE}, [("overpayment", INVOICE)]),
         # The platform paid the shortfall the vendor left, and the vendor then paid it too.
-        ([("succeeded", INVOICE)], 50_000, [("overpayment", 50_000)]),
+        ([("succeeded", INVOICE)], {"platform_paid": 50_000}, [("overpayment", 50_000)]),
         # The platform made the customer whole: nothing short, nothing to send again.
-        ([("succeeded", 100_000)], 50_000, []),
-        ([("failed", INVOICE)], INVOICE, []),
-        ([("failed", INVOICE)], 50_000, [("transaction_failure", INVOICE)]),
+        ([("succeeded", 100_000)], {"platform_paid": 50_000}, []),
+        ([("failed", INVOICE)], {"platform_paid": INVOICE}, []),
+        ([("failed", INVOICE)], {"platform_paid": 50_000}, [("transaction_failure", INVOICE)]),
+        # The customer's own dispute said it had 100,000 in cash; the platform paid the rest.
+        ([("failed", INVOICE)], {"platform_paid": 50_000, "admitted": 100_000}, []),
+        # A chargeback is paid again only as far as the customer is short.
+        ([("charged_back", INVOICE)], {"platform_paid": INVOICE}, []),
+        ([("succeeded", INVOICE), ("charged_back", INVOICE)], {"platform_paid": INVOICE}, []),
+        (
+            [("charged_back", INVOICE)],
+            {"succeeded": INVOICE, "full_payments": 1, "platform_paid": 50_000},
+            [("chargeback", 100_000)],
+        ),
+        # The customer returned less than it had: the platform's payout is what it had.
+        ([("refunded", 10_000)], {"platform_paid": INVOICE}, []),
+        ([("refunded", 10_000)], {"platform_paid": 5_000}, [("refund_issue", 5_000)]),
     ],
 )
-def test_the_platforms_payouts_count_in_what_reached_the_customer(
-    specs: list[tuple[str, int]], platform_paid: int, expected: list[tuple[str, int]]
+def test_what_reached_the_customer_is_more_than_the_records(
+    specs: list[tuple[str, int]], known: dict[str, int], expected: list[tuple[str, int]]
 ) -> None:
     new = [replace(record, direction="to_customer") for record in records(*specs)]
-    known = {"platform_paid": platform_paid}
     found = find(balance(new, "to_customer", known=known), new)
     assert [(d.discrepancy_type, d.amount) for d in found] == expected
-    assert all(d.platform_paid == platform_paid for d in found)
+    assert all(d.platform_paid == known.get("platform_paid", 0) for d in found)
 
 
-def test_an_overpayment_the_platform_paid_into_says_so(engine: RulesEngine) -> None:
+@pytest.mark.parametrize(
+    ("open_excess", "expected"),
+    [(0, [("double_charge", INVOICE)]), (50_000, [("double_charge", 100_000)]), (INVOICE, [])],
+)
+def test_an_excess_is_logged_once(open_excess: int, expected: list[tuple[str, int]]) -> None:
+    """Open cases of excess hold part of it already: a new case takes only the rest."""
+    new = records(("succeeded", INVOICE))
+    known = {"succeeded": INVOICE, "full_payments": 1, "open_excess": open_excess}
+    found = find(balance(new, known=known), new)
+    assert [(d.discrepancy_type, d.amount) for d in found] == expected
+
+
+@pytest.mark.parametrize(
+    ("discrepancy", "rule"),
+    [
+        ("overpayment", "overpayment_to_the_customer_adjusts_the_invoice"),
+        ("double_charge", "double_payment_to_the_customer_adjusts_the_invoice"),
+    ],
+)
+def test_an_excess_the_platform_paid_into_says_so(
+    engine: RulesEngine, discrepancy: str, rule: str
+) -> None:
     evaluation = engine.evaluate(
-        TABLE, {**facts("overpayment", "to_customer"), "platform_paid_amount": 10_000}
+        TABLE, {**facts(discrepancy, "to_customer"), "platform_paid_amount": 10_000}
     )
     assert evaluation.outcome == "invoice_adjustment"
-    assert evaluation.rules_fired == [
-        "overpayment_to_the_customer_adjusts_the_invoice",
-        "platform_payout_counted_in_the_overpayment",
-    ]
+    assert evaluation.rules_fired == [rule, "platform_payout_counted_in_the_overpayment"]
