@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.api.schemas import whole
 from app.cases.registry import case_type_of
 from app.decisions.simulation_schemas import SimulationIn, SimulationOut
 from app.errors import InvalidRequest
@@ -15,15 +16,20 @@ from app.rules_engine.model import Table
 
 
 def _override(table: Table, facts: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    taken = {}
     for name, value in overrides.items():
         if name not in table.facts:
             raise InvalidRequest(
                 f"'{name}' is not a fact of {table.case_type}; known: {', '.join(table.facts)}.",
                 f"facts.{name}",
             )
+        # An integer fact reads numbers as every body does (app.api.schemas): 2.0 is 2.
+        if table.facts[name] == "int":
+            value = whole(value)
         if not fact_fits(value, table.facts[name]):
             raise InvalidRequest(f"{name} must be a {table.facts[name]}.", f"facts.{name}")
-    return {**facts, **overrides}
+        taken[name] = value
+    return {**facts, **taken}
 
 
 async def simulate(session: AsyncSession, engine: RulesEngine, body: SimulationIn) -> SimulationOut:

@@ -76,6 +76,17 @@ async def test_simultaneous_feedback_is_taken_once(
     assert sorted(a.status_code for a in answers) == [201, 409]
 
 
+async def test_a_score_reads_numbers_as_every_body_does(
+    client: AsyncClient, service: Headers, support: Headers, vendor: Headers
+) -> None:
+    case = await resolved_dispute(client, service, support, vendor)
+    body = {"score": 5.0, "communication_score": 4e0}
+    response = await client.post(url(case), json=body, headers=support)
+    assert response.status_code == 201, response.text
+    shown = (await client.get(f"/v1/cases/{case['id']}", headers=support)).json()
+    assert (shown["feedback"]["score"], shown["feedback"]["communication_score"]) == (5, 4)
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

@@ -50,8 +50,9 @@ async def test_a_complaint_is_decided_as_the_real_endpoint_would_and_nothing_is_
     }
 
 
+@pytest.mark.parametrize("earlier", [4, 4.0])
 async def test_facts_can_be_overridden(
-    client: AsyncClient, service: Headers, ops: Headers, db_engine: AsyncEngine
+    client: AsyncClient, service: Headers, ops: Headers, db_engine: AsyncEngine, earlier: Any
 ) -> None:
     await put_order(client, service, "ORD-1", vendor_id="V-1")
     before = await row_counts(db_engine)
@@ -59,10 +60,12 @@ async def test_facts_can_be_overridden(
         client,
         ops,
         case_type="pickup_complaint",
-        facts={"earlier_complaints": 4, "vendor_rude_late_unprofessional": False},
+        # An integer fact reads 4.0 as 4, as every integer of a body does.
+        facts={"earlier_complaints": earlier, "vendor_rude_late_unprofessional": False},
         **complaint_body(),
     )
     assert result["facts"]["earlier_complaints"] == 4
+    assert isinstance(result["facts"]["earlier_complaints"], int)
     assert {"type": "flag_vendor", "reason": "repeat_pickup_complaints"} in result["actions"]
     assert sorted(result["overridden_facts"]) == [
         "earlier_complaints",
