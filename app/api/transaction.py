@@ -37,9 +37,18 @@ log = logging.getLogger(__name__)
 MAX_KEY_LENGTH = 255
 
 
+def _number(text: str) -> Any:
+    """A JSON number with a fraction or an exponent, as a body reads it (app.api.schemas):
+    40.0 and 4e1 are the 40 an integer field takes, so a retry spelling it so is the same
+    request."""
+    value = float(text)
+    return int(value) if value.is_integer() else value
+
+
 def _request_hash(request: Request, body: bytes) -> str:
     try:
-        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+        parsed = json.loads(body, parse_float=_number)
+        canonical = json.dumps(parsed, sort_keys=True, separators=(",", ":")).encode()
     except ValueError:
         canonical = body
     return hashlib.sha256(
@@ -119,25 +128,38 @@ class TransactionRoute(APIRoute):
         return handler
 
 
-async def _run(
-    request: Request,
-    session: AsyncSession,
-    endpoint: Callable[[Request], Coroutine[Any, Any, Response]],
-) -> Response:
-    key = request.headers.get("idempotency-key")
-    if request.method != "POST" or key is None:
-        return await endpoint(request)
-    # Blank or with control characters, a key is a client's bug (an unset variable, a
-    # stray newline), not a key it could send again: refused before anything is stored.
-    if not 0 < len(key) <= MAX_KEY_LENGTH or not key.strip() or not key.isprintable():
+def idempotency_key(sent: str) -> str:
+    """The key as the client wrote it: the header's text without the whitespace around it
+    (no part of a header's value, RFC 9110; a proxy may drop it), read as UTF-8 (the server
+    hands a header over as Latin-1). Blank, or with control characters, a key is a client's
+    bug (an unset variable, a stray newline), not a key it could send again: refused before
+    anything is stored."""
+    key = sent.strip(" \t")
+    try:
+        key = key.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        pass  # not UTF-8: its characters as they came
+    if not 0 < len(key) <= MAX_KEY_LENGTH or not key.isprintable():
         raise InvalidRequest(
             f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters, not only spaces.",
             "Idempotency-Key",
             "header",
         )
+    return key
+
+
+async def _run(
+    request: Request,
+    session: AsyncSession,
+    endpoint: Callable[[Request], Coroutine[Any, Any, Response]],
+) -> Response:
+    sent = request.headers.get("idempotency-key")
+    if request.method != "POST" or sent is None:
+        return await endpoint(request)
     # A stored answer is only ever given to the key that made it, after that key is checked:
     # a revoked key gets 401, not a replay. The scope is the key's id, not its header text.
     principal = (await authenticate(request, session)).key_id
+    key = idempotency_key(sent)
     request_hash = _request_hash(request, await request.body())
     if not await idempotency.try_lock(session, principal, key):
         raise IdempotencyKeyInFlight(

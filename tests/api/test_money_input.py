@@ -168,3 +168,50 @@ async def test_a_blank_or_unprintable_idempotency_key_is_refused_by_name(
     assert (error["field"], error["in"]) == ("Idempotency-Key", "header")
     order = (await client.get("/v1/orders/ORD-1", headers=service)).json()
     assert order["cases"] == []
+
+
+async def test_an_idempotency_key_is_the_same_whatever_surrounds_it_or_spells_its_numbers(
+    client: AsyncClient, service: Headers, ops: Headers
+) -> None:
+    """Whitespace around a header's value is no part of it (a proxy may drop it), and 40.0
+    is the 40 an integer field reads: a retry sent so is the same request, replayed."""
+    await put_order(client, service, "ORD-1", vendor_id="V-1", unlock_credits=40)
+    case = await file_fail_reason(client, ops, "ORD-1", "customer_changed_mind")
+    ruled = await verdict(client, ops, case["id"], "customer")
+    url = f"/v1/cases/{ruled['id']}/override"
+    answers = []
+    for key, amount in (("fine-1", 40), ("fine-1 ", 40.0), ("  fine-1\t", 4e1)):
+        fine: dict[str, Any] = {"type": "credit_fine", "amount": amount}
+        body = {"outcome": "failed_vendor_fault", "reason": "x", "actions": [fine]}
+        answers.append(await client.post(url, json=body, headers={**ops, "Idempotency-Key": key}))
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert [a.headers.get("idempotent-replayed") for a in answers] == [None, "true", "true"]
+    fines = [e for e in await ledger(client, service) if e["kind"] == "credit_fine"]
+    assert len(fines) == 1
+
+
+async def test_an_idempotency_key_in_utf8_is_read_as_its_characters(
+    client: AsyncClient, service: Headers, support: Headers
+) -> None:
+    await put_completed_order(client, service, "ORD-1")
+    key = "ключ-" + "é" * 200  # 205 characters, 406 bytes
+    answers = [
+        await client.post(
+            "/v1/payout-disputes",
+            json=dispute_body("ORD-1"),
+            headers=[
+                *((name.encode(), value.encode()) for name, value in support.items()),
+                (b"Idempotency-Key", key.encode()),
+            ],
+        )
+        for _ in range(2)
+    ]
+    assert [a.status_code for a in answers] == [201, 201], answers[0].text
+    assert answers[1].headers["idempotent-replayed"] == "true"
+
+
+async def test_a_request_without_an_api_key_is_401_whatever_its_idempotency_key(
+    client: AsyncClient,
+) -> None:
+    answer = await client.post("/v1/payout-disputes", json={}, headers={"Idempotency-Key": " "})
+    assert answer.status_code == 401
