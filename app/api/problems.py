@@ -166,6 +166,13 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        cause = exc.__cause__
+        if exc.status_code == 400 and isinstance(cause, ValueError):
+            # JSON the parser refused without a JSONDecodeError: a number of more digits than
+            # Python converts (its guard against quadratic time). Bad JSON like any other.
+            message = f"The body is not valid JSON: {cause}."
+            error = {"field": "body", "in": "body", "message": message, "type": "json_invalid"}
+            return problem(request.scope, 422, "validation-error", "Invalid: body", [error])
         headers = dict(getattr(exc, "headers", None) or {})
         if exc.status_code == 405:
             headers["Allow"] = ", ".join(_allowed_methods(request))
