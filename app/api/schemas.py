@@ -1,5 +1,6 @@
 import re
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import (
@@ -14,11 +15,23 @@ from pydantic import (
 
 from app import names
 
+# Beyond 10^18 a number is no integer any field takes; left as it is, the field refuses it
+# (and an exponent such as 1e100000000 is never expanded into its digits).
+_WHOLE_DIGITS = 18
+
 
 def whole(value: Any) -> Any:
-    """JSON has one number type: 1500.0 is the integer 1500, 1500.5 is refused below."""
+    """JSON has one number type: 1500.0 is the integer 1500, 1500.5 is refused below. A body's
+    fractional numbers arrive as Decimal, exactly as written (app.api.json_body), so that
+    1500.000000000000001 is refused too, where a float would have rounded it to 1500."""
     if isinstance(value, float) and value.is_integer():
         return int(value)
+    # adjusted(): the power of ten of the leading digit, read without any arithmetic (which
+    # would overflow on 1e100000000).
+    if isinstance(value, Decimal) and value.is_finite() and value.adjusted() <= _WHOLE_DIGITS:
+        integral = value.to_integral_value()
+        if integral == value:
+            return int(integral)
     return value
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api import idempotency
 from app.api.deps import authenticate
+from app.api.json_body import read_exactly
 from app.db.transaction import transaction
 from app.errors import (
     Busy,
@@ -97,6 +98,7 @@ class TransactionRoute(APIRoute):
         snapshot_reads = self.snapshot_reads
 
         async def handler(request: Request) -> Response:
+            await read_exactly(request)
             state = request.app.state
             reads = snapshot_reads and request.method in ("GET", "HEAD")
             sessionmaker = state.snapshot_sessionmaker if reads else state.sessionmaker

@@ -2,6 +2,7 @@
 simulated facts and idempotency keys that are not what they claim are refused by name."""
 
 import base64
+import json
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from tests.factories import (
     dispute_body,
     file_fail_reason,
     ledger,
+    order_body,
     override,
     put_completed_order,
     put_order,
@@ -215,3 +217,35 @@ async def test_a_request_without_an_api_key_is_401_whatever_its_idempotency_key(
 ) -> None:
     answer = await client.post("/v1/payout-disputes", json={}, headers={"Idempotency-Key": " "})
     assert answer.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("written", "taken"),
+    [
+        ("40", 40),
+        ("40.0", 40),
+        ("4.0e1", 40),
+        # Fractions a float would have rounded away.
+        ("40.000000000000001", None),
+        ("39.9999999999999999", None),
+        ("0." + "0" * 400 + "1", None),
+        # An exponent too large to be any integer a field takes, refused without expanding it.
+        ("1e100000000", None),
+    ],
+)
+async def test_a_number_is_read_exactly_as_written(
+    client: AsyncClient, service: Headers, written: str, taken: int | None
+) -> None:
+    body = json.dumps(order_body("V-1")).replace(
+        '"unlock_credits": 40', f'"unlock_credits": {written}'
+    )
+    assert written in body
+    answer = await client.put(
+        "/v1/orders/ORD-1", content=body, headers={**service, "Content-Type": "application/json"}
+    )
+    if taken is None:
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["errors"][0]["field"] == "unlock_credits"
+    else:
+        assert answer.status_code == 201, answer.text
+        assert answer.json()["unlock_credits"] == taken
