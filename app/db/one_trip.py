@@ -198,6 +198,11 @@ def _write(session: Session, new: list[Any], dirty: list[Any]) -> None:
             parts[(False, type(row), changed)].append(row)
     if sum(len(rows) for rows in parts.values()) < 2:
         return  # one row: the ORM's own statement is as good
+    # The parts in a fixed order (the session's changed rows come in no set order): the same
+    # rows make the same statement text, which asyncpg and PostgreSQL have prepared already
+    # after its first time on a connection. In the order they came, a verdict made 24 texts
+    # in 60 requests, each new one an extra round trip and a fresh plan.
+    parts = dict(sorted(parts.items(), key=_part_order))
     document = [
         [
             _TABLES[cls].encode(row, keys if new else (_TABLES[cls].primary_key, *keys))
@@ -216,6 +221,11 @@ def _write(session: Session, new: list[Any], dirty: list[Any]) -> None:
     # what is stored, a new row is persistent, and the transaction remembers both, so that
     # its rollback forgets the new rows and expires the changed ones.
     session._register_persistent({instance_state(row) for rows in parts.values() for row in rows})
+
+
+def _part_order(item: tuple[_Part, list[Any]]) -> tuple[bool, str, tuple[str, ...]]:
+    (new, cls, keys), _ = item
+    return (not new, _TABLES[cls].name, keys)
 
 
 def _settle(

@@ -206,6 +206,21 @@ async def test_a_decided_case_reads_its_history_back_once(
     assert (await client.get(f"/v1/cases/{case['id']}", headers=ops)).json() == decided
 
 
+async def test_verdicts_alike_write_in_one_statement_text(
+    client: AsyncClient, service: Headers, ops: Headers, db_engine: AsyncEngine
+) -> None:
+    """The same rows make the same statement, whatever order the session holds them in: a
+    text asyncpg and PostgreSQL have prepared is not prepared and planned again."""
+    written = set()
+    for n in range(8):
+        await put_order(client, service, f"ORD-{n}", vendor_id=f"V-{n}")
+        case = await file_fail_reason(client, ops, f"ORD-{n}", "customer_not_available")
+        with statements(db_engine) as sent:
+            await verdict(client, ops, case["id"], "customer")
+        written.add(_write(sent))
+    assert len(written) == 1
+
+
 async def test_an_answer_that_ends_the_case_reads_its_clocks_once(
     client: AsyncClient, service: Headers, ops: Headers, db_engine: AsyncEngine
 ) -> None:
