@@ -12,6 +12,8 @@ from decimal import Decimal
 
 from fastapi import Request
 
+from app.errors import InvalidRequest
+
 _WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 
 
@@ -33,6 +35,12 @@ async def read_exactly(request: Request) -> None:
         return
     try:
         parsed = json.loads(body, parse_float=Decimal)
+    except ArithmeticError:
+        # An exponent beyond any Decimal's (1e9999999999999999999): as a float it would be
+        # infinity or, below 1, zero, which an integer field would take.
+        raise InvalidRequest(
+            "The body has a number with an exponent too large to read.", "body"
+        ) from None
     except ValueError:
-        return  # FastAPI parses it again, and its error names what is wrong
+        return  # not JSON: FastAPI parses it again, and its error says where
     request._json = parsed  # what Request.json() returns from now on

@@ -28,10 +28,13 @@ def whole(value: Any) -> Any:
         return int(value)
     # adjusted(): the power of ten of the leading digit, read without any arithmetic (which
     # would overflow on 1e100000000).
-    if isinstance(value, Decimal) and value.is_finite() and value.adjusted() <= _WHOLE_DIGITS:
-        integral = value.to_integral_value()
-        if integral == value:
-            return int(integral)
+    if isinstance(value, Decimal) and value.is_finite():
+        if value.is_zero():
+            return 0  # 0e19 too, whatever its exponent
+        if value.adjusted() <= _WHOLE_DIGITS:
+            integral = value.to_integral_value()
+            if integral == value:
+                return int(integral)
     return value
 
 

@@ -13,6 +13,7 @@ import json
 import logging
 import random
 from collections.abc import Callable, Coroutine
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from fastapi import Request, Response
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.api import idempotency
 from app.api.deps import authenticate
 from app.api.json_body import read_exactly
+from app.api.schemas import whole
 from app.db.transaction import transaction
 from app.errors import (
     Busy,
@@ -41,16 +43,16 @@ MAX_KEY_LENGTH = 255
 def _number(text: str) -> Any:
     """A JSON number with a fraction or an exponent, as a body reads it (app.api.schemas):
     40.0 and 4e1 are the 40 an integer field takes, so a retry spelling it so is the same
-    request."""
-    value = float(text)
-    return int(value) if value.is_integer() else value
+    request; 40.000000000000001 stays a fraction, as a field reads it."""
+    value = whole(Decimal(text))
+    return value if isinstance(value, int) else float(text)
 
 
 def _request_hash(request: Request, body: bytes) -> str:
     try:
         parsed = json.loads(body, parse_float=_number)
         canonical = json.dumps(parsed, sort_keys=True, separators=(",", ":")).encode()
-    except ValueError:
+    except (ValueError, ArithmeticError):
         canonical = body
     return hashlib.sha256(
         request.method.encode() + b" " + request.url.path.encode() + b"\n" + canonical
@@ -136,14 +138,14 @@ def idempotency_key(sent: str) -> str:
     hands a header over as Latin-1). Blank, or with control characters, a key is a client's
     bug (an unset variable, a stray newline), not a key it could send again: refused before
     anything is stored."""
-    key = sent.strip(" \t")
     try:
-        key = key.encode("latin-1").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        pass  # not UTF-8: its characters as they came
+        key = sent.strip(" \t").encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        key = ""  # not UTF-8: refused below, as it could be read as another key
     if not 0 < len(key) <= MAX_KEY_LENGTH or not key.isprintable():
         raise InvalidRequest(
-            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters, not only spaces.",
+            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters in UTF-8, "
+            "not only spaces.",
             "Idempotency-Key",
             "header",
         )
