@@ -188,20 +188,27 @@ class OrderMoney:
     entries: list[Money]
     # The most any payout dispute of the order says the customer received.
     admitted_received: int
-    # What the payment records show reached the customer (succeeded less refunded).
+    # What the payment records show reached the customer (succeeded less refunded and
+    # charged back: a payment the bank reversed did not stay with the customer).
     received_by_customer: int
 
 
 def received_admitted(order_id: Any) -> Any:
     """The most any payout dispute of the order (``order_id``: a parameter, or a column to
-    correlate with) says the customer received: the customer's own word counts as known."""
+    correlate with) says the customer received: the customer's own word counts as known.
+    A dispute reconciliation opened is no one's word but the payment records' of its day,
+    which the records themselves say better (a chargeback since included)."""
     claimed = case(
         (Case.details["claim"].astext == "paid_less", Case.details["amount_received"].astext),
         else_="0",
     ).cast(BigInteger)
     return (
         select(func.coalesce(func.max(claimed), 0))
-        .where(Case.order_id == order_id, Case.case_type == "payout_dispute")
+        .where(
+            Case.order_id == order_id,
+            Case.case_type == "payout_dispute",
+            Case.details["channel"].astext.is_distinct_from("reconciliation"),
+        )
         .scalar_subquery()
     )
 
@@ -233,6 +240,7 @@ def _order_money() -> Select[Any]:
         select(
             func.coalesce(func.sum(amount).filter(status == "succeeded"), 0)
             - func.coalesce(func.sum(amount).filter(status == "refunded"), 0)
+            - func.coalesce(func.sum(amount).filter(status == "charged_back"), 0)
         )
         .where(PaymentRecord.order_id == order_id, PaymentRecord.direction == "to_customer")
         .scalar_subquery()

@@ -39,6 +39,7 @@ aside).
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -78,6 +79,20 @@ def _sum(records: Sequence[NewRecord]) -> int:
     return sum(record.amount for record in records)
 
 
+def _without(balance: Balance, new: Sequence[NewRecord]) -> Balance:
+    """The balance as it was before ``new`` was stored."""
+
+    def less(status: str) -> int:
+        return sum(record.amount for record in new if record.status == status)
+
+    return replace(
+        balance,
+        succeeded=balance.succeeded - less("succeeded"),
+        refunded=balance.refunded - less("refunded"),
+        charged_back=balance.charged_back - less("charged_back"),
+    )
+
+
 def find(balance: Balance, new: Sequence[NewRecord]) -> list[Discrepancy]:
     """The discrepancies the new records of one order and direction show (module docstring)."""
     by_status: dict[str, list[NewRecord]] = defaultdict(list)
@@ -91,16 +106,21 @@ def find(balance: Balance, new: Sequence[NewRecord]) -> list[Discrepancy]:
         elif covered < invoice:
             # Paid again only as far as the customer is now short.
             found.append(("chargeback", min(_sum(charged_back), invoice - covered), charged_back))
-    if by_status["failed"] and covered < invoice:
-        found.append(("transaction_failure", _sum(by_status["failed"]), by_status["failed"]))
+    if (failed := by_status["failed"]) and covered < invoice:
+        # As a chargeback: paid again only as far as what is paid falls short.
+        found.append(("transaction_failure", min(_sum(failed), invoice - covered), failed))
     if by_status["refunded"] and balance.refunded > balance.received:
         found.append(("refund_issue", balance.refunded - balance.received, by_status["refunded"]))
     if paid := by_status["succeeded"]:
         excess = balance.held - invoice
         if excess > 0:
-            if excess > balance.open_excess:
+            # What the order's excess cases logged counts only as far as the excess was still
+            # there before these records: a refund since may have taken some of it back.
+            before = _without(balance, new).held - invoice
+            logged = min(balance.logged_excess, max(0, before))
+            if excess > logged:
                 kind = "double_charge" if balance.full_payments >= 2 else "overpayment"
-                found.append((kind, excess - balance.open_excess, paid))
+                found.append((kind, excess - logged, paid))
         elif covered < invoice:
             kind = SHORTFALL if balance.to_customer else "partial_payment"
             found.append((kind, invoice - covered, paid))
@@ -158,10 +178,13 @@ def _unique_references(body: PaymentRecordsIn) -> None:
 
 
 def _dispute(order: Order, found: Discrepancy) -> PayoutDisputeIn:
+    # What the customer holds of the vendor's payments (the platform's payouts are counted by
+    # the money gate on their own): below the invoice by the shortfall found.
+    received = max(0, found.invoice - found.amount - found.platform_paid)
     return PayoutDisputeIn(
         order_id=found.order_id,
         claim="paid_less",
-        amount_received=found.succeeded,
+        amount_received=received,
         channel="reconciliation",
         customer=Customer.model_validate(order.customer),
         evidence=[
@@ -169,7 +192,7 @@ def _dispute(order: Order, found: Discrepancy) -> PayoutDisputeIn:
             for reference in found.references[:MAX_EVIDENCE]
         ],
         summary=(
-            f"Reconciliation: the customer received {format_rupees(found.succeeded)} of the "
+            f"Reconciliation: the customer received {format_rupees(received)} of the "
             f"final invoice {format_rupees(found.invoice)}, and no pickup note justifies the "
             "whole difference"
         ),
@@ -211,7 +234,7 @@ async def reconcile(
         open_now = await payment_records.open_cases(
             session, order_ids, (payment_discrepancies.CASE_TYPE, payout_disputes.CASE_TYPE)
         )
-        disputed = {o for o, case_type, _ in open_now if case_type == payout_disputes.CASE_TYPE}
+        disputed = {o for o, kind, _, _ in open_now if kind == payout_disputes.CASE_TYPE}
         now = await clock.now(session)
         for discrepancy in found:
             order_id = discrepancy.order_id
@@ -227,7 +250,12 @@ async def reconcile(
                 )
                 disputed.add(order_id)
             else:
-                key = (order_id, payment_discrepancies.CASE_TYPE, discrepancy.discrepancy_type)
+                key = (
+                    order_id,
+                    payment_discrepancies.CASE_TYPE,
+                    discrepancy.discrepancy_type,
+                    discrepancy.direction,
+                )
                 # An excess is only what open cases do not hold already (find()).
                 if key in open_now and discrepancy.discrepancy_type not in EXCESS:
                     continue

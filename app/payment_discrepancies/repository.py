@@ -49,9 +49,9 @@ class Balance:
     # The most any payout dispute of the order says the customer received (its own word,
     # as the money gate counts it: cash has no record).
     admitted: int = 0
-    # The excess that unresolved overpayment and double-charge cases of the order already
-    # hold: a new case takes only what grew since.
-    open_excess: int = 0
+    # The excess the order's overpayment and double-charge cases in this direction logged,
+    # resolved or not: a new case takes only what grew since (reconciliation.find()).
+    logged_excess: int = 0
 
     @property
     def to_customer(self) -> bool:
@@ -156,13 +156,12 @@ _PAID_BY_PLATFORM = (
 
 
 _ADMITTED = received_admitted(PaymentRecord.order_id)
-_OPEN_EXCESS = (
+_LOGGED_EXCESS = (
     select(func.coalesce(func.sum(Case.details["amount"].astext.cast(BigInteger)), 0))
     .where(
         Case.order_id == PaymentRecord.order_id,
         Case.case_type == "payment_discrepancy",
         Case.reason.in_(EXCESS),
-        Case.resolved_at.is_(None),
         Case.details["direction"].astext == PaymentRecord.direction,
     )
     .correlate(PaymentRecord)
@@ -188,7 +187,7 @@ async def balances(
             func.coalesce(func.sum(amount).filter(status == "charged_back"), 0),
             _PAID_BY_PLATFORM,
             _ADMITTED,
-            _OPEN_EXCESS,
+            _LOGGED_EXCESS,
         )
         .join(Order, Order.id == PaymentRecord.order_id)
         .where(PaymentRecord.order_id == _ids(order_ids))
@@ -196,7 +195,7 @@ async def balances(
     )
     balances = {}
     for order_id, direction, invoice, *sums in rows:
-        succeeded, refunded, full, charged_back, platform, admitted, open_excess = map(int, sums)
+        succeeded, refunded, full, charged_back, platform, admitted, logged = map(int, sums)
         if direction != "to_customer":
             platform = admitted = 0
         balances[order_id, direction] = Balance(
@@ -209,20 +208,21 @@ async def balances(
             charged_back,
             platform,
             admitted,
-            open_excess,
+            logged,
         )
     return balances
 
 
 async def open_cases(
     session: AsyncSession, order_ids: Collection[str], case_types: Collection[str]
-) -> set[tuple[str, str, str | None]]:
-    """(order, case type, reason) of the orders' unresolved cases of these types."""
+) -> set[tuple[str, str, str | None, str | None]]:
+    """(order, case type, reason, direction) of the orders' unresolved cases of these types;
+    the direction is a payment discrepancy's (None for other cases)."""
     rows = await session.execute(
-        select(Case.order_id, Case.case_type, Case.reason).where(
+        select(Case.order_id, Case.case_type, Case.reason, Case.details["direction"].astext).where(
             Case.order_id == _ids(order_ids),
             Case.case_type.in_(case_types),
             Case.resolved_at.is_(None),
         )
     )
-    return {(str(order_id), case_type, reason) for order_id, case_type, reason in rows}
+    return {(str(order_id), kind, reason, direction) for order_id, kind, reason, direction in rows}

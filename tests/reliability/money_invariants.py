@@ -38,7 +38,8 @@ BROKEN: dict[str, str] = {
                  WHERE r.order_id = o.id AND r.direction = 'to_customer'),
                 (SELECT coalesce(max((c.details->>'amount_received')::bigint), 0) FROM cases c
                  WHERE c.order_id = o.id AND c.case_type = 'payout_dispute'
-                   AND c.details->>'claim' = 'paid_less'))
+                   AND c.details->>'claim' = 'paid_less'
+                   AND c.details->>'channel' IS DISTINCT FROM 'reconciliation'))
             + (SELECT coalesce(sum(p.amount), 0) FROM ledger_entries p
                LEFT JOIN ledger_entries s ON s.settles_entry_id = p.id
                WHERE p.order_id = o.id AND p.kind = 'platform_payout'

@@ -103,7 +103,7 @@ def balance(
         charged_back=total("charged_back"),
         platform_paid=known.get("platform_paid", 0),
         admitted=known.get("admitted", 0),
-        open_excess=known.get("open_excess", 0),
+        logged_excess=known.get("logged_excess", 0),
     )
 
 
@@ -167,7 +167,8 @@ def test_a_payout_below_the_invoice_is_a_shortfall_not_a_partial_payment() -> No
         # The platform made the customer whole: nothing short, nothing to send again.
         ([("succeeded", 100_000)], {"platform_paid": 50_000}, []),
         ([("failed", INVOICE)], {"platform_paid": INVOICE}, []),
-        ([("failed", INVOICE)], {"platform_paid": 50_000}, [("transaction_failure", INVOICE)]),
+        # Sent again only as far as the customer is short.
+        ([("failed", INVOICE)], {"platform_paid": 50_000}, [("transaction_failure", 100_000)]),
         # The customer's own dispute said it had 100,000 in cash; the platform paid the rest.
         ([("failed", INVOICE)], {"platform_paid": 50_000, "admitted": 100_000}, []),
         # A chargeback is paid again only as far as the customer is short.
@@ -193,13 +194,24 @@ def test_what_reached_the_customer_is_more_than_the_records(
 
 
 @pytest.mark.parametrize(
-    ("open_excess", "expected"),
-    [(0, [("double_charge", INVOICE)]), (50_000, [("double_charge", 100_000)]), (INVOICE, [])],
+    ("known", "expected"),
+    [
+        # Paid 50,000 over the invoice before, nothing logged: all of the excess now.
+        ({"succeeded": INVOICE + 50_000}, [("overpayment", 70_000)]),
+        # A case logged those 50,000 (open or resolved): only what grew.
+        ({"succeeded": INVOICE + 50_000, "logged_excess": 50_000}, [("overpayment", 20_000)]),
+        # Cases logged more than was still held before (a refund took some back): no more
+        # than was held counts.
+        ({"succeeded": INVOICE + 50_000, "logged_excess": 80_000}, [("overpayment", 20_000)]),
+        # A refund took the 50,000 back: the case that logged them holds nothing now.
+        (
+            {"succeeded": INVOICE + 50_000, "refunded": 50_000, "logged_excess": 50_000},
+            [("overpayment", 20_000)],
+        ),
+    ],
 )
-def test_an_excess_is_logged_once(open_excess: int, expected: list[tuple[str, int]]) -> None:
-    """Open cases of excess hold part of it already: a new case takes only the rest."""
-    new = records(("succeeded", INVOICE))
-    known = {"succeeded": INVOICE, "full_payments": 1, "open_excess": open_excess}
+def test_an_excess_is_logged_once(known: dict[str, int], expected: list[tuple[str, int]]) -> None:
+    new = records(("succeeded", 20_000))
     found = find(balance(new, known=known), new)
     assert [(d.discrepancy_type, d.amount) for d in found] == expected
 
