@@ -18,7 +18,8 @@ have left, which have no record either (docs/payment-discrepancies.md):
   vendor is asked to pay again;
 - transaction_failure: a new failed record, unless what is paid already covers the invoice
   (a retry that went through, or, to the customer, a payout of the platform: asking the
-  vendor to pay again then would pay the customer twice);
+  vendor to pay again then would pay the customer twice); what is short is asked for once
+  in a batch, by the chargeback (to the customer), the failure and the shortfall in turn;
 - refund_issue: a new refunded record, and more refunded than was ever received;
 - double_charge: a new succeeded record, two succeeded records each for the full invoice,
   and more held than the invoice;
@@ -100,15 +101,24 @@ def find(balance: Balance, new: Sequence[NewRecord]) -> list[Discrepancy]:
         by_status[record.status].append(record)
     found: list[tuple[str, int, list[NewRecord]]] = []
     invoice, covered = balance.invoice, balance.covered
+    # What is short is asked for once: a reversed payment, then a failed one, then (to the
+    # customer) a payout dispute each take what is left of it.
+    short = max(0, invoice - covered)
+
+    def ask(kind: str, amount: int, records: list[NewRecord]) -> None:
+        nonlocal short
+        taken = min(amount, short)
+        if taken > 0:
+            found.append((kind, taken, records))
+            short -= taken
+
     if charged_back := by_status["charged_back"]:
-        if not balance.to_customer:
+        if balance.to_customer:
+            ask("chargeback", _sum(charged_back), charged_back)
+        else:  # the customer reversed its own payment: refunded, whatever it still owes
             found.append(("chargeback", _sum(charged_back), charged_back))
-        elif covered < invoice:
-            # Paid again only as far as the customer is now short.
-            found.append(("chargeback", min(_sum(charged_back), invoice - covered), charged_back))
-    if (failed := by_status["failed"]) and covered < invoice:
-        # As a chargeback: paid again only as far as what is paid falls short.
-        found.append(("transaction_failure", min(_sum(failed), invoice - covered), failed))
+    if failed := by_status["failed"]:
+        ask("transaction_failure", _sum(failed), failed)
     if by_status["refunded"] and balance.refunded > balance.received:
         found.append(("refund_issue", balance.refunded - balance.received, by_status["refunded"]))
     if paid := by_status["succeeded"]:
@@ -122,8 +132,7 @@ def find(balance: Balance, new: Sequence[NewRecord]) -> list[Discrepancy]:
                 kind = "double_charge" if balance.full_payments >= 2 else "overpayment"
                 found.append((kind, excess - logged, paid))
         elif covered < invoice:
-            kind = SHORTFALL if balance.to_customer else "partial_payment"
-            found.append((kind, invoice - covered, paid))
+            ask(SHORTFALL if balance.to_customer else "partial_payment", invoice - covered, paid)
     return [
         Discrepancy(
             discrepancy_type=kind,

@@ -118,3 +118,13 @@ async def test_the_platform_may_pay_a_customer_whose_payment_was_reversed(
     case = await open_dispute(client, support, "ORD-1")
     answered = await vendor_response(client, vendor, case["id"], "not_paid")
     assert answered["ticket"]["status"] == "resolved_paid_by_platform", answered["ticket"]
+
+
+async def test_what_is_short_is_asked_for_once_in_a_batch(
+    client: AsyncClient, service: Headers
+) -> None:
+    await put_completed_order(client, service, "ORD-1", final_invoice_amount=INVOICE)
+    await post_records(client, service, to_customer("P-1", INVOICE))
+    # The payment reversed, and the vendor's retry failed: one request to pay again.
+    batch = (to_customer("P-2", INVOICE, "charged_back"), to_customer("P-3", INVOICE, "failed"))
+    assert await opened(client, service, *batch) == [("payment_discrepancy", "chargeback", INVOICE)]

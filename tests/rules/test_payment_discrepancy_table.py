@@ -135,11 +135,12 @@ def balance(
             [("refund_issue", 20_000)],
         ),
         ([("charged_back", 70_000)], {"succeeded": INVOICE}, [("chargeback", 70_000)]),
-        # Several at once, in a fixed order.
+        # Several at once, in a fixed order; what is short is asked for once: the failed 2
+        # and the balance left after it.
         (
             [("charged_back", 1), ("failed", 2), ("succeeded", 3)],
             {},
-            [("chargeback", 1), ("transaction_failure", 2), ("partial_payment", INVOICE - 3)],
+            [("chargeback", 1), ("transaction_failure", 2), ("partial_payment", INVOICE - 5)],
         ),
     ],
 )
@@ -178,6 +179,19 @@ def test_a_payout_below_the_invoice_is_a_shortfall_not_a_partial_payment() -> No
             [("charged_back", INVOICE)],
             {"succeeded": INVOICE, "full_payments": 1, "platform_paid": 50_000},
             [("chargeback", 100_000)],
+        ),
+        # What is short is asked for once, in one batch: a reversed payment first, then a
+        # failed one, then a dispute.
+        (
+            [("charged_back", INVOICE), ("failed", INVOICE)],
+            {"succeeded": INVOICE, "full_payments": 1},
+            [("chargeback", INVOICE)],
+        ),
+        ([("succeeded", 90_000), ("failed", 60_000)], {}, [("transaction_failure", 60_000)]),
+        (
+            [("succeeded", 50_000), ("charged_back", 50_000)],
+            {},
+            [("chargeback", 50_000), (SHORTFALL, 100_000)],
         ),
         # The customer returned less than it had: the platform's payout is what it had.
         ([("refunded", 10_000)], {"platform_paid": INVOICE}, []),
