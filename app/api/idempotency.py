@@ -1,9 +1,60 @@
-from datetime import UTC, datetime, timedelta
+"""Idempotency-Key on POSTs: the key as a client sent it, the request it names (its hash),
+and the stored answers, locked per caller and key."""
 
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from fastapi import Request
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.api.schemas import whole
+from app.errors import InvalidRequest
 from app.models import IdempotencyRecord
+
+MAX_KEY_LENGTH = 255
+
+
+def key_of(sent: str) -> str:
+    """The key as the client wrote it: the header's text without the whitespace around it
+    (no part of a header's value, RFC 9110; a proxy may drop it), read as UTF-8 (the server
+    hands a header over as Latin-1). Blank, or with control characters, a key is a client's
+    bug (an unset variable, a stray newline), not a key it could send again: refused before
+    anything is stored."""
+    try:
+        key = sent.strip(" \t").encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        key = ""  # not UTF-8: refused below, as it could be read as another key
+    if not 0 < len(key) <= MAX_KEY_LENGTH or not key.isprintable():
+        raise InvalidRequest(
+            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters in UTF-8, "
+            "not only spaces.",
+            "Idempotency-Key",
+            "header",
+        )
+    return key
+
+
+def _number(text: str) -> Any:
+    """A JSON number with a fraction or an exponent, as a body reads it (app.api.schemas):
+    40.0 and 4e1 are the 40 an integer field takes, so a retry spelling it so is the same
+    request; 40.000000000000001 stays a fraction, as a field reads it."""
+    value = whole(Decimal(text))
+    return value if isinstance(value, int) else float(text)
+
+
+def request_hash(request: Request, body: bytes) -> str:
+    try:
+        parsed = json.loads(body, parse_float=_number)
+        canonical = json.dumps(parsed, sort_keys=True, separators=(",", ":")).encode()
+    except (ValueError, ArithmeticError):
+        canonical = body
+    return hashlib.sha256(
+        request.method.encode() + b" " + request.url.path.encode() + b"\n" + canonical
+    ).hexdigest()
 
 
 async def try_lock(session: AsyncSession, principal: str, key: str) -> bool:

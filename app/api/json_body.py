@@ -11,6 +11,7 @@ import json
 from decimal import Decimal
 
 from fastapi import Request
+from fastapi.exceptions import RequestValidationError
 
 from app.errors import InvalidRequest
 
@@ -41,6 +42,11 @@ async def read_exactly(request: Request) -> None:
         raise InvalidRequest(
             "The body has a number with an exponent too large to read.", "body"
         ) from None
-    except ValueError:
+    except json.JSONDecodeError:
         return  # not JSON: FastAPI parses it again, and its error says where
+    except ValueError as exc:
+        # JSON refused without a place in it: a number of more digits than Python converts
+        # (its guard against quadratic time). Bad JSON like any other.
+        error = {"type": "json_invalid", "loc": ("body",), "ctx": {"error": str(exc)}}
+        raise RequestValidationError([error], body=body) from None
     request._json = parsed  # what Request.json() returns from now on

@@ -15,8 +15,9 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from app.api.deps import KEY_CHECKS
+from app.api.idempotency import MAX_KEY_LENGTH
 from app.api.schemas import Problem
-from app.api.transaction import MAX_KEY_LENGTH, TransactionRoute
+from app.api.transaction import TransactionRoute
 from app.reference.problems import PROBLEM_TYPES
 
 PROBLEM_JSON = "application/problem+json"

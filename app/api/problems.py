@@ -111,9 +111,9 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
         loc = tuple(error.get("loc", ()))
         if error["type"] == "json_invalid":
             # The parser's loc is ("body", <character offset>): the offset is no field.
-            at = loc[1] if len(loc) > 1 else 0
+            at = f" (at character {loc[1]})" if len(loc) > 1 else ""
             reason = error.get("ctx", {}).get("error", "not JSON")
-            message = f"The body is not valid JSON: {reason} (at character {at})."
+            message = f"The body is not valid JSON: {reason}{at}."
             errors.append(
                 {"field": "body", "in": "body", "message": message, "type": "json_invalid"}
             )
@@ -166,13 +166,6 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        cause = exc.__cause__
-        if exc.status_code == 400 and isinstance(cause, ValueError):
-            # JSON the parser refused without a JSONDecodeError: a number of more digits than
-            # Python converts (its guard against quadratic time). Bad JSON like any other.
-            message = f"The body is not valid JSON: {cause}."
-            error = {"field": "body", "in": "body", "message": message, "type": "json_invalid"}
-            return problem(request.scope, 422, "validation-error", "Invalid: body", [error])
         headers = dict(getattr(exc, "headers", None) or {})
         if exc.status_code == 405:
             headers["Allow"] = ", ".join(_allowed_methods(request))

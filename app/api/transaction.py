@@ -8,12 +8,9 @@ is exactly the first answer and a retry after a crash is a fresh, complete attem
 """
 
 import asyncio
-import hashlib
-import json
 import logging
 import random
 from collections.abc import Callable, Coroutine
-from decimal import Decimal
 from typing import Any, ClassVar
 
 from fastapi import Request, Response
@@ -24,40 +21,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.api import idempotency
 from app.api.deps import authenticate
 from app.api.json_body import read_exactly
-from app.api.schemas import whole
 from app.db.transaction import transaction
 from app.errors import (
     Busy,
     IdempotencyKeyInFlight,
     IdempotencyKeyReused,
-    InvalidRequest,
 )
 from app.models import IdempotencyRecord
 from app.observability.metrics import TRANSACTION_CONFLICTS
 
 log = logging.getLogger(__name__)
-
-MAX_KEY_LENGTH = 255
-
-
-def _number(text: str) -> Any:
-    """A JSON number with a fraction or an exponent, as a body reads it (app.api.schemas):
-    40.0 and 4e1 are the 40 an integer field takes, so a retry spelling it so is the same
-    request; 40.000000000000001 stays a fraction, as a field reads it."""
-    value = whole(Decimal(text))
-    return value if isinstance(value, int) else float(text)
-
-
-def _request_hash(request: Request, body: bytes) -> str:
-    try:
-        parsed = json.loads(body, parse_float=_number)
-        canonical = json.dumps(parsed, sort_keys=True, separators=(",", ":")).encode()
-    except (ValueError, ArithmeticError):
-        canonical = body
-    return hashlib.sha256(
-        request.method.encode() + b" " + request.url.path.encode() + b"\n" + canonical
-    ).hexdigest()
-
 
 # A deadlock or a serialization failure undoes the whole transaction and nothing else: the
 # request is run again from the start, a few times, before the client is told to retry.
@@ -132,26 +105,6 @@ class TransactionRoute(APIRoute):
         return handler
 
 
-def idempotency_key(sent: str) -> str:
-    """The key as the client wrote it: the header's text without the whitespace around it
-    (no part of a header's value, RFC 9110; a proxy may drop it), read as UTF-8 (the server
-    hands a header over as Latin-1). Blank, or with control characters, a key is a client's
-    bug (an unset variable, a stray newline), not a key it could send again: refused before
-    anything is stored."""
-    try:
-        key = sent.strip(" \t").encode("latin-1").decode("utf-8")
-    except UnicodeError:
-        key = ""  # not UTF-8: refused below, as it could be read as another key
-    if not 0 < len(key) <= MAX_KEY_LENGTH or not key.isprintable():
-        raise InvalidRequest(
-            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters in UTF-8, "
-            "not only spaces.",
-            "Idempotency-Key",
-            "header",
-        )
-    return key
-
-
 async def _run(
     request: Request,
     session: AsyncSession,
@@ -163,8 +116,8 @@ async def _run(
     # A stored answer is only ever given to the key that made it, after that key is checked:
     # a revoked key gets 401, not a replay. The scope is the key's id, not its header text.
     principal = (await authenticate(request, session)).key_id
-    key = idempotency_key(sent)
-    request_hash = _request_hash(request, await request.body())
+    key = idempotency.key_of(sent)
+    request_hash = idempotency.request_hash(request, await request.body())
     if not await idempotency.try_lock(session, principal, key):
         raise IdempotencyKeyInFlight(
             "A request with this Idempotency-Key is still being processed; retry."

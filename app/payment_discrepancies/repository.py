@@ -5,13 +5,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, String, and_, any_, bindparam, func, literal, or_, select, text
+from sqlalchemy import BigInteger, String, any_, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from app.effects.repository import received_admitted
-from app.models import Case, LedgerEntry, Order, PaymentRecord
+from app.models import Case, Order, PaymentRecord
+from app.payouts.repository import released_total
 
 # The discrepancies that are money the other side holds above the invoice.
 EXCESS = ("overpayment", "double_charge")
@@ -135,26 +135,8 @@ async def insert_new(session: AsyncSession, records: Sequence[NewRecord]) -> set
     return set(rows.scalars())
 
 
-_settlement = aliased(LedgerEntry)
-# An order's platform payouts that have left: released at once, or approved by finance. A
-# released payout is never reversed (docs/money.md), so its settlement can only be approval.
-_PAID_BY_PLATFORM = (
-    select(func.coalesce(func.sum(LedgerEntry.amount), literal(0)))
-    .select_from(LedgerEntry)
-    .outerjoin(_settlement, _settlement.settles_entry_id == LedgerEntry.id)
-    .where(
-        LedgerEntry.order_id == PaymentRecord.order_id,
-        LedgerEntry.kind == "platform_payout",
-        or_(
-            _settlement.kind == "payout_approved",
-            and_(_settlement.id.is_(None), LedgerEntry.details["status"].astext == "released"),
-        ),
-    )
-    .correlate(PaymentRecord)
-    .scalar_subquery()
-)
-
-
+# The platform's payouts that have left reached the customer without a record of their own.
+_PAID_BY_PLATFORM = released_total(PaymentRecord.order_id)
 _ADMITTED = received_admitted(PaymentRecord.order_id)
 _LOGGED_EXCESS = (
     select(func.coalesce(func.sum(Case.details["amount"].astext.cast(BigInteger)), 0))
@@ -199,16 +181,16 @@ async def balances(
         if direction != "to_customer":
             platform = admitted = 0
         balances[order_id, direction] = Balance(
-            order_id,
-            direction,
-            int(invoice),
-            succeeded,
-            refunded,
-            full,
-            charged_back,
-            platform,
-            admitted,
-            logged,
+            order_id=order_id,
+            direction=direction,
+            invoice=int(invoice),
+            succeeded=succeeded,
+            refunded=refunded,
+            full_payments=full,
+            charged_back=charged_back,
+            platform_paid=platform,
+            admitted=admitted,
+            logged_excess=logged,
         )
     return balances
 

@@ -4,7 +4,7 @@ first, filtered by status (each list's plan is checked in tests/schema/test_list
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, String, case, literal, null, select
+from sqlalchemy import Select, String, case, func, literal, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -26,6 +26,23 @@ WALLET_STATUS = case(
     (_settlement.kind == "reversal", literal("withdrawn", String)),
     else_=literal("eligible", String),
 )
+
+
+def released_total(order_id: Any) -> Any:
+    """The sum of an order's platform payouts that have left (status released: released
+    with their decision, or approved by finance); ``order_id`` is a column to correlate with
+    or a parameter."""
+    return (
+        select(func.coalesce(func.sum(LedgerEntry.amount), 0))
+        .select_from(LedgerEntry)
+        .outerjoin(_settlement, _settlement.settles_entry_id == LedgerEntry.id)
+        .where(
+            LedgerEntry.order_id == order_id,
+            LedgerEntry.kind == PAYOUT,
+            PAYOUT_STATUS == "released",
+        )
+        .scalar_subquery()
+    )
 
 
 def _listing(
