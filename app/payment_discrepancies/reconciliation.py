@@ -4,7 +4,7 @@ is matched with the order it names, and a mismatch opens a payment discrepancy
 
 A batch is reconciled with a fixed number of statements, whatever its size: one to load the
 orders, one to store the new records, one to lock their vendors, one to sum every order's
-records. Only the cases it opens cost work each.
+records, one to read their open cases. Only the cases it opens cost work each.
 
 What counts as a discrepancy, per order and direction, the new records included, against
 the order's final invoice (the operations team's definitions, made measurable). What the
@@ -39,7 +39,7 @@ aside).
 """
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from typing import cast
 
@@ -54,7 +54,7 @@ from app.orders import service as order_service
 from app.orders.schemas import Customer
 from app.payment_discrepancies import repository as payment_records
 from app.payment_discrepancies import service as payment_discrepancies
-from app.payment_discrepancies.repository import EXCESS, Balance, NewRecord
+from app.payment_discrepancies.repository import Balance, NewRecord
 from app.payment_discrepancies.schemas import (
     DiscrepancyType,
     OpenedCase,
@@ -94,8 +94,12 @@ def _without(balance: Balance, new: Sequence[NewRecord]) -> Balance:
     )
 
 
-def find(balance: Balance, new: Sequence[NewRecord]) -> list[Discrepancy]:
-    """The discrepancies the new records of one order and direction show (module docstring)."""
+def find(
+    balance: Balance, new: Sequence[NewRecord], open_kinds: Collection[str] = ()
+) -> list[Discrepancy]:
+    """The discrepancies the new records of one order and direction show (module docstring).
+    ``open_kinds``: the discrepancy types the order has unresolved cases of in this direction,
+    which get no second case (an excess aside) and so take no share of what is short."""
     by_status: dict[str, list[NewRecord]] = defaultdict(list)
     for record in new:
         by_status[record.status].append(record)
@@ -107,6 +111,8 @@ def find(balance: Balance, new: Sequence[NewRecord]) -> list[Discrepancy]:
 
     def ask(kind: str, amount: int, records: list[NewRecord]) -> None:
         nonlocal short
+        if kind in open_kinds:
+            return
         taken = min(amount, short)
         if taken > 0:
             found.append((kind, taken, records))
@@ -115,11 +121,16 @@ def find(balance: Balance, new: Sequence[NewRecord]) -> list[Discrepancy]:
     if charged_back := by_status["charged_back"]:
         if balance.to_customer:
             ask("chargeback", _sum(charged_back), charged_back)
-        else:  # the customer reversed its own payment: refunded, whatever it still owes
+        elif "chargeback" not in open_kinds:
+            # The customer reversed its own payment: refunded, whatever it still owes.
             found.append(("chargeback", _sum(charged_back), charged_back))
     if failed := by_status["failed"]:
         ask("transaction_failure", _sum(failed), failed)
-    if by_status["refunded"] and balance.refunded > balance.received:
+    if (
+        by_status["refunded"]
+        and balance.refunded > balance.received
+        and "refund_issue" not in open_kinds
+    ):
         found.append(("refund_issue", balance.refunded - balance.received, by_status["refunded"]))
     if paid := by_status["succeeded"]:
         excess = balance.held - invoice
@@ -143,6 +154,7 @@ def find(balance: Balance, new: Sequence[NewRecord]) -> list[Discrepancy]:
             succeeded=balance.succeeded,
             refunded=balance.refunded,
             platform_paid=balance.platform_paid,
+            vendor_held=balance.held - balance.platform_paid if balance.to_customer else 0,
             references=[record.reference for record in records],
         )
         for kind, amount, records in found
@@ -187,9 +199,18 @@ def _unique_references(body: PaymentRecordsIn) -> None:
 
 
 def _dispute(order: Order, found: Discrepancy) -> PayoutDisputeIn:
-    # What the customer holds of the vendor's payments (the platform's payouts are counted by
-    # the money gate on their own): below the invoice by the shortfall found.
+    # The dispute is for what is left of the shortfall (find()): as received it counts what
+    # the customer holds of the vendor's payments and what this batch's other cases ask the
+    # vendor to pay again, so that nothing is asked twice. The platform's payouts are counted
+    # by the money gate on their own.
     received = max(0, found.invoice - found.amount - found.platform_paid)
+    asked = received - found.vendor_held
+    also = (
+        f"; {format_rupees(asked)} of it is asked of the vendor again by the reversed or "
+        "failed payment's case"
+        if asked > 0
+        else ""
+    )
     return PayoutDisputeIn(
         order_id=found.order_id,
         claim="paid_less",
@@ -201,9 +222,9 @@ def _dispute(order: Order, found: Discrepancy) -> PayoutDisputeIn:
             for reference in found.references[:MAX_EVIDENCE]
         ],
         summary=(
-            f"Reconciliation: the customer received {format_rupees(received)} of the "
-            f"final invoice {format_rupees(found.invoice)}, and no pickup note justifies the "
-            "whole difference"
+            f"Reconciliation: the customer holds {format_rupees(found.vendor_held)} of the "
+            f"final invoice {format_rupees(found.invoice)}{also}, and no pickup note "
+            "justifies the whole difference"
         ),
     )
 
@@ -235,14 +256,17 @@ async def reconcile(
     # under its vendor's lock too, as opening a dispute by hand checks it.
     vendors = await _lock_their_vendors(session, touched, orders) if touched else {}
     balances = await payment_records.balances(session, touched)
-    found = [d for key in sorted(groups) for d in find(balances[key], groups[key])]
+    open_now = await payment_records.open_cases(
+        session, touched, (payment_discrepancies.CASE_TYPE, payout_disputes.CASE_TYPE)
+    )
+    open_kinds: dict[tuple[str, str | None], set[str]] = defaultdict(set)
+    for order_id, kind, reason, direction in open_now:
+        if kind == payment_discrepancies.CASE_TYPE and reason is not None:
+            open_kinds[order_id, direction].add(reason)
+    found = [d for key in sorted(groups) for d in find(balances[key], groups[key], open_kinds[key])]
 
     opened: list[tuple[Case, Discrepancy]] = []
     if found:
-        order_ids = {d.order_id for d in found}
-        open_now = await payment_records.open_cases(
-            session, order_ids, (payment_discrepancies.CASE_TYPE, payout_disputes.CASE_TYPE)
-        )
         disputed = {o for o, kind, _, _ in open_now if kind == payout_disputes.CASE_TYPE}
         now = await clock.now(session)
         for discrepancy in found:
@@ -259,19 +283,9 @@ async def reconcile(
                 )
                 disputed.add(order_id)
             else:
-                key = (
-                    order_id,
-                    payment_discrepancies.CASE_TYPE,
-                    discrepancy.discrepancy_type,
-                    discrepancy.direction,
-                )
-                # An excess is only what open cases do not hold already (find()).
-                if key in open_now and discrepancy.discrepancy_type not in EXCESS:
-                    continue
                 case = await payment_discrepancies.open_discrepancy(
                     session, engine, actor, discrepancy, vendors[orders[order_id]], order
                 )
-                open_now.add(key)
             case.detected_at = min(
                 r.occurred_at
                 for r in groups[order_id, discrepancy.direction]

@@ -54,6 +54,8 @@ class Discrepancy:
     references: Sequence[str]
     # The platform's payouts that had reached the customer (to_customer; 0 otherwise).
     platform_paid: int = 0
+    # What the customer holds of the vendor's payments (to_customer; 0 otherwise).
+    vendor_held: int = 0
 
 
 async def open_discrepancy(

@@ -128,3 +128,32 @@ async def test_what_is_short_is_asked_for_once_in_a_batch(
     # The payment reversed, and the vendor's retry failed: one request to pay again.
     batch = (to_customer("P-2", INVOICE, "charged_back"), to_customer("P-3", INVOICE, "failed"))
     assert await opened(client, service, *batch) == [("payment_discrepancy", "chargeback", INVOICE)]
+
+
+async def test_an_open_case_of_a_kind_leaves_what_is_short_to_the_next(
+    client: AsyncClient, service: Headers
+) -> None:
+    """A failure the order has an open case of gets no second case, so it takes no share of
+    what is short: the dispute asks for it."""
+    await put_completed_order(client, service, "ORD-1", final_invoice_amount=INVOICE)
+    assert await opened(client, service, to_customer("P-1", 100_000, "failed")) == [
+        ("payment_discrepancy", "transaction_failure", 100_000)
+    ]
+    batch = (to_customer("P-2", INVOICE, "failed"), to_customer("P-3", 300_000))
+    assert await opened(client, service, *batch) == [("payout_dispute", None, 100_000)]
+
+
+async def test_a_dispute_after_a_chargeback_counts_what_the_customer_holds(
+    client: AsyncClient, service: Headers
+) -> None:
+    await put_completed_order(client, service, "ORD-1", final_invoice_amount=INVOICE)
+    answer = await post_records(
+        client, service, to_customer("P-1", 300_000), to_customer("P-2", 100_000, "charged_back")
+    )
+    [dispute] = [c for c in answer["cases"] if c["case_type"] == "payout_dispute"]
+    shown = (await client.get(dispute["url"], headers=service)).json()
+    # Holds 200,000: the chargeback asks for 100,000 of the 200,000 short, the dispute the
+    # rest, counting the 100,000 asked of the vendor as received; its summary says both.
+    assert shown["details"]["amount_received"] == 300_000
+    assert shown["details"]["disputed_amount"] == 100_000
+    assert "holds ₹2,000 of the final invoice ₹4,000; ₹1,000 of it" in shown["details"]["summary"]
